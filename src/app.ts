@@ -1,0 +1,54 @@
+/**
+ * The HTTP application: middlewares, routes, and the one place errors become responses.
+ */
+import { Hono } from "hono";
+import { GatewayError, internalError, methodNotAllowed, notFound } from "./errors";
+import type { AppEnv } from "./http/app-env";
+import { requestContext } from "./http/middleware";
+import { registerAdminRoutes } from "./routes/admin";
+import { registerHealthRoutes } from "./routes/health";
+import { registerInferenceRoutes } from "./routes/inference";
+import { registerModelRoutes } from "./routes/models";
+import { registerUsageRoutes } from "./routes/usage";
+
+/** Paths that exist, with their methods: anything else on them is a 405, not a 404. */
+const ALLOWED_METHODS: Record<string, readonly string[]> = {
+  "/v1/chat/completions": ["POST"],
+  "/v1/completions": ["POST"],
+  "/v1/embeddings": ["POST"],
+  "/v1/models": ["GET"],
+  "/v1/usage": ["GET"],
+  "/health": ["GET"],
+};
+
+export function createApp(): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.use(requestContext());
+
+  registerHealthRoutes(app);
+  registerInferenceRoutes(app);
+  registerModelRoutes(app);
+  registerUsageRoutes(app);
+  registerAdminRoutes(app);
+
+  for (const [path, methods] of Object.entries(ALLOWED_METHODS)) {
+    app.all(path, (c) => {
+      if (c.req.method === "OPTIONS") return c.body(null, 204, { allow: methods.join(", ") });
+      throw methodNotAllowed(c.req.method, methods);
+    });
+  }
+
+  app.notFound((c) => {
+    const err = notFound(`Unknown route: ${c.req.method} ${new URL(c.req.url).pathname}`, "unknown_route");
+    return c.json(err.toBody(), 404, { "x-request-id": c.var.requestId ?? "" });
+  });
+
+  app.onError((err, c) => {
+    const known = err instanceof GatewayError ? err : null;
+    if (!known) console.error(`unhandled error on ${c.req.method} ${c.req.path} (${c.var.requestId})`, err);
+    const e = known ?? internalError();
+    return c.json(e.toBody(), e.status as 400, { ...e.headers, "x-request-id": c.var.requestId ?? "" });
+  });
+
+  return app;
+}

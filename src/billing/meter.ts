@@ -1,0 +1,87 @@
+/**
+ * Accumulates what one request did and emits exactly one usage event, whatever path ends it
+ * (success, miner failure, client cancel, stream cut). `finish` is idempotent: the first call
+ * wins, later ones are no-ops, so racing end paths cannot double-count.
+ */
+import { countTokens } from "../lib/tokens";
+import type { Endpoint, UsageEvent, UsageStatus } from "./usage-event";
+
+export interface MeterBase {
+  requestId: string;
+  kind: UsageEvent["kind"];
+  subscriberId: string | null;
+  apiKeyId: string | null;
+  endpoint: Endpoint;
+  model: string;
+  streamed: boolean;
+  promptTokensCounted: number;
+}
+
+export interface ReportedUsage {
+  prompt_tokens?: unknown;
+  completion_tokens?: unknown;
+}
+
+export class UsageMeter {
+  readonly startedAt = Date.now();
+  private minerHotkey: string | null = null;
+  private attempts = 0;
+  private firstByteAt: number | null = null;
+  private promptReported: number | null = null;
+  private completionReported: number | null = null;
+  private readonly delivered: string[] = [];
+  private event: UsageEvent | null = null;
+
+  constructor(
+    private readonly base: MeterBase,
+    private readonly sink: (event: UsageEvent) => Promise<void>,
+  ) {}
+
+  attempt(minerHotkey: string): void {
+    this.attempts++;
+    this.minerHotkey = minerHotkey;
+  }
+
+  firstByte(): void {
+    this.firstByteAt ??= Date.now();
+  }
+
+  /** Text the client received (content, reasoning, tool-call names and arguments). */
+  deliver(text: string): void {
+    if (text !== "") this.delivered.push(text);
+  }
+
+  reportUsage(usage: ReportedUsage): void {
+    if (isCount(usage.prompt_tokens)) this.promptReported = usage.prompt_tokens;
+    if (isCount(usage.completion_tokens)) this.completionReported = usage.completion_tokens;
+  }
+
+  get finished(): boolean {
+    return this.event !== null;
+  }
+
+  /** Emits the event once; returns the sink's promise (for waitUntil), or null if already done. */
+  finish(status: UsageStatus, httpStatus: number, errorCode: string | null = null): Promise<void> | null {
+    if (this.event) return null;
+    const now = Date.now();
+    this.event = {
+      ...this.base,
+      minerHotkey: this.minerHotkey,
+      status,
+      httpStatus,
+      errorCode,
+      attempts: this.attempts,
+      promptTokensReported: this.promptReported,
+      completionTokensReported: this.completionReported,
+      completionTokensCounted: this.delivered.length === 0 ? 0 : countTokens(this.delivered.join("")),
+      ttftMs: this.firstByteAt === null ? null : this.firstByteAt - this.startedAt,
+      durationMs: now - this.startedAt,
+      createdAt: this.startedAt,
+    };
+    return this.sink(this.event);
+  }
+}
+
+function isCount(v: unknown): v is number {
+  return typeof v === "number" && Number.isInteger(v) && v >= 0;
+}

@@ -1,0 +1,37 @@
+/**
+ * The usage event: one per request that reached routing, whatever happened to it. It travels
+ * through the USAGE_QUEUE to the consumer, which writes it to D1 keyed by `requestId`.
+ */
+
+export type UsageStatus = "ok" | "miner_error" | "no_miner" | "client_cancelled" | "timeout" | "bad_response";
+
+export type Endpoint = "chat.completions" | "completions" | "embeddings";
+
+export interface UsageEvent {
+  requestId: string;
+  kind: "subscriber" | "canary";
+  subscriberId: string | null;
+  apiKeyId: string | null;
+  endpoint: Endpoint;
+  model: string;
+  minerHotkey: string | null;
+  status: UsageStatus;
+  httpStatus: number;
+  errorCode: string | null;
+  streamed: boolean;
+  attempts: number;
+  /** What the miner claimed in `usage` (null when it said nothing). */
+  promptTokensReported: number | null;
+  completionTokensReported: number | null;
+  /** What the gateway counted itself over the bytes it relayed. */
+  promptTokensCounted: number;
+  completionTokensCounted: number;
+  ttftMs: number | null;
+  durationMs: number;
+  /** Unix ms when the request reached routing. */
+  createdAt: number;
+}
+
+export function utcDay(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}

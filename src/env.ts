@@ -1,0 +1,95 @@
+/**
+ * Bindings and configuration. Every name here is the same in dev (`npm run dev` passes them as
+ * wrangler vars), tests and production (wrangler.toml [vars] + `wrangler secret put`).
+ */
+import type { UsageEvent } from "./billing/usage-event";
+
+export interface Env {
+  DB: D1Database;
+  USAGE_QUEUE: Queue<UsageEvent>;
+
+  ENVIRONMENT?: string;
+  /** Bearer token of the admin API. Secret. Admin routes answer 404 when unset. */
+  ADMIN_TOKEN?: string;
+  /** Secret URI of the gateway's hotkey (mnemonic, optionally with //derivation; `//Alice` in dev). Secret. */
+  GATEWAY_HOTKEY_MNEMONIC?: string;
+
+  MAX_BODY_BYTES?: string;
+  /** Whole non-streamed miner request. */
+  MINER_TIMEOUT_MS?: string;
+  /** Until a miner's first body byte (streams) or response headers (non-streamed); past it, fail over. */
+  FIRST_BYTE_TIMEOUT_MS?: string;
+  /** Longest silence allowed between two chunks of a stream. */
+  STREAM_IDLE_TIMEOUT_MS?: string;
+  MAX_MINER_ATTEMPTS?: string;
+  AUTH_CACHE_TTL_MS?: string;
+  MINER_CACHE_TTL_MS?: string;
+
+  JWT_HS256_SECRET?: string;
+  JWT_JWKS_URL?: string;
+  JWT_ISSUER?: string;
+  JWT_AUDIENCE?: string;
+  JWT_ALGORITHMS?: string;
+  /** "true": a valid JWT whose `sub` is unknown creates its subscriber on first use. */
+  JWT_AUTO_PROVISION?: string;
+
+  SUBTENSOR_URL?: string;
+  NETUID?: string;
+  ALLOW_PRIVATE_AXONS?: string;
+  METAGRAPH_SYNC_CRON?: string;
+}
+
+export interface Config {
+  maxBodyBytes: number;
+  minerTimeoutMs: number;
+  firstByteTimeoutMs: number;
+  streamIdleTimeoutMs: number;
+  maxMinerAttempts: number;
+  authCacheTtlMs: number;
+  minerCacheTtlMs: number;
+  jwt: {
+    hs256Secret: string | undefined;
+    jwksUrl: string | undefined;
+    issuer: string | undefined;
+    audience: string | undefined;
+    algorithms: string[];
+    autoProvision: boolean;
+  };
+}
+
+const parsed = new WeakMap<Env, Config>();
+
+function int(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined || value === "") return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`Configuration ${name} must be a non-negative integer, got '${value}'`);
+  return n;
+}
+
+/** Parsed once per isolate per env object: the request path never re-parses strings. */
+export function config(env: Env): Config {
+  let cfg = parsed.get(env);
+  if (cfg) return cfg;
+  cfg = {
+    maxBodyBytes: int(env.MAX_BODY_BYTES, 1024 * 1024, "MAX_BODY_BYTES"),
+    minerTimeoutMs: int(env.MINER_TIMEOUT_MS, 300_000, "MINER_TIMEOUT_MS"),
+    firstByteTimeoutMs: int(env.FIRST_BYTE_TIMEOUT_MS, 15_000, "FIRST_BYTE_TIMEOUT_MS"),
+    streamIdleTimeoutMs: int(env.STREAM_IDLE_TIMEOUT_MS, 30_000, "STREAM_IDLE_TIMEOUT_MS"),
+    maxMinerAttempts: Math.max(1, int(env.MAX_MINER_ATTEMPTS, 3, "MAX_MINER_ATTEMPTS")),
+    authCacheTtlMs: int(env.AUTH_CACHE_TTL_MS, 10_000, "AUTH_CACHE_TTL_MS"),
+    minerCacheTtlMs: int(env.MINER_CACHE_TTL_MS, 5_000, "MINER_CACHE_TTL_MS"),
+    jwt: {
+      hs256Secret: env.JWT_HS256_SECRET || undefined,
+      jwksUrl: env.JWT_JWKS_URL || undefined,
+      issuer: env.JWT_ISSUER || undefined,
+      audience: env.JWT_AUDIENCE || undefined,
+      algorithms: (env.JWT_ALGORITHMS ?? "HS256,RS256,ES256,EdDSA")
+        .split(",")
+        .map((a) => a.trim())
+        .filter((a) => a !== "" && a.toLowerCase() !== "none"),
+      autoProvision: env.JWT_AUTO_PROVISION === "true",
+    },
+  };
+  parsed.set(env, cfg);
+  return cfg;
+}

@@ -1,0 +1,80 @@
+/**
+ * The one error model. Everything the gateway refuses is a GatewayError; `app.onError` turns it
+ * into the OpenAI shape `{error:{message,type,code,param}}`. Anything else becomes a generic 500
+ * whose detail goes to the log, never to the client.
+ */
+
+export type OpenAIErrorType =
+  | "invalid_request_error"
+  | "authentication_error"
+  | "permission_error"
+  | "not_found_error"
+  | "rate_limit_error"
+  | "insufficient_quota"
+  | "api_error"
+  | "server_error";
+
+export interface OpenAIErrorBody {
+  error: { message: string; type: OpenAIErrorType; code: string | null; param: string | null };
+}
+
+export class GatewayError extends Error {
+  constructor(
+    readonly status: number,
+    readonly type: OpenAIErrorType,
+    readonly code: string,
+    message: string,
+    readonly param: string | null = null,
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(message);
+    this.name = "GatewayError";
+  }
+
+  toBody(): OpenAIErrorBody {
+    return { error: { message: this.message, type: this.type, code: this.code, param: this.param } };
+  }
+}
+
+export const invalidRequest = (message: string, param: string | null = null, code = "invalid_request") =>
+  new GatewayError(400, "invalid_request_error", code, message, param);
+
+export const unauthorized = (message: string, code = "invalid_api_key") =>
+  new GatewayError(401, "authentication_error", code, message, null, { "www-authenticate": 'Bearer realm="gateway"' });
+
+export const notFound = (message: string, code = "not_found", param: string | null = null) =>
+  new GatewayError(404, "not_found_error", code, message, param);
+
+export const modelNotFound = (model: string) =>
+  new GatewayError(404, "not_found_error", "model_not_found", `The model '${model}' does not exist or no miner serves it right now.`, "model");
+
+export const methodNotAllowed = (method: string, allowed: readonly string[]) =>
+  new GatewayError(405, "invalid_request_error", "method_not_allowed", `Method ${method} is not allowed here. Allowed: ${allowed.join(", ")}.`, null, {
+    allow: allowed.join(", "),
+  });
+
+export const payloadTooLarge = (limit: number) =>
+  new GatewayError(413, "invalid_request_error", "request_too_large", `Request body exceeds the limit of ${limit} bytes.`);
+
+export const unsupportedMediaType = (got: string | null) =>
+  new GatewayError(
+    415,
+    "invalid_request_error",
+    "unsupported_media_type",
+    `Content-Type must be application/json${got ? `, got '${got}'` : ""}.`,
+  );
+
+/** No miner produced a usable answer. `kind` picks the status a client can act on. */
+export const upstreamFailure = (kind: "bad_gateway" | "unavailable" | "timeout", detail: string) => {
+  switch (kind) {
+    case "bad_gateway":
+      return new GatewayError(502, "api_error", "miner_error", `No miner returned a valid answer: ${detail}`);
+    case "unavailable":
+      return new GatewayError(503, "api_error", "no_miner_available", `No miner is available: ${detail}`, null, { "retry-after": "1" });
+    case "timeout":
+      return new GatewayError(504, "api_error", "miner_timeout", `Miners did not answer in time: ${detail}`);
+  }
+};
+
+export const internalError = () =>
+  new GatewayError(500, "server_error", "internal_error", "The gateway hit an internal error. It has been logged.");

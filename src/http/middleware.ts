@@ -1,0 +1,43 @@
+/**
+ * Cross-cutting middlewares, each a small factory returning a named function.
+ */
+import type { MiddlewareHandler } from "hono";
+import { authenticate, authFailure } from "../auth/authenticate";
+import { config } from "../env";
+import { GatewayError } from "../errors";
+import { timingSafeEqual } from "../lib/crypto";
+import type { AppEnv } from "./app-env";
+
+/** Gives every request an id (echoed as `x-request-id`) and the parsed config. */
+export function requestContext(): MiddlewareHandler<AppEnv> {
+  return async function requestContextMiddleware(c, next) {
+    const requestId = `req_${crypto.randomUUID().replace(/-/g, "")}`;
+    c.set("requestId", requestId);
+    c.set("config", config(c.env));
+    await next();
+    c.res.headers.set("x-request-id", requestId);
+  };
+}
+
+/** Resolves the caller to a subscriber or refuses with 401. */
+export function requireSubscriber(): MiddlewareHandler<AppEnv> {
+  return async function requireSubscriberMiddleware(c, next) {
+    const result = await authenticate(c.req.raw.headers, c.env, c.var.config);
+    if (result.kind !== "ok") throw authFailure(result);
+    c.set("principal", result.principal);
+    await next();
+  };
+}
+
+/** Admin routes: bearer ADMIN_TOKEN. Without a configured token they do not exist (404). */
+export function requireAdmin(): MiddlewareHandler<AppEnv> {
+  return async function requireAdminMiddleware(c, next) {
+    const expected = c.env.ADMIN_TOKEN;
+    if (!expected) throw new GatewayError(404, "not_found_error", "not_found", "Not found.");
+    const got = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "")?.[1] ?? "";
+    if (!timingSafeEqual(got, expected)) {
+      throw new GatewayError(401, "authentication_error", "invalid_admin_token", "Invalid admin token.");
+    }
+    await next();
+  };
+}

@@ -1,0 +1,76 @@
+/**
+ * The admin API, behind `Authorization: Bearer $ADMIN_TOKEN`:
+ *   POST   /admin/subscribers                 {name, email?, external_id?, id?}
+ *   GET    /admin/subscribers/:id             the subscriber and its keys (prefixes only)
+ *   POST   /admin/subscribers/:id/keys        {name?, key?} -> the key, shown this once
+ *   DELETE /admin/keys/:id                    revoke
+ *   GET    /admin/usage?subscriber_id&since&until&rows=N
+ *   GET    /admin/miners | PUT /admin/miners {miners:[...]} | DELETE /admin/miners/:hotkey
+ */
+import type { Hono } from "hono";
+import { createSubscriber, getSubscriber, issueKey, listKeys, revokeKey } from "../billing/subscribers";
+import { usageReport, usageRows } from "../billing/usage-query";
+import { notFound } from "../errors";
+import type { AppEnv } from "../http/app-env";
+import { readJsonObject } from "../http/body";
+import { requireAdmin } from "../http/middleware";
+import { listMiners, parseStaticMiner, removeStaticMiner, upsertStaticMiners } from "../routing/static-miners";
+import { fail, optionalInteger, optionalString, requiredString } from "../validation/fields";
+import { timeParam } from "./query-params";
+
+export function registerAdminRoutes(app: Hono<AppEnv>): void {
+  app.use("/admin/*", requireAdmin());
+
+  app.post("/admin/subscribers", async (c) => {
+    const body = await readJsonObject(c.req.raw, c.var.config.maxBodyBytes);
+    const sub = await createSubscriber(c.env.DB, {
+      id: optionalString(body, "id"),
+      name: requiredString(body, "name"),
+      email: optionalString(body, "email") ?? null,
+      externalId: optionalString(body, "external_id") ?? null,
+    });
+    return c.json(sub, 201);
+  });
+
+  app.get("/admin/subscribers/:id", async (c) => {
+    const sub = await getSubscriber(c.env.DB, c.req.param("id"));
+    return c.json({ ...sub, keys: await listKeys(c.env.DB, sub.id) });
+  });
+
+  app.post("/admin/subscribers/:id/keys", async (c) => {
+    const body = await readJsonObject(c.req.raw, c.var.config.maxBodyBytes);
+    const issued = await issueKey(c.env.DB, c.req.param("id"), { name: optionalString(body, "name") ?? null, key: optionalString(body, "key") });
+    return c.json(issued, 201);
+  });
+
+  app.delete("/admin/keys/:id", async (c) => {
+    const key = await revokeKey(c.env.DB, c.req.param("id"));
+    return c.json({ id: key.id, revoked_at: key.revokedAt });
+  });
+
+  app.get("/admin/usage", async (c) => {
+    const filter = {
+      subscriberId: c.req.query("subscriber_id") || undefined,
+      since: timeParam(c.req.query("since"), "since"),
+      until: timeParam(c.req.query("until"), "until"),
+    };
+    const rowLimit = optionalInteger({ rows: c.req.query("rows") ? Number(c.req.query("rows")) : undefined }, "rows", 0, 10_000) ?? 0;
+    const report = await usageReport(c.env.DB, filter);
+    return c.json({ object: "usage", ...report, rows: rowLimit > 0 ? await usageRows(c.env.DB, filter, rowLimit) : undefined });
+  });
+
+  app.get("/admin/miners", async (c) => c.json({ object: "list", data: await listMiners(c.env.DB) }));
+
+  app.put("/admin/miners", async (c) => {
+    const body = await readJsonObject(c.req.raw, c.var.config.maxBodyBytes);
+    if (!Array.isArray(body.miners)) fail("miners", "an array", body.miners);
+    const list = body.miners.map((m, i) => parseStaticMiner(m, `miners[${i}]`));
+    await upsertStaticMiners(c.env.DB, list);
+    return c.json({ object: "list", data: await listMiners(c.env.DB) });
+  });
+
+  app.delete("/admin/miners/:hotkey", async (c) => {
+    if (!(await removeStaticMiner(c.env.DB, c.req.param("hotkey")))) throw notFound("No static miner with that hotkey.", "miner_not_found");
+    return c.json({ deleted: true });
+  });
+}

@@ -1,0 +1,33 @@
+/** POST /v1/chat/completions, /v1/completions, /v1/embeddings: validate, then relay to a miner. */
+import type { Context, Hono } from "hono";
+import type { AppEnv } from "../http/app-env";
+import { readJsonObject, type JsonObject } from "../http/body";
+import { requireSubscriber } from "../http/middleware";
+import { relay } from "../routing/relay";
+import { validateChat, validateCompletion, validateEmbeddings, type InferenceRequest } from "../validation/requests";
+
+type Validator = (body: JsonObject) => InferenceRequest;
+
+function inferenceHandler(validate: Validator) {
+  return async function handleInference(c: Context<AppEnv>): Promise<Response> {
+    const req = validate(await readJsonObject(c.req.raw, c.var.config.maxBodyBytes));
+    const { principal } = c.var;
+    return relay(req, {
+      env: c.env,
+      cfg: c.var.config,
+      requestId: c.var.requestId,
+      subscriberId: principal.subscriberId,
+      apiKeyId: principal.apiKeyId,
+      kind: "subscriber",
+      clientSignal: c.req.raw.signal,
+      waitUntil: (p) => c.executionCtx.waitUntil(p),
+    });
+  };
+}
+
+export function registerInferenceRoutes(app: Hono<AppEnv>): void {
+  const auth = requireSubscriber();
+  app.post("/v1/chat/completions", auth, inferenceHandler(validateChat));
+  app.post("/v1/completions", auth, inferenceHandler(validateCompletion));
+  app.post("/v1/embeddings", auth, inferenceHandler(validateEmbeddings));
+}

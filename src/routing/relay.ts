@@ -1,0 +1,223 @@
+/**
+ * Sends one inference request to the miners serving its model, failing over before the first
+ * byte reaches the client (connection error, 5xx/429, refused signature, timeout, malformed
+ * answer), and returns the client's response: JSON, or an SSE stream relayed as it arrives.
+ * Every request that gets here is metered exactly once through the UsageMeter.
+ */
+import { UsageMeter } from "../billing/meter";
+import type { UsageStatus } from "../billing/usage-event";
+import { usageSink } from "../billing/usage-sink";
+import type { Config, Env } from "../env";
+import { GatewayError, modelNotFound, upstreamFailure } from "../errors";
+import { countMessageTokens, countTokens } from "../lib/tokens";
+import type { Sr25519Keypair } from "../protocol/keys";
+import type { InferenceRequest } from "../validation/requests";
+import { answerText, isWellFormedAnswer } from "./answer-text";
+import { minerSnapshot, type Miner } from "./directory";
+import { callMiner } from "./miner-client";
+import { candidateOrder } from "./select";
+import { gatewayKeypair } from "./signer";
+import { relayStream } from "./stream-relay";
+
+export interface RelayContext {
+  env: Env;
+  cfg: Config;
+  requestId: string;
+  subscriberId: string | null;
+  apiKeyId: string | null;
+  kind: "subscriber" | "canary";
+  clientSignal: AbortSignal;
+  waitUntil: (p: Promise<unknown>) => void;
+}
+
+const PATHS = { "chat.completions": "/v1/chat/completions", completions: "/v1/completions", embeddings: "/v1/embeddings" } as const;
+
+/** Miner answers passed to the client as they are: the request itself is at fault. */
+const CLIENT_FAULT_STATUSES = new Set([400, 413, 422]);
+
+type AttemptFailure = { kind: "connect" | "status" | "timeout" | "bad_response"; detail: string };
+
+interface AttemptTools {
+  body: Uint8Array;
+  signer: Sr25519Keypair;
+  meter: UsageMeter;
+  finish: (status: UsageStatus, httpStatus: number, code: string | null) => void;
+}
+
+export async function relay(req: InferenceRequest, rc: RelayContext): Promise<Response> {
+  const snapshot = await minerSnapshot(rc.env.DB, rc.cfg.minerCacheTtlMs);
+  const serving = snapshot.byModel.get(req.model);
+  if (!serving || serving.length === 0) throw modelNotFound(req.model);
+
+  const signer = gatewayKeypair(rc.env);
+  const meter = new UsageMeter(
+    {
+      requestId: rc.requestId,
+      kind: rc.kind,
+      subscriberId: rc.subscriberId,
+      apiKeyId: rc.apiKeyId,
+      endpoint: req.endpoint,
+      model: req.model,
+      streamed: req.stream,
+      promptTokensCounted: countPrompt(req),
+    },
+    usageSink(rc.env),
+  );
+  const finish = (status: UsageStatus, httpStatus: number, code: string | null) => {
+    const done = meter.finish(status, httpStatus, code);
+    if (done) rc.waitUntil(done);
+  };
+
+  const body = new TextEncoder().encode(JSON.stringify(minerBody(req)));
+  const failures: AttemptFailure[] = [];
+  for (const miner of candidateOrder(serving, rc.cfg.maxMinerAttempts)) {
+    if (rc.clientSignal.aborted) break;
+    meter.attempt(miner.hotkey);
+    const outcome = await attempt(req, rc, miner, { body, signer, meter, finish });
+    if (outcome instanceof Response) return outcome;
+    failures.push(outcome);
+  }
+
+  if (rc.clientSignal.aborted) {
+    finish("client_cancelled", 499, "client_closed_request");
+    return new Response(null, { status: 499 });
+  }
+  const error = summarise(failures);
+  finish(error.status === 504 ? "timeout" : "miner_error", error.status, error.code);
+  throw error;
+}
+
+async function attempt(
+  req: InferenceRequest,
+  rc: RelayContext,
+  miner: Miner,
+  { body, signer, meter, finish }: AttemptTools,
+): Promise<Response | AttemptFailure> {
+  const upstream = new AbortController();
+  const onClientAbort = () => upstream.abort();
+  rc.clientSignal.addEventListener("abort", onClientAbort);
+  let timedOut = false;
+  const deadline = req.stream ? rc.cfg.firstByteTimeoutMs : rc.cfg.minerTimeoutMs;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    upstream.abort();
+  }, deadline);
+  const cleanup = () => {
+    clearTimeout(timer);
+    rc.clientSignal.removeEventListener("abort", onClientAbort);
+  };
+
+  try {
+    let res: Response;
+    try {
+      res = await callMiner(miner, PATHS[req.endpoint], body, signer, upstream.signal);
+    } catch (err) {
+      return timedOut ? { kind: "timeout", detail: `${miner.hotkey} timed out` } : { kind: "connect", detail: `${miner.hotkey}: ${errorText(err)}` };
+    }
+
+    if (!res.ok) {
+      if (CLIENT_FAULT_STATUSES.has(res.status)) {
+        const text = await res.text();
+        finish("miner_error", res.status, "rejected_by_miner");
+        return new Response(text, { status: res.status, headers: jsonHeaders(rc, miner) });
+      }
+      await res.body?.cancel();
+      return { kind: "status", detail: `${miner.hotkey} answered ${res.status}` };
+    }
+
+    if (!req.stream) {
+      let payload: unknown;
+      try {
+        payload = JSON.parse(await res.text());
+      } catch (err) {
+        if (timedOut) return { kind: "timeout", detail: `${miner.hotkey} timed out` };
+        return { kind: "bad_response", detail: `${miner.hotkey} sent invalid JSON (${errorText(err)})` };
+      }
+      if (!isWellFormedAnswer(req.endpoint, payload)) return { kind: "bad_response", detail: `${miner.hotkey} sent a malformed answer` };
+      meter.firstByte();
+      const usage = payload.usage;
+      if (usage && typeof usage === "object") meter.reportUsage(usage);
+      meter.deliver(answerText(req.endpoint, payload));
+      finish("ok", 200, null);
+      return new Response(JSON.stringify(payload), { status: 200, headers: jsonHeaders(rc, miner) });
+    }
+
+    const type = res.headers.get("content-type") ?? "";
+    if (!type.includes("text/event-stream") || !res.body) {
+      await res.body?.cancel();
+      return { kind: "bad_response", detail: `${miner.hotkey} did not stream (content-type '${type}')` };
+    }
+    const reader = res.body.getReader();
+    let first: ReadableStreamReadResult<Uint8Array>;
+    try {
+      first = await reader.read();
+    } catch (err) {
+      return timedOut ? { kind: "timeout", detail: `${miner.hotkey} sent nothing in time` } : { kind: "connect", detail: `${miner.hotkey}: ${errorText(err)}` };
+    }
+    if (first.done) return { kind: "bad_response", detail: `${miner.hotkey} closed the stream before any event` };
+
+    // First byte in hand: from here on the client owns this miner's stream.
+    clearTimeout(timer);
+    const stream = relayStream({
+      endpoint: req.endpoint,
+      first: first.value,
+      reader,
+      upstream,
+      meter,
+      includeUsage: req.includeUsage,
+      idleTimeoutMs: rc.cfg.streamIdleTimeoutMs,
+      waitUntil: rc.waitUntil,
+    });
+    return new Response(stream, {
+      status: 200,
+      headers: {
+        "content-type": "text/event-stream; charset=utf-8",
+        "cache-control": "no-cache",
+        "x-request-id": rc.requestId,
+        "x-miner-hotkey": miner.hotkey,
+      },
+    });
+  } finally {
+    cleanup();
+  }
+}
+
+function jsonHeaders(rc: RelayContext, miner: Miner): Record<string, string> {
+  return { "content-type": "application/json", "x-request-id": rc.requestId, "x-miner-hotkey": miner.hotkey };
+}
+
+/** The body sent to miners: the client's, plus a usage chunk request on streams for metering. */
+function minerBody(req: InferenceRequest): Record<string, unknown> {
+  if (!req.stream) return req.body;
+  const options = typeof req.body.stream_options === "object" && req.body.stream_options !== null ? req.body.stream_options : {};
+  return { ...req.body, stream_options: { ...options, include_usage: true } };
+}
+
+function countPrompt(req: InferenceRequest): number {
+  const b = req.body;
+  switch (req.endpoint) {
+    case "chat.completions":
+      return countMessageTokens(b.messages);
+    case "completions":
+      return countTokens(textOf(b.prompt));
+    case "embeddings":
+      return countTokens(textOf(b.input));
+  }
+}
+
+function textOf(v: unknown): string {
+  if (typeof v === "string") return v;
+  if (Array.isArray(v)) return v.filter((x): x is string => typeof x === "string").join("\n");
+  return "";
+}
+
+function summarise(failures: readonly AttemptFailure[]): GatewayError {
+  const detail = failures.map((f) => f.detail).join("; ") || "no attempt was made";
+  if (failures.length > 0 && failures.every((f) => f.kind === "timeout")) return upstreamFailure("timeout", detail);
+  if (failures.length > 0 && failures.every((f) => f.kind === "connect")) return upstreamFailure("unavailable", detail);
+  return upstreamFailure("bad_gateway", detail);
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
