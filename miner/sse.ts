@@ -39,7 +39,11 @@ export async function writeStream(
   let dropped = false;
   const drop = (): false => {
     dropped = true;
-    res.socket?.destroy(); // abrupt: no finish chunk, no [DONE], no chunked-encoding terminator
+    // Abrupt: no finish chunk, no [DONE], no chunked terminator. Destroy only once the tokens
+    // already written reach the wire (an empty socket write calls back after earlier writes),
+    // otherwise at high token rates the client would not even see the first N tokens.
+    const socket = res.socket;
+    if (socket) socket.write(new Uint8Array(0), () => socket.destroy());
     return false;
   };
   // Unit "count" is units + 1 so the tail is emitted on the same schedule as a token would be.
