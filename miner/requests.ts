@@ -89,7 +89,7 @@ function parseTools(raw: unknown): ToolDef[] {
   const tools: ToolDef[] = [];
   raw.forEach((t, i) => {
     // Only function tools exist in Chat Completions; other types are refused explicitly.
-    if (!isObject(t) || t.type !== "function" || !isObject(t.function) || typeof t.function.name !== "string") {
+    if (!isObject(t) || t.type !== "function" || !isObject(t.function) || typeof t.function.name !== "string" || t.function.name === "") {
       throw badRequest(`tools[${i}] must be {type:"function", function:{name, parameters}}`, `tools[${i}]`);
     }
     tools.push({ name: t.function.name, parameters: t.function.parameters });

@@ -109,12 +109,24 @@ function lastUserText(messages: readonly ChatMessage[]): string | undefined {
   return last?.role === "user" ? contentText(last.content) : undefined;
 }
 
+/** Whole-identifier match, so a tool called "get" is not triggered by "forget". */
+function mentions(text: string, name: string): boolean {
+  let at = text.indexOf(name);
+  while (at >= 0) {
+    const before = text[at - 1];
+    const after = text[at + name.length];
+    if (!(before && /[\w-]/.test(before)) && !(after && /[\w-]/.test(after))) return true;
+    at = text.indexOf(name, at + 1);
+  }
+  return false;
+}
+
 function chooseTool(req: ChatRequest): ToolDef | undefined {
   const choice = req.toolChoice;
   if (req.tools.length === 0 || choice.mode === "none") return undefined;
   if (choice.mode === "named") return req.tools.find((t) => t.name === choice.name);
   const userText = lastUserText(req.messages);
-  const mentioned = userText === undefined ? undefined : req.tools.find((t) => userText.includes(t.name));
+  const mentioned = userText === undefined ? undefined : req.tools.find((t) => mentions(userText, t.name));
   if (choice.mode === "required") return mentioned ?? req.tools[0];
   return mentioned; // auto: call only when the user's last message names the function
 }
