@@ -1,0 +1,50 @@
+// Typed errors of the chain module. Callers (the scheduled handler, scripts) switch on `code`;
+// messages carry the detail for logs and are never meant to be shown to API clients.
+
+export type ChainErrorCode = "chain_unavailable" | "chain_decode" | "chain_config" | "chain_extrinsic_failed";
+
+export abstract class ChainError extends Error {
+  abstract readonly code: ChainErrorCode;
+}
+
+/** The node could not be reached, timed out, or failed an RPC: retry later, keep the last data. */
+export class ChainUnavailableError extends ChainError {
+  override name = "ChainUnavailableError";
+  readonly code = "chain_unavailable";
+  constructor(
+    message: string,
+    readonly url: string | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The chain answered, but not in a shape this code understands (runtime changed under us). */
+export class ChainDecodeError extends ChainError {
+  override name = "ChainDecodeError";
+  readonly code = "chain_decode";
+}
+
+/** Bad configuration (NETUID, gateway key, a subnet that does not exist). Retrying will not help. */
+export class ChainConfigError extends ChainError {
+  override name = "ChainConfigError";
+  readonly code = "chain_config";
+}
+
+/**
+ * An extrinsic was included but its dispatch failed (or a sudo-wrapped call failed inside).
+ * `error` is the pallet error key `section.name`, e.g. `subtensorModule.InvalidIpAddress`, or the
+ * dispatch error's kind (`BadOrigin`, `Token.FundsUnavailable`, ...) when it is not a module error.
+ */
+export class ExtrinsicFailedError extends ChainError {
+  override name = "ExtrinsicFailedError";
+  readonly code = "chain_extrinsic_failed";
+  constructor(
+    readonly error: string,
+    readonly call: string,
+    readonly docs: string = "",
+  ) {
+    super(`${call} failed: ${error}${docs ? ` (${docs})` : ""}`);
+  }
+}
