@@ -1,7 +1,7 @@
 // Connection to a Subtensor node. Loaded lazily (scheduled handler, scripts): @polkadot/api is
 // ~1.9 MiB and slow to initialise, so it must never sit on the request path.
 import { ApiPromise, HttpProvider, WsProvider } from "@polkadot/api";
-import { ChainUnavailableError } from "./errors";
+import { ChainConfigError, ChainUnavailableError } from "./errors";
 import { withTimeout } from "./timeout";
 
 /** Public finney (mainnet) entrypoint. */
@@ -24,16 +24,17 @@ function createProvider(url: string, requestTimeoutMs: number): WsProvider | Htt
   try {
     scheme = new URL(url).protocol;
   } catch {
-    throw new ChainUnavailableError(`invalid Subtensor URL ${JSON.stringify(url)}`, url);
+    throw new ChainConfigError(`invalid Subtensor URL ${JSON.stringify(url)}`);
   }
   if (scheme === "ws:" || scheme === "wss:") return new WsProvider(url, WS_RECONNECT_MS, {}, requestTimeoutMs);
   if (scheme === "http:" || scheme === "https:") return new HttpProvider(url);
-  throw new ChainUnavailableError(`unsupported Subtensor URL scheme ${scheme} (use ws, wss, http or https)`, url);
+  throw new ChainConfigError(`unsupported Subtensor URL scheme ${scheme} (use ws, wss, http or https)`);
 }
 
 /**
  * Connects and waits until the api has loaded the runtime metadata, or throws
  * ChainUnavailableError after `timeoutMs` (ApiPromise.create would otherwise wait forever).
+ * A malformed URL or an unsupported scheme is a ChainConfigError (retrying will not help).
  * The caller owns the returned api and must `disconnectSubtensor` it.
  */
 export async function connectSubtensor(url: string, opts: ConnectOptions = {}): Promise<ApiPromise> {

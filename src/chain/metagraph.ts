@@ -22,16 +22,16 @@ function isOpaque(codec: Codec): boolean {
 
 async function read(api: ApiPromise, netuid: number): Promise<Metagraph> {
   const blockHash = await api.rpc.chain.getFinalizedHead();
-  const header = await api.rpc.chain.getHeader(blockHash);
-  const at = await api.at(blockHash);
-
-  const exists = at.query.subtensorModule?.networksAdded;
-  if (exists && (await exists(netuid)).toPrimitive() !== true) {
-    throw new ChainConfigError(`subnet ${netuid} does not exist on this chain`);
-  }
+  // Independent reads go out together: on mainnet each one is a network round trip.
+  const [header, at] = await Promise.all([api.rpc.chain.getHeader(blockHash), api.at(blockHash)]);
   const getNeuronsLite = at.call.neuronInfoRuntimeApi?.getNeuronsLite;
   if (!getNeuronsLite) throw new ChainDecodeError("runtime has no NeuronInfoRuntimeApi.get_neurons_lite");
-  const answer = await getNeuronsLite(netuid);
+  const networksAdded = at.query.subtensorModule?.networksAdded;
+  const [exists, answer] = await Promise.all([networksAdded?.(netuid), getNeuronsLite(netuid)]);
+  // An unknown netuid yields an empty list, which would deactivate every miner: refuse it instead.
+  if (exists && exists.toPrimitive() !== true) {
+    throw new ChainConfigError(`subnet ${netuid} does not exist on this chain`);
+  }
 
   // polkadot-js wraps the runtime's raw return bytes (a SCALE Vec<u8>, prefix included) as the
   // Bytes content without decoding them, so the bare content is exactly what the runtime returned.

@@ -1,7 +1,7 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectSubtensor } from "../../../src/chain/connection";
-import { ChainUnavailableError } from "../../../src/chain/errors";
+import { ChainConfigError, ChainUnavailableError } from "../../../src/chain/errors";
 import { freePort } from "../../support/chopsticks";
 
 // A TCP server that accepts and then never says a word: the worst case for a connect deadline.
@@ -50,6 +50,6 @@ describe("connectSubtensor", () => {
 
   it("refuses URLs it cannot use", async () => {
     await expect(connectSubtensor("ftp://example.com", { timeoutMs: 100 })).rejects.toThrow(/unsupported Subtensor URL scheme/);
-    await expect(connectSubtensor("not a url", { timeoutMs: 100 })).rejects.toBeInstanceOf(ChainUnavailableError);
+    await expect(connectSubtensor("not a url", { timeoutMs: 100 })).rejects.toBeInstanceOf(ChainConfigError);
   });
 });

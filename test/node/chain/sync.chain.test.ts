@@ -1,5 +1,6 @@
 // End to end against the real Subtensor runtime (chopsticks), real reference miners on 127.0.0.2-4
 // and a real local D1: one chopsticks per file, subnet and miners set up once, tests in order.
+import { fileURLToPath } from "node:url";
 import type { ApiPromise } from "@polkadot/api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startMiner, type RunningMiner } from "../../../miner/server";
@@ -173,6 +174,38 @@ describe("metagraph sync against a local Subtensor (spec 218)", () => {
       expect(error).toBeInstanceOf(ChainUnavailableError);
     }
     expect(await allMiners(d1.db)).toEqual(before);
+  });
+
+  it("runs inside workerd (Miniflare): ws and http, and ChainUnavailableError", async () => {
+    // Bundled like wrangler would (workerd/browser export conditions), node: builtins left to nodejs_compat.
+    const { build } = await import("esbuild");
+    const bundled = await build({
+      entryPoints: [fileURLToPath(new URL("./helpers/sync-worker.ts", import.meta.url))],
+      bundle: true,
+      write: false,
+      format: "esm",
+      platform: "browser",
+      conditions: ["workerd", "worker", "browser"],
+      external: ["node:*", "cloudflare:*"],
+      logLevel: "silent",
+    });
+    const script = bundled.outputFiles[0]?.text ?? "";
+    const worker = await createTestD1({ script, bindings: { NETUID: String(netuid) } });
+    try {
+      const activeChainRows = (await allMiners(d1.db)).filter((r) => r.source === "chain" && r.active === 1);
+      for (const [name, url] of [["ws, first (module load)", chain.wsUrl], ["http", chain.httpUrl], ["ws", chain.wsUrl]] as const) {
+        const res = await measure(`workerd syncMetagraph ${name}`, () => worker.dispatchFetch(`http://worker/?chain=${encodeURIComponent(url)}`));
+        const body = (await res.json()) as { report?: SyncReport };
+        expect(res.status).toBe(200);
+        expect(body.report).toMatchObject({ netuid, found: 4, kept: activeChainRows.length });
+      }
+      const res = await worker.dispatchFetch(`http://worker/?chain=${encodeURIComponent(`ws://127.0.0.1:${await freePort()}`)}`);
+      expect(res.status).toBe(500);
+      expect(await res.json()).toMatchObject({ error: "ChainUnavailableError" });
+      expect((await allMiners(worker.db)).filter((r) => r.active === 1)).toHaveLength(activeChainRows.length);
+    } finally {
+      await worker.dispose();
+    }
   });
 
   it("measures connect + getNeuronsLite", async () => {
