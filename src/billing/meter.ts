@@ -31,6 +31,13 @@ export class UsageMeter {
   private completionReported: number | null = null;
   private readonly delivered: string[] = [];
   private event: UsageEvent | null = null;
+  private settle!: () => void;
+  /**
+   * Resolves once the event has been handed to the sink. Register it with `waitUntil` when the
+   * request starts: a client that disconnects ends the request, and only a promise registered
+   * while it was alive keeps the Worker running long enough to emit the event.
+   */
+  readonly settled = new Promise<void>((resolve) => (this.settle = resolve));
 
   constructor(
     private readonly base: MeterBase,
@@ -60,9 +67,9 @@ export class UsageMeter {
     return this.event !== null;
   }
 
-  /** Emits the event once; returns the sink's promise (for waitUntil), or null if already done. */
-  finish(status: UsageStatus, httpStatus: number, errorCode: string | null = null): Promise<void> | null {
-    if (this.event) return null;
+  /** Emits the event once; later calls are no-ops. Returns the event that was (or had been) emitted. */
+  finish(status: UsageStatus, httpStatus: number, errorCode: string | null = null): UsageEvent {
+    if (this.event) return this.event;
     const now = Date.now();
     this.event = {
       ...this.base,
@@ -78,7 +85,10 @@ export class UsageMeter {
       durationMs: now - this.startedAt,
       createdAt: this.startedAt,
     };
-    return this.sink(this.event);
+    this.sink(this.event)
+      .catch((err: unknown) => console.error(`usage event ${this.base.requestId} could not be recorded`, err))
+      .finally(this.settle);
+    return this.event;
   }
 }
 

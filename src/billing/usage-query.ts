@@ -39,8 +39,36 @@ export async function usageReport(d1: D1Database, filter: UsageFilter) {
   return { totals: totals[0] ?? null, by_model_day: byModelDay };
 }
 
+/** Raw usage rows with the API's snake_case field names (the column names). */
 export async function usageRows(d1: D1Database, filter: UsageFilter, limit: number) {
-  return database(d1).select().from(usageEvents).where(whereOf(filter)).orderBy(usageEvents.createdAt).limit(limit).all();
+  const t = usageEvents;
+  return database(d1)
+    .select({
+      request_id: t.requestId,
+      kind: t.kind,
+      subscriber_id: t.subscriberId,
+      api_key_id: t.apiKeyId,
+      endpoint: t.endpoint,
+      model: t.model,
+      miner_hotkey: t.minerHotkey,
+      status: t.status,
+      http_status: t.httpStatus,
+      error_code: t.errorCode,
+      streamed: t.streamed,
+      attempts: t.attempts,
+      prompt_tokens_reported: t.promptTokensReported,
+      completion_tokens_reported: t.completionTokensReported,
+      prompt_tokens_counted: t.promptTokensCounted,
+      completion_tokens_counted: t.completionTokensCounted,
+      ttft_ms: t.ttftMs,
+      duration_ms: t.durationMs,
+      created_at: t.createdAt,
+    })
+    .from(t)
+    .where(whereOf(filter))
+    .orderBy(t.createdAt)
+    .limit(limit)
+    .all();
 }
 
 function whereOf(f: UsageFilter): SQL | undefined {

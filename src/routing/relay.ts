@@ -63,19 +63,25 @@ export async function relay(req: InferenceRequest, rc: RelayContext): Promise<Re
     },
     usageSink(rc.env),
   );
+  rc.waitUntil(meter.settled);
   const finish = (status: UsageStatus, httpStatus: number, code: string | null) => {
-    const done = meter.finish(status, httpStatus, code);
-    if (done) rc.waitUntil(done);
+    meter.finish(status, httpStatus, code);
   };
 
   const body = new TextEncoder().encode(JSON.stringify(minerBody(req)));
   const failures: AttemptFailure[] = [];
-  for (const miner of candidateOrder(serving, rc.cfg.maxMinerAttempts)) {
-    if (rc.clientSignal.aborted) break;
-    meter.attempt(miner.hotkey);
-    const outcome = await attempt(req, rc, miner, { body, signer, meter, finish });
-    if (outcome instanceof Response) return outcome;
-    failures.push(outcome);
+  try {
+    for (const miner of candidateOrder(serving, rc.cfg.maxMinerAttempts)) {
+      if (rc.clientSignal.aborted) break;
+      meter.attempt(miner.hotkey);
+      const outcome = await attempt(req, rc, miner, { body, signer, meter, finish });
+      if (outcome instanceof Response) return outcome;
+      failures.push(outcome);
+    }
+  } catch (err) {
+    // A bug, not a miner failure: still exactly one usage event, then the generic 500.
+    finish("miner_error", 500, "internal_error");
+    throw err;
   }
 
   if (rc.clientSignal.aborted) {
@@ -121,7 +127,7 @@ async function attempt(
         finish("miner_error", res.status, "rejected_by_miner");
         return new Response(text, { status: res.status, headers: jsonHeaders(rc, miner) });
       }
-      await res.body?.cancel();
+      await discard(res);
       return { kind: "status", detail: `${miner.hotkey} answered ${res.status}` };
     }
 
@@ -166,7 +172,7 @@ async function attempt(
       meter,
       includeUsage: req.includeUsage,
       idleTimeoutMs: rc.cfg.streamIdleTimeoutMs,
-      waitUntil: rc.waitUntil,
+      clientSignal: rc.clientSignal,
     });
     return new Response(stream, {
       status: 200,
@@ -216,6 +222,20 @@ function summarise(failures: readonly AttemptFailure[]): GatewayError {
   if (failures.length > 0 && failures.every((f) => f.kind === "timeout")) return upstreamFailure("timeout", detail);
   if (failures.length > 0 && failures.every((f) => f.kind === "connect")) return upstreamFailure("unavailable", detail);
   return upstreamFailure("bad_gateway", detail);
+}
+
+/**
+ * Drains a small error body so the connection can be reused; cancelling instead makes workerd
+ * drop the connection and report it as lost. Large or unsized bodies are cancelled.
+ */
+async function discard(res: Response): Promise<void> {
+  const size = Number(res.headers.get("content-length") ?? "-1");
+  try {
+    if (size >= 0 && size <= 64 * 1024) await res.arrayBuffer();
+    else await res.body?.cancel();
+  } catch {
+    /* the connection is gone either way */
+  }
 }
 
 function errorText(err: unknown): string {

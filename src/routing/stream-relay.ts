@@ -21,26 +21,43 @@ export interface StreamRelayOptions {
   meter: UsageMeter;
   includeUsage: boolean;
   idleTimeoutMs: number;
-  waitUntil: (p: Promise<unknown>) => void;
+  /** Aborts when the client disconnects (workerd's request signal). */
+  clientSignal: AbortSignal;
 }
 
 const DONE = sseData("[DONE]");
 
 class IdleTimeout extends Error {}
 
+const ignore = () => {};
+
 export function relayStream(o: StreamRelayOptions): ReadableStream<Uint8Array> {
   const decoder = new SseDecoder();
   let pending: Uint8Array | null = o.first;
   let closed = false;
 
+  /**
+   * Ends the stream once. The meter is settled first: if the client is already gone the runtime
+   * may refuse further writes, and metering must not depend on them.
+   */
   const end = (ctrl: ReadableStreamDefaultController<Uint8Array>, status: UsageStatus, errorCode: string | null, tail: Uint8Array[]) => {
     if (closed) return;
     closed = true;
-    for (const t of tail) ctrl.enqueue(t);
-    ctrl.close();
+    if (o.clientSignal.aborted || status === "client_cancelled") o.meter.finish("client_cancelled", 499, "client_closed_request");
+    else o.meter.finish(status, 200, errorCode);
+    stopUpstream();
+    try {
+      for (const t of tail) ctrl.enqueue(t);
+      ctrl.close();
+    } catch {
+      /* the client went away meanwhile; nothing left to tell it */
+    }
+  };
+
+  /** Releases the miner's connection; its pending reads may reject, which is expected here. */
+  const stopUpstream = () => {
+    o.reader.cancel().catch(ignore);
     o.upstream.abort();
-    const done = o.meter.finish(status, 200, errorCode);
-    if (done) o.waitUntil(done);
   };
 
   const errorEvent = (code: string, message: string) =>
@@ -76,16 +93,19 @@ export function relayStream(o: StreamRelayOptions): ReadableStream<Uint8Array> {
       }
       const usage = obj.usage;
       if (usage && typeof usage === "object") o.meter.reportUsage(usage);
-      const choices = obj.choices;
-      const usageOnly = Array.isArray(choices) && choices.length === 0 && usage != null;
-      if (usageOnly && !o.includeUsage) continue;
-      if (usage != null && !o.includeUsage) delete obj.usage;
+      // The gateway always asks for usage; a client that did not gets chunks without it.
+      const strip = !o.includeUsage && "usage" in obj;
+      if (strip) {
+        const choices = obj.choices;
+        if (usage != null && Array.isArray(choices) && choices.length === 0) continue;
+        delete obj.usage;
+      }
       const text = answerText(o.endpoint, obj);
       if (text !== "") {
         o.meter.firstByte();
         o.meter.deliver(text);
       }
-      out.push(usage != null && !o.includeUsage ? sseData(JSON.stringify(obj)) : sseData(ev.data));
+      out.push(strip ? sseData(JSON.stringify(obj)) : sseData(ev.data));
     }
     return out;
   };
@@ -95,7 +115,9 @@ export function relayStream(o: StreamRelayOptions): ReadableStream<Uint8Array> {
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new IdleTimeout()), o.idleTimeoutMs);
     });
-    return Promise.race([o.reader.read(), timeout]).finally(() => {
+    const read = o.reader.read();
+    read.catch(ignore); // if the timeout wins, the abandoned read must not surface as unhandled
+    return Promise.race([read, timeout]).finally(() => {
       if (timer !== undefined) clearTimeout(timer);
     });
   };
@@ -136,7 +158,11 @@ export function relayStream(o: StreamRelayOptions): ReadableStream<Uint8Array> {
         const out = handle(ctrl, decoder.push(chunk));
         if (closed) return;
         if (out.length > 0) {
-          ctrl.enqueue(out.length === 1 ? (out[0] as Uint8Array) : concat(out));
+          try {
+            ctrl.enqueue(out.length === 1 ? (out[0] as Uint8Array) : concat(out));
+          } catch {
+            end(ctrl, "client_cancelled", "client_closed_request", []);
+          }
           return;
         }
       }
@@ -144,9 +170,8 @@ export function relayStream(o: StreamRelayOptions): ReadableStream<Uint8Array> {
     cancel() {
       // The client went away: stop the miner's work and meter what was delivered.
       closed = true;
-      o.upstream.abort();
-      const done = o.meter.finish("client_cancelled", 499, "client_closed_request");
-      if (done) o.waitUntil(done);
+      stopUpstream();
+      o.meter.finish("client_cancelled", 499, "client_closed_request");
     },
   });
 }

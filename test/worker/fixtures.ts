@@ -1,0 +1,31 @@
+import type { JWK } from "jose";
+
+/** What the Node-side global setup starts for the workerd tests, passed in as a binding. */
+export interface MinerFixture {
+  hotkey: string;
+  url: string;
+}
+
+export interface Fixtures {
+  /** Honest, fast reference miners. */
+  healthy: MinerFixture[];
+  /** Answers 500 to everything. */
+  failing: MinerFixture;
+  /** First token only after longer than FIRST_BYTE_TIMEOUT_MS / MINER_TIMEOUT_MS. */
+  slow: MinerFixture;
+  /** Emits an invalid `data:` line mid-stream. */
+  malformed: MinerFixture;
+  /** Cuts the connection after a few streamed tokens. */
+  dropping: MinerFixture;
+  /** A loopback port nothing listens on. */
+  unreachableUrl: string;
+  jwksUrl: string;
+  /** RS256 private key (JWK) matching the JWKS, for signing test tokens. */
+  rsaPrivateJwk: JWK;
+}
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    fixtures: Fixtures;
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * Node side of the workerd tests: real reference miners (honest and misbehaving) and a JWKS
+ * endpoint on loopback, handed to the tests as the TEST_FIXTURES binding. Stopped at the end.
+ */
+import { createServer, type Server } from "node:http";
+import { exportJWK, generateKeyPair } from "jose";
+import type { TestProject } from "vitest/node";
+import { startMiner } from "../../miner/server";
+import { freePort } from "../../scripts/lib/processes";
+import type { Fixtures } from "./fixtures";
+
+export default async function setup(project: TestProject) {
+  const models = ["demo/tiny-chat", "demo/tiny-embed"];
+  const started = await Promise.all([
+    startMiner({ hotkey: "//Bob", models: [...models, "test/failover", "test/stream-failover"] }),
+    startMiner({ hotkey: "//Charlie", models }),
+    startMiner({ hotkey: "//Dave", models: ["test/failing", "test/failover", "test/stream-failover"], failRate: 1 }),
+    startMiner({ hotkey: "//Eve", models: ["test/slow"], ttftMs: 5_000 }),
+    startMiner({ hotkey: "//Ferdie", models: ["test/malformed"], malformedStream: true }),
+    startMiner({ hotkey: "//Miner6", models: ["test/dropping"], dropAfterTokens: 3 }),
+  ]);
+  const [bob, charlie, dave, eve, ferdie, dropper] = started.map((m) => ({ hotkey: m.hotkey, url: m.url })) as [
+    Fixtures["failing"], Fixtures["failing"], Fixtures["failing"], Fixtures["failing"], Fixtures["failing"], Fixtures["failing"],
+  ];
+
+  const { publicKey, privateKey } = await generateKeyPair("RS256", { extractable: true });
+  const publicJwk = { ...(await exportJWK(publicKey)), kid: "test-key", alg: "RS256", use: "sig" };
+  const rsaPrivateJwk = { ...(await exportJWK(privateKey)), kid: "test-key", alg: "RS256" };
+  const jwks: Server = createServer((_req, res) => {
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify({ keys: [publicJwk] }));
+  });
+  await new Promise<void>((r) => jwks.listen(0, "127.0.0.1", r));
+  const jwksAddr = jwks.address();
+  const jwksPort = typeof jwksAddr === "object" && jwksAddr ? jwksAddr.port : 0;
+
+  const fixtures: Fixtures = {
+    healthy: [bob, charlie],
+    failing: dave,
+    slow: eve,
+    malformed: ferdie,
+    dropping: dropper,
+    unreachableUrl: `http://127.0.0.1:${await freePort()}`,
+    jwksUrl: `http://127.0.0.1:${jwksPort}/.well-known/jwks.json`,
+    rsaPrivateJwk,
+  };
+  project.provide("fixtures", fixtures);
+
+  return async () => {
+    await Promise.all(started.map((m) => m.close()));
+    await new Promise<void>((r) => jwks.close(() => r()));
+  };
+}

@@ -1,0 +1,86 @@
+/** Shared helpers for the workerd tests: calling the Worker, seeding D1 through the admin API. */
+import { env, SELF } from "cloudflare:test";
+import { expect } from "vitest";
+
+export const ADMIN = { authorization: "Bearer test-admin-token", "content-type": "application/json" };
+
+export function call(path: string, init: RequestInit = {}): Promise<Response> {
+  return SELF.fetch(`http://gateway.test${path}`, init);
+}
+
+export async function admin<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
+  const res = await call(path, { method, headers: ADMIN, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path} -> ${res.status} ${text}`);
+  return JSON.parse(text) as T;
+}
+
+let counter = 0;
+
+/** A fresh subscriber with one key; returns the plain key and ids. */
+export async function newSubscriber(label = "test"): Promise<{ subscriberId: string; keyId: string; key: string }> {
+  const sub = await admin<{ id: string }>("POST", "/admin/subscribers", { name: `${label}-${++counter}` });
+  const key = await admin<{ id: string; key: string }>("POST", `/admin/subscribers/${sub.id}/keys`, { name: "k" });
+  return { subscriberId: sub.id, keyId: key.id, key: key.key };
+}
+
+export async function registerMiners(miners: { hotkey: string; url: string; models: string[] }[]): Promise<void> {
+  await admin("PUT", "/admin/miners", { miners: miners.map((m, i) => ({ hotkey: m.hotkey, uid: 100 + i, axon_url: m.url, models: m.models })) });
+}
+
+export function jsonPost(path: string, key: string | null, body: unknown, extra: Record<string, string> = {}): Promise<Response> {
+  const headers: Record<string, string> = { "content-type": "application/json", ...extra };
+  if (key) headers.authorization = `Bearer ${key}`;
+  return call(path, { method: "POST", headers, body: typeof body === "string" ? body : JSON.stringify(body) });
+}
+
+export const chat = (key: string, body: Record<string, unknown>) =>
+  jsonPost("/v1/chat/completions", key, { messages: [{ role: "user", content: "Say something" }], ...body });
+
+export interface UsageRow {
+  request_id: string;
+  subscriber_id: string | null;
+  status: string;
+  http_status: number;
+  miner_hotkey: string | null;
+  attempts: number;
+  streamed: number;
+  prompt_tokens_counted: number;
+  completion_tokens_counted: number;
+  prompt_tokens_reported: number | null;
+  completion_tokens_reported: number | null;
+  error_code: string | null;
+  ttft_ms: number | null;
+}
+
+/** Waits until the queue consumer has written the row for `requestId` (the queue batches ~1 s). */
+export async function usageRow(requestId: string, timeoutMs = 10_000): Promise<UsageRow> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const row = await env.DB.prepare("SELECT * FROM usage_events WHERE request_id = ?").bind(requestId).first<UsageRow>();
+    if (row) return row;
+    if (Date.now() > until) throw new Error(`no usage row for ${requestId} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export async function usageRowsFor(subscriberId: string, expected: number, timeoutMs = 15_000): Promise<UsageRow[]> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const { results } = await env.DB.prepare("SELECT * FROM usage_events WHERE subscriber_id = ? ORDER BY created_at").bind(subscriberId).all<UsageRow>();
+    if (results.length >= expected || Date.now() > until) return results;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export async function expectOpenAIError(res: Response, status: number, code?: string, param?: string | null) {
+  expect(res.status).toBe(status);
+  expect(res.headers.get("x-request-id")).toMatch(/^req_[0-9a-f]{32}$/);
+  const body = (await res.json()) as { error: { message: string; type: string; code: string | null; param: string | null } };
+  expect(Object.keys(body.error).sort()).toEqual(["code", "message", "param", "type"]);
+  expect(typeof body.error.message).toBe("string");
+  expect(body.error.message.length).toBeGreaterThan(0);
+  if (code !== undefined) expect(body.error.code).toBe(code);
+  if (param !== undefined) expect(body.error.param).toBe(param);
+  return body.error;
+}

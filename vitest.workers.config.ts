@@ -1,0 +1,49 @@
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
+import { defineConfig } from "vitest/config";
+import "./test/worker/fixtures";
+
+/**
+ * Tests inside workerd (the real Workers runtime) with local D1 and Queues. Reference miners and
+ * a JWKS server run in Node (global setup) and are reached over loopback like real ones.
+ */
+export default defineConfig(async () => {
+  const migrations = await readD1Migrations("migrations");
+  return {
+    plugins: [
+      cloudflareTest(({ inject }) => {
+        const fixtures = inject("fixtures");
+        return {
+        main: "./src/index.ts",
+        wrangler: { configPath: "./wrangler.toml" },
+        miniflare: {
+          bindings: {
+            TEST_MIGRATIONS: migrations,
+            // Plain JSON data; the cast only satisfies miniflare's `Json` binding type.
+            TEST_FIXTURES: fixtures as unknown as Record<string, string>,
+            ENVIRONMENT: "test",
+            ADMIN_TOKEN: "test-admin-token",
+            GATEWAY_HOTKEY_MNEMONIC: "//Alice",
+            MINER_TIMEOUT_MS: "3000",
+            FIRST_BYTE_TIMEOUT_MS: "1500",
+            STREAM_IDLE_TIMEOUT_MS: "1500",
+            MAX_MINER_ATTEMPTS: "4",
+            MINER_CACHE_TTL_MS: "0",
+            JWT_HS256_SECRET: "test-jwt-secret-that-is-long-enough-0123456789",
+            JWT_JWKS_URL: fixtures.jwksUrl,
+            JWT_ISSUER: "https://issuer.test",
+            JWT_AUDIENCE: "gateway-test",
+            JWT_ALGORITHMS: "HS256,RS256",
+          },
+        },
+        };
+      }),
+    ],
+    test: {
+      include: ["test/worker/**/*.test.ts"],
+      globalSetup: ["test/worker/global-setup.ts"],
+      setupFiles: ["test/worker/apply-migrations.ts"],
+      testTimeout: 30_000,
+      hookTimeout: 60_000,
+    },
+  };
+});
