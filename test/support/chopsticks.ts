@@ -179,5 +179,13 @@ export async function startChopsticks(opts: StartChopsticksOptions = {}): Promis
     await new Promise((r) => setTimeout(r, 250));
   }
   const port = announcedPort;
+  // Build one block before anyone signs: extrinsics sent while the chain is still at its genesis
+  // block have been refused with `1010 badProof` (the signed payload's block hashes are not
+  // settled yet); after a first block they pass.
+  await fetch(`http://127.0.0.1:${port}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "dev_newBlock", params: [{ count: 1 }] }),
+  });
   return { wsUrl: `ws://127.0.0.1:${port}`, httpUrl: `http://127.0.0.1:${port}`, port, output, stop };
 }

@@ -15,15 +15,18 @@ export function devKey(uri: string): KeyringPair {
 }
 
 /**
- * submitAndWait, retrying once when the pool refuses the submission: right after a fresh chopsticks
- * start the first extrinsic has been seen to fail with `1010 badProof` and pass when sent again.
+ * submitAndWait, retrying (after building a block) when the pool refuses the submission: right
+ * after a fresh chopsticks start extrinsics have been seen to fail with `1010 badProof` and pass
+ * once the chain has moved on.
  */
 export async function submit(api: ApiPromise, tx: SubmittableExtrinsic<"promise">, signer: KeyringPair): Promise<Inclusion> {
-  try {
-    return await submitAndWait(api, tx, signer);
-  } catch (err) {
-    if (!(err instanceof Error) || !/\b1010\b/.test(err.message)) throw err;
-    return submitAndWait(api, tx, signer);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await submitAndWait(api, tx, signer);
+    } catch (err) {
+      if (attempt >= 4 || !(err instanceof Error) || !/\b1010\b/.test(err.message)) throw err;
+      await newBlocks(api, 1);
+    }
   }
 }
 
