@@ -5,7 +5,7 @@
  * Every request that gets here is metered exactly once through the UsageMeter.
  */
 import { UsageMeter } from "../billing/meter";
-import type { UsageStatus } from "../billing/usage-event";
+import type { UsageEvent, UsageStatus } from "../billing/usage-event";
 import { usageSink } from "../billing/usage-sink";
 import type { Config, Env } from "../env";
 import { GatewayError, modelNotFound, upstreamFailure } from "../errors";
@@ -28,6 +28,11 @@ export interface RelayContext {
   kind: "subscriber" | "canary";
   clientSignal: AbortSignal;
   waitUntil: (p: Promise<unknown>) => void;
+  /**
+   * Called once with the request's final usage event, after it is queued: where limits settle
+   * reservations and routing folds the outcome into its measurements. Errors are logged.
+   */
+  onUsage?: readonly ((event: UsageEvent) => Promise<void> | void)[];
 }
 
 const PATHS = { "chat.completions": "/v1/chat/completions", completions: "/v1/completions", embeddings: "/v1/embeddings" } as const;
@@ -61,7 +66,7 @@ export async function relay(req: InferenceRequest, rc: RelayContext): Promise<Re
       streamed: req.stream,
       promptTokensCounted: countPrompt(req),
     },
-    usageSink(rc.env),
+    withHooks(usageSink(rc.env), rc.onUsage ?? []),
   );
   rc.waitUntil(meter.settled);
   const finish = (status: UsageStatus, httpStatus: number, code: string | null) => {
@@ -215,6 +220,14 @@ function textOf(v: unknown): string {
   if (typeof v === "string") return v;
   if (Array.isArray(v)) return v.filter((x): x is string => typeof x === "string").join("\n");
   return "";
+}
+
+function withHooks(sink: (e: UsageEvent) => Promise<void>, hooks: NonNullable<RelayContext["onUsage"]>) {
+  if (hooks.length === 0) return sink;
+  return async (event: UsageEvent) => {
+    const results = await Promise.allSettled([sink(event), ...hooks.map(async (h) => h(event))]);
+    for (const r of results) if (r.status === "rejected") console.error(`usage hook failed for ${event.requestId}`, r.reason);
+  };
 }
 
 function summarise(failures: readonly AttemptFailure[]): GatewayError {
