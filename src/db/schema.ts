@@ -100,3 +100,19 @@ export type Subscriber = typeof subscribers.$inferSelect;
 export type ApiKey = typeof apiKeys.$inferSelect;
 export type UsageEventRow = typeof usageEvents.$inferInsert;
 export type MinerRow = typeof miners.$inferSelect;
+
+/** The last metagraph sync per subnet: what `/health` reports as the miner list's staleness. */
+export const chainSync = sqliteTable("chain_sync", {
+  netuid: integer("netuid").primaryKey(),
+  block: integer("block").notNull(),
+  blockHash: text("block_hash").notNull(),
+  syncedAt: integer("synced_at").notNull(),
+  found: integer("found").notNull(),
+  kept: integer("kept").notNull(),
+  skipped: integer("skipped").notNull(),
+  deactivated: integer("deactivated").notNull(),
+  durationMs: integer("duration_ms").notNull(),
+  /** ChainError code of the last failed attempt, cleared by the next success. */
+  lastErrorCode: text("last_error_code"),
+  lastErrorAt: integer("last_error_at"),
+});
