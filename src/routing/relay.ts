@@ -33,6 +33,8 @@ export interface RelayContext {
    * reservations and routing folds the outcome into its measurements. Errors are logged.
    */
   onUsage?: readonly ((event: UsageEvent) => Promise<void> | void)[];
+  /** Turns of one conversation share this key and prefer the miner that served the last turn. */
+  affinityKey?: string;
 }
 
 const PATHS = { "chat.completions": "/v1/chat/completions", completions: "/v1/completions", embeddings: "/v1/embeddings" } as const;
