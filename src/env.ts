@@ -37,6 +37,8 @@ export interface Env {
   NETUID?: string;
   ALLOW_PRIVATE_AXONS?: string;
   METAGRAPH_SYNC_CRON?: string;
+  /** A metagraph older than this (ms) is reported stale on /health. */
+  METAGRAPH_STALE_AFTER_MS?: string;
 }
 
 export interface Config {
@@ -47,6 +49,7 @@ export interface Config {
   maxMinerAttempts: number;
   authCacheTtlMs: number;
   minerCacheTtlMs: number;
+  metagraphStaleAfterMs: number;
   jwt: {
     hs256Secret: string | undefined;
     jwksUrl: string | undefined;
@@ -78,6 +81,7 @@ export function config(env: Env): Config {
     maxMinerAttempts: Math.max(1, int(env.MAX_MINER_ATTEMPTS, 3, "MAX_MINER_ATTEMPTS")),
     authCacheTtlMs: int(env.AUTH_CACHE_TTL_MS, 10_000, "AUTH_CACHE_TTL_MS"),
     minerCacheTtlMs: int(env.MINER_CACHE_TTL_MS, 5_000, "MINER_CACHE_TTL_MS"),
+    metagraphStaleAfterMs: int(env.METAGRAPH_STALE_AFTER_MS, 15 * 60_000, "METAGRAPH_STALE_AFTER_MS"),
     jwt: {
       hs256Secret: env.JWT_HS256_SECRET || undefined,
       jwksUrl: env.JWT_JWKS_URL || undefined,

@@ -6,6 +6,7 @@
 import { createApp } from "./app";
 import { consumeUsageBatch } from "./billing/consumer";
 import type { Env } from "./env";
+import { runScheduled } from "./jobs/scheduled";
 
 const app = createApp();
 
@@ -16,7 +17,7 @@ export default {
     await consumeUsageBatch(batch, env);
   },
 
-  async scheduled(_controller, _env, _ctx) {
-    // Metagraph sync and settlement are wired here once their modules land (issues #3, #6).
+  async scheduled(controller, env) {
+    await runScheduled(controller, env);
   },
 } satisfies ExportedHandler<Env, unknown>;

@@ -15,7 +15,7 @@ import { probeMinerModels } from "./probe";
 import { applyChainMiners, type ChainMinerRow } from "./store";
 import type { Metagraph, Neuron } from "./types";
 
-export { ChainConfigError, ChainDecodeError, ChainUnavailableError } from "./errors";
+export { ChainConfigError, ChainDecodeError, ChainError, ChainUnavailableError } from "./errors";
 
 export type SyncEnv = {
   DB: D1Database;

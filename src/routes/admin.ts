@@ -6,14 +6,16 @@
  *   DELETE /admin/keys/:id                    revoke
  *   GET    /admin/usage?subscriber_id&since&until&rows=N
  *   GET    /admin/miners | PUT /admin/miners {miners:[...]} | DELETE /admin/miners/:hotkey
+ *   POST   /admin/chain/sync                  run the metagraph sync now
  */
 import type { Hono } from "hono";
 import { createSubscriber, getSubscriber, issueKey, listKeys, revokeKey } from "../billing/subscribers";
 import { usageReport, usageRows } from "../billing/usage-query";
-import { notFound } from "../errors";
+import { GatewayError, notFound } from "../errors";
 import type { AppEnv } from "../http/app-env";
 import { readJsonObject } from "../http/body";
 import { requireAdmin } from "../http/middleware";
+import { runMetagraphSync } from "../jobs/metagraph-sync";
 import { listMiners, parseStaticMiner, removeStaticMiner, upsertStaticMiners } from "../routing/static-miners";
 import { fail, optionalInteger, optionalString, requiredString } from "../validation/fields";
 import { timeParam } from "./query-params";
@@ -67,6 +69,15 @@ export function registerAdminRoutes(app: Hono<AppEnv>): void {
     const list = body.miners.map((m, i) => parseStaticMiner(m, `miners[${i}]`));
     await upsertStaticMiners(c.env.DB, list);
     return c.json({ object: "list", data: await listMiners(c.env.DB) });
+  });
+
+  app.post("/admin/chain/sync", async (c) => {
+    const outcome = await runMetagraphSync(c.env);
+    if (!outcome.ok) {
+      const status = outcome.code === "chain_not_configured" ? 409 : 502;
+      throw new GatewayError(status, status === 409 ? "invalid_request_error" : "api_error", outcome.code, outcome.message);
+    }
+    return c.json(outcome);
   });
 
   app.delete("/admin/miners/:hotkey", async (c) => {

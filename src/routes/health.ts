@@ -1,13 +1,44 @@
-/** GET /health: 200 once D1 answers and the miner list loads; 503 otherwise. No credentials. */
+/**
+ * GET /health, no credentials. 200 while the gateway can serve (D1 answers, the miner list
+ * loads); 503 otherwise. With chain discovery on, it also reports the metagraph's age: a stale
+ * or failing sync degrades the status but the gateway keeps serving the last synced miners.
+ */
+import { eq } from "drizzle-orm";
 import type { Hono } from "hono";
+import { database } from "../db/client";
+import { chainSync } from "../db/schema";
+import type { Env } from "../env";
 import type { AppEnv } from "../http/app-env";
+import { chainDiscoveryEnabled } from "../jobs/metagraph-sync";
 import { minerSnapshot } from "../routing/directory";
+
+async function chainStatus(env: Env, staleAfterMs: number, now: number) {
+  if (!chainDiscoveryEnabled(env)) return null;
+  const netuid = Number(env.NETUID);
+  const row = await database(env.DB).select().from(chainSync).where(eq(chainSync.netuid, netuid)).get();
+  if (!row) return { netuid, synced: false, stale: true, last_error: null };
+  const ageMs = now - row.syncedAt;
+  return {
+    netuid,
+    synced: true,
+    block: row.block,
+    synced_at: new Date(row.syncedAt).toISOString(),
+    age_seconds: Math.round(ageMs / 1000),
+    stale: ageMs > staleAfterMs || (row.lastErrorAt !== null && row.lastErrorAt > row.syncedAt),
+    miners_kept: row.kept,
+    last_error: row.lastErrorAt !== null && row.lastErrorAt > row.syncedAt ? { code: row.lastErrorCode, at: new Date(row.lastErrorAt).toISOString() } : null,
+  };
+}
 
 export function registerHealthRoutes(app: Hono<AppEnv>): void {
   app.get("/health", async (c) => {
     try {
-      const snapshot = await minerSnapshot(c.env.DB, c.var.config.minerCacheTtlMs);
-      return c.json({ status: "ok", miners: snapshot.miners.length, models: snapshot.byModel.size });
+      const [snapshot, chain] = await Promise.all([
+        minerSnapshot(c.env.DB, c.var.config.minerCacheTtlMs),
+        chainStatus(c.env, c.var.config.metagraphStaleAfterMs, Date.now()),
+      ]);
+      const status = chain?.stale ? "degraded" : "ok";
+      return c.json({ status, miners: snapshot.miners.length, models: snapshot.byModel.size, chain });
     } catch (err) {
       console.error("health check failed", err);
       return c.json({ status: "unavailable" }, 503);
