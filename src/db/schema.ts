@@ -3,7 +3,7 @@
  * Times are Unix milliseconds (integers); money is integer micro-USD. Never floats for money.
  */
 import { sql } from "drizzle-orm";
-import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, sqliteTable, text, uniqueIndex, type AnySQLiteColumn } from "drizzle-orm/sqlite-core";
 
 export const subscribers = sqliteTable(
   "subscribers",
@@ -15,6 +15,11 @@ export const subscribers = sqliteTable(
     externalId: text("external_id"),
     createdAt: integer("created_at").notNull(),
     disabledAt: integer("disabled_at"),
+    /**
+     * The plan the operator put this subscriber on; null = DEFAULT_PLAN_ID. An active Stripe
+     * subscription (stripe_subscriptions) takes precedence while it lasts.
+     */
+    planId: text("plan_id").references((): AnySQLiteColumn => plans.id),
   },
   (t) => [uniqueIndex("subscribers_external_id_uq").on(t.externalId)],
 );
@@ -65,6 +70,10 @@ export const usageEvents = sqliteTable(
     ttftMs: integer("ttft_ms"),
     durationMs: integer("duration_ms").notNull(),
     createdAt: integer("created_at").notNull(),
+    /** `usage.prompt_tokens_details.cached_tokens` as the miner reported it (billed at the cached-input price). */
+    cachedPromptTokensReported: integer("cached_prompt_tokens_reported"),
+    /** What the request cost the subscriber, integer micro-USD (src/billing/pricing.ts). */
+    costMicroUsd: integer("cost_micro_usd").notNull().default(0),
     /** UTC day (YYYY-MM-DD) of created_at, for per-day aggregation without date math in SQL. */
     day: text("day").notNull(),
   },
@@ -116,3 +125,92 @@ export const chainSync = sqliteTable("chain_sync", {
   lastErrorCode: text("last_error_code"),
   lastErrorAt: integer("last_error_at"),
 });
+
+/**
+ * What a subscriber buys. Limits are enforced exactly by the subscriber's Durable Object
+ * (src/billing/limits-do.ts); money is integer micro-USD. `models` is a JSON array of model ids
+ * (a trailing `*` matches a prefix); null = every model.
+ */
+export const plans = sqliteTable("plans", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  /** What the plan costs per month (informational; Stripe charges it). */
+  priceMicroUsd: integer("price_micro_usd").notNull().default(0),
+  /** Spend included per billing period. */
+  allowanceMicroUsd: integer("allowance_micro_usd").notNull(),
+  requestsPerMinute: integer("requests_per_minute").notNull(),
+  tokensPerMinute: integer("tokens_per_minute").notNull(),
+  concurrentRequests: integer("concurrent_requests").notNull(),
+  models: text("models"),
+  /** The Stripe price whose subscriptions put a subscriber on this plan. */
+  stripePriceId: text("stripe_price_id").unique(),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+/** Price per model in micro-USD per million tokens; the row with model '*' prices every other model. */
+export const modelPrices = sqliteTable("model_prices", {
+  model: text("model").primaryKey(),
+  inputMicroUsdPerMtok: integer("input_micro_usd_per_mtok").notNull(),
+  outputMicroUsdPerMtok: integer("output_micro_usd_per_mtok").notNull(),
+  cachedInputMicroUsdPerMtok: integer("cached_input_micro_usd_per_mtok").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+/** One-off credit granted by an operator: spent after the period's allowance, never expires. */
+export const creditGrants = sqliteTable(
+  "credit_grants",
+  {
+    id: text("id").primaryKey(),
+    subscriberId: text("subscriber_id")
+      .notNull()
+      .references(() => subscribers.id),
+    amountMicroUsd: integer("amount_micro_usd").notNull(),
+    note: text("note"),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("credit_grants_subscriber_idx").on(t.subscriberId)],
+);
+
+/** Which subscriber a Stripe customer is (learnt from checkout.session.completed). */
+export const stripeCustomers = sqliteTable("stripe_customers", {
+  customerId: text("customer_id").primaryKey(),
+  subscriberId: text("subscriber_id")
+    .notNull()
+    .references(() => subscribers.id),
+  createdAt: integer("created_at").notNull(),
+});
+
+/**
+ * Stripe subscriptions as the webhooks told them. Each field group keeps the version
+ * (`created` of the event, zero-padded, then a rank of the event type and the event id) of the
+ * event that set it, and only a higher version replaces it: deliveries in any order converge.
+ */
+export const stripeSubscriptions = sqliteTable(
+  "stripe_subscriptions",
+  {
+    id: text("id").primaryKey(),
+    customerId: text("customer_id"),
+    /** From metadata.subscriber_id / client_reference_id when Stripe carried it. */
+    subscriberId: text("subscriber_id"),
+    status: text("status"),
+    statusVersion: text("status_version").notNull().default(""),
+    priceId: text("price_id"),
+    priceVersion: text("price_version").notNull().default(""),
+    periodStart: integer("period_start"),
+    periodEnd: integer("period_end"),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [index("stripe_subscriptions_customer_idx").on(t.customerId), index("stripe_subscriptions_subscriber_idx").on(t.subscriberId)],
+);
+
+/** Stripe event ids already processed: a redelivered or replayed event changes nothing. */
+export const stripeEvents = sqliteTable("stripe_events", {
+  id: text("id").primaryKey(),
+  type: text("type").notNull(),
+  created: integer("created").notNull(),
+  receivedAt: integer("received_at").notNull(),
+});
+
+export type Plan = typeof plans.$inferSelect;
+export type ModelPriceRow = typeof modelPrices.$inferSelect;
