@@ -76,5 +76,35 @@ export const upstreamFailure = (kind: "bad_gateway" | "unavailable" | "timeout",
   }
 };
 
+/** A WebSocket upgrade: every API here is plain HTTP, streamed with SSE. */
+export const websocketNotSupported = () =>
+  new GatewayError(400, "invalid_request_error", "websocket_not_supported", "WebSocket upgrades are not supported; send an HTTP POST (with stream:true for SSE).");
+
 export const internalError = () =>
   new GatewayError(500, "server_error", "internal_error", "The gateway hit an internal error. It has been logged.");
+
+/**
+ * A per-minute or concurrency limit of the caller's plan is reached. `Retry-After` (seconds,
+ * rounded up) and `retry-after-ms` (which the official OpenAI clients honour) say when the same
+ * request would be admitted.
+ */
+export const rateLimited = (
+  code: "rate_limit_exceeded" | "token_rate_limit_exceeded" | "concurrency_limit_exceeded",
+  message: string,
+  retryAfterMs: number,
+) =>
+  new GatewayError(429, "rate_limit_error", code, message, null, {
+    "retry-after": String(Math.max(1, Math.ceil(retryAfterMs / 1000))),
+    "retry-after-ms": String(Math.max(0, Math.ceil(retryAfterMs))),
+  });
+
+/** The plan's allowance (and any credit) cannot cover the request's worst-case cost. */
+export const insufficientQuota = (message: string) => new GatewayError(402, "insufficient_quota", "insufficient_quota", message);
+
+/** The caller's plan does not include the requested model. */
+export const modelNotInPlan = (model: string, planId: string) =>
+  new GatewayError(403, "permission_error", "model_not_in_plan", `The model '${model}' is not included in your plan '${planId}'.`, "model");
+
+/** The same error with more response headers (e.g. the rate-limit headers of an admitted request). */
+export const withHeaders = (err: GatewayError, headers: Readonly<Record<string, string>>) =>
+  new GatewayError(err.status, err.type, err.code, err.message, err.param, { ...headers, ...err.headers });
