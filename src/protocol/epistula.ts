@@ -3,9 +3,10 @@
 //
 // Signed message: `${sha256_hex(body)}.${uuid}.${timestamp}.${signed_for}` (UTF-8), sr25519 with
 // signing context "substrate", sent as `0x` + 128 hex digits.
-import { sign as sr25519Sign, verify as sr25519Verify } from "@scure/sr25519";
+import { verify as sr25519Verify } from "@scure/sr25519";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import type { Sr25519Keypair } from "./keys";
+import { prepareSigner, type PreparedSigner } from "./sr25519-signer";
 import { ss58Decode } from "./ss58";
 import type { ReplayGuard } from "./replay-guard";
 
@@ -61,12 +62,24 @@ export type SignRequestOptions = {
   uuid?: string;
 };
 
+/** Per-keypair signing precomputation (see sr25519-signer.ts): signing is on every miner call. */
+const preparedSigners = new WeakMap<Sr25519Keypair, PreparedSigner>();
+
+function preparedSigner(kp: Sr25519Keypair): PreparedSigner {
+  let signer = preparedSigners.get(kp);
+  if (!signer) {
+    signer = prepareSigner(kp.secretKey, kp.publicKey);
+    preparedSigners.set(kp, signer);
+  }
+  return signer;
+}
+
 /** Returns the six Epistula v2 headers for a request carrying exactly `body`. */
 export async function signRequest(opts: SignRequestOptions): Promise<Record<string, string>> {
   const timestamp = String(Math.floor(opts.now ?? Date.now()));
   const uuid = opts.uuid ?? crypto.randomUUID();
   const message = epistulaMessage(await sha256Hex(opts.body), uuid, timestamp, opts.signedFor);
-  const signature = sr25519Sign(opts.signer.secretKey, utf8.encode(message));
+  const signature = preparedSigner(opts.signer).sign(utf8.encode(message));
   return {
     [EPISTULA_HEADERS.version]: EPISTULA_VERSION,
     [EPISTULA_HEADERS.timestamp]: timestamp,
