@@ -43,9 +43,19 @@ export interface MinerSpec {
   args?: string[];
 }
 
+/** A miner that is already running (e.g. the benchmark's fixed upstream): registered, not spawned. */
+export interface ExternalMiner {
+  /** SS58 hotkey the gateway signs for. */
+  hotkey: string;
+  url: string;
+  models?: string[];
+}
+
 export interface DevStackOptions {
   port?: number;
   miners?: MinerSpec[];
+  /** When given, these are registered instead of spawning reference miners (`miners` is ignored). */
+  externalMiners?: ExternalMiner[];
   /** Where local D1/Queue state lives; a fresh temp dir when omitted. */
   persistTo?: string;
   vars?: Partial<Record<(typeof GATEWAY_VARS)[number], string>>;
@@ -89,8 +99,8 @@ export async function startDevStack(opts: DevStackOptions = {}): Promise<DevStac
   };
 
   try {
-    const miners = await Promise.all(
-      (opts.miners ?? DEFAULT_MINERS).map(async (spec, i) => {
+    const spawned = await Promise.all(
+      (opts.externalMiners ? [] : (opts.miners ?? DEFAULT_MINERS)).map(async (spec, i) => {
         const minerPort = await freePort();
         const hotkey = keypairFromUri(spec.hotkeyUri).ss58;
         const args = ["--import", "tsx", "miner/main.ts", "--host", "127.0.0.1", "--port", String(minerPort), "--hotkey", spec.hotkeyUri];
@@ -102,6 +112,7 @@ export async function startDevStack(opts: DevStackOptions = {}): Promise<DevStac
         return { hotkey, url: `http://127.0.0.1:${minerPort}`, process: proc, models: spec.models };
       }),
     );
+    const miners: { hotkey: string; url: string; models?: string[] }[] = opts.externalMiners ?? spawned;
 
     const wrangler = join(ROOT, "node_modules/wrangler/bin/wrangler.js");
     const migrate = startProcess("d1", process.execPath, [wrangler, "d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo], {
@@ -144,7 +155,7 @@ export async function startDevStack(opts: DevStackOptions = {}): Promise<DevStac
       url,
       adminToken: vars.ADMIN_TOKEN as string,
       devKey,
-      miners: miners.map(({ hotkey, url: u, process: p }) => ({ hotkey, url: u, process: p })),
+      miners: spawned.map(({ hotkey, url: u, process: p }) => ({ hotkey, url: u, process: p })),
       gateway,
       persistTo,
       stop,
