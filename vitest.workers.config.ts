@@ -16,6 +16,11 @@ export default defineConfig(async () => {
         main: "./src/index.ts",
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {
+          // The chain Worker (a separate script with @polkadot/api) is exercised by the
+          // end-to-end chain test; here its binding answers like an unreachable chain worker.
+          serviceBindings: {
+            CHAIN: () => Response.json({ error: { message: "chain worker not running in this suite", type: "api_error", code: "chain_worker_unavailable", param: null } }, { status: 503 }),
+          },
           bindings: {
             TEST_MIGRATIONS: migrations,
             // Plain JSON data; the cast only satisfies miniflare's `Json` binding type.

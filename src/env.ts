@@ -3,10 +3,13 @@
  * wrangler vars), tests and production (wrangler.toml [vars] + `wrangler secret put`).
  */
 import type { UsageEvent } from "./billing/usage-event";
+import type { SubscriberLimits } from "./billing/limits-do";
 
 export interface Env {
   DB: D1Database;
   USAGE_QUEUE: Queue<UsageEvent>;
+  /** The chain Worker (wrangler.chain.toml): metagraph sync and settlement on demand. */
+  CHAIN?: Fetcher;
 
   ENVIRONMENT?: string;
   /** Bearer token of the admin API. Secret. Admin routes answer 404 when unset. */
@@ -39,6 +42,15 @@ export interface Env {
   METAGRAPH_SYNC_CRON?: string;
   /** A metagraph older than this (ms) is reported stale on /health. */
   METAGRAPH_STALE_AFTER_MS?: string;
+
+  /** One Durable Object per subscriber: live limits and spend (src/billing/limits-do.ts). */
+  LIMITS: DurableObjectNamespace<SubscriberLimits>;
+  /** Plan of subscribers without one; "free" when unset (src/billing/billing-config.ts). */
+  DEFAULT_PLAN_ID?: string;
+  /** Life of a request's reservation without a heartbeat (ms). */
+  LEASE_TTL_MS?: string;
+  /** Stripe webhook signing secret (`whsec_...`). Secret. Without it /webhooks/stripe answers 404. */
+  STRIPE_WEBHOOK_SECRET?: string;
 }
 
 export interface Config {

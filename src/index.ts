@@ -1,12 +1,10 @@
 /**
- * The Worker: `fetch` serves the API, `queue` writes usage to D1, `scheduled` runs the periodic
- * jobs. The entry point only composes; the chain code is imported lazily inside `scheduled` so
- * the request path never loads @polkadot/api.
+ * The gateway Worker: `fetch` serves the API, `queue` writes usage to D1. The entry point only
+ * composes. Chain work runs in the separate chain Worker (src/chain-worker.ts).
  */
 import { createApp } from "./app";
 import { consumeUsageBatch } from "./billing/consumer";
 import type { Env } from "./env";
-import { runScheduled } from "./jobs/scheduled";
 
 const app = createApp();
 
@@ -15,9 +13,5 @@ export default {
 
   async queue(batch, env) {
     await consumeUsageBatch(batch, env);
-  },
-
-  async scheduled(controller, env) {
-    await runScheduled(controller, env);
   },
 } satisfies ExportedHandler<Env, unknown>;

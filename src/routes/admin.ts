@@ -15,7 +15,6 @@ import { GatewayError, notFound } from "../errors";
 import type { AppEnv } from "../http/app-env";
 import { readJsonObject } from "../http/body";
 import { requireAdmin } from "../http/middleware";
-import { runMetagraphSync } from "../jobs/metagraph-sync";
 import { listMiners, parseStaticMiner, removeStaticMiner, upsertStaticMiners } from "../routing/static-miners";
 import { fail, optionalInteger, optionalString, requiredString } from "../validation/fields";
 import { timeParam } from "./query-params";
@@ -72,12 +71,10 @@ export function registerAdminRoutes(app: Hono<AppEnv>): void {
   });
 
   app.post("/admin/chain/sync", async (c) => {
-    const outcome = await runMetagraphSync(c.env);
-    if (!outcome.ok) {
-      const status = outcome.code === "chain_not_configured" ? 409 : 502;
-      throw new GatewayError(status, status === 409 ? "invalid_request_error" : "api_error", outcome.code, outcome.message);
-    }
-    return c.json(outcome);
+    // The chain Worker answers in the gateway's error shape already; pass it through.
+    if (!c.env.CHAIN) throw new GatewayError(503, "api_error", "chain_worker_unbound", "The CHAIN service binding is not configured.");
+    const res = await c.env.CHAIN.fetch("https://chain.internal/sync", { method: "POST" });
+    return new Response(res.body, { status: res.status, headers: { "content-type": "application/json" } });
   });
 
   app.delete("/admin/miners/:hotkey", async (c) => {

@@ -1,6 +1,6 @@
 /**
  * GET /health, no credentials. 200 while the gateway can serve (D1 answers, the miner list
- * loads); 503 otherwise. With chain discovery on, it also reports the metagraph's age: a stale
+ * loads); 503 otherwise. With NETUID set, it also reports the metagraph's age: a stale
  * or failing sync degrades the status but the gateway keeps serving the last synced miners.
  */
 import { eq } from "drizzle-orm";
@@ -9,11 +9,11 @@ import { database } from "../db/client";
 import { chainSync } from "../db/schema";
 import type { Env } from "../env";
 import type { AppEnv } from "../http/app-env";
-import { chainDiscoveryEnabled } from "../jobs/metagraph-sync";
 import { minerSnapshot } from "../routing/directory";
 
 async function chainStatus(env: Env, staleAfterMs: number, now: number) {
-  if (!chainDiscoveryEnabled(env)) return null;
+  // The chain Worker syncs; the gateway only needs the subnet to look its state up.
+  if (!env.NETUID) return null;
   const netuid = Number(env.NETUID);
   const row = await database(env.DB).select().from(chainSync).where(eq(chainSync.netuid, netuid)).get();
   if (!row) return { netuid, synced: false, stale: true, last_error: null };

@@ -59,9 +59,10 @@ describe("chain discovery through the gateway", () => {
     expect(h.status).toBe("degraded");
   });
 
-  it("finds exactly the registered miners through the scheduled sync and routes to them", async () => {
-    const res = await fetch(`${stack.url}/__scheduled?cron=${encodeURIComponent("*/5 * * * *")}`);
-    expect(res.status).toBe(200);
+  it("finds exactly the registered miners through a sync in the chain Worker and routes to them", async () => {
+    const outcome = await adminPost("/admin/chain/sync");
+    expect(outcome.status).toBe(200);
+    expect(outcome.body).toMatchObject({ ok: true, found: 4, kept: 3 });
     let h = await health();
     for (let i = 0; i < 50 && h.miners < 3; i++) {
       await new Promise((r) => setTimeout(r, 200));
