@@ -4,7 +4,7 @@
  * (workerd, with the local Queue and D1), then seeded through the admin API with the miners
  * and a dev subscriber whose key is GATEWAY_DEV_KEY.
  */
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { keypairFromUri } from "../../src/protocol/keys";
@@ -81,6 +81,24 @@ export const DEFAULT_MINERS: MinerSpec[] = [
 
 const WRANGLER_ENV = { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", NO_COLOR: "1" };
 
+/**
+ * `--var` reaches only the first Worker of a multi-config `wrangler dev`, so the chain Worker gets
+ * a copy of wrangler.chain.toml with the stack's variables as its [vars] (the last table there).
+ */
+function chainWorkerConfig(dir: string, vars: Record<string, string>): string {
+  const base = readFileSync(join(ROOT, "wrangler.chain.toml"), "utf8");
+  const head = base.slice(0, base.search(/^\[vars\]\s*$/m));
+  const lines = Object.entries(vars).map(([k, v]) => `${k} = ${JSON.stringify(v)}`);
+  const file = join(dir, "wrangler.chain.dev.toml");
+  writeFileSync(
+    file,
+    head
+      .replace(/^main = "(.*)"$/m, (_, m: string) => `main = ${JSON.stringify(join(ROOT, m))}`)
+      .replace(/^migrations_dir = "(.*)"$/m, (_, m: string) => `migrations_dir = ${JSON.stringify(join(ROOT, m))}`) + `[vars]\n${lines.join("\n")}\n`,
+  );
+  return file;
+}
+
 export async function startDevStack(opts: DevStackOptions = {}): Promise<DevStack> {
   const port = opts.port ?? (await freePort());
   const persistTo = opts.persistTo ?? mkdtempSync(join(tmpdir(), "gateway-dev-"));
@@ -96,6 +114,8 @@ export async function startDevStack(opts: DevStackOptions = {}): Promise<DevStac
   const stopAll: (() => Promise<void>)[] = [];
   const stop = async () => {
     await Promise.all(stopAll.splice(0).map((s) => s()));
+    // A stack that made its own state directory leaves nothing behind.
+    if (!opts.persistTo) rmSync(persistTo, { recursive: true, force: true });
   };
 
   try {
@@ -123,12 +143,13 @@ export async function startDevStack(opts: DevStackOptions = {}): Promise<DevStac
     if (migrated !== 0) throw new Error(`D1 migrations failed:\n${migrate.output()}`);
 
     const varArgs = Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
+    const chainConfig = chainWorkerConfig(persistTo, vars);
     const inspectorPort = await freePort();
     const gateway = startProcess(
       "gateway",
       process.execPath,
       [
-        wrangler, "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort),
+        wrangler, "dev", "-c", join(ROOT, "wrangler.toml"), "-c", chainConfig, "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort),
         "--persist-to", persistTo, "--show-interactive-dev-session=false", "--test-scheduled", "--log-level", "warn", ...varArgs,
       ],
       { cwd: ROOT, env, echo: opts.echo },
