@@ -2,13 +2,15 @@
  * The HTTP application: middlewares, routes, and the one place errors become responses.
  */
 import { Hono } from "hono";
-import { GatewayError, internalError, methodNotAllowed, notFound } from "./errors";
+import { GatewayError, internalError, methodNotAllowed, notFound, websocketNotSupported } from "./errors";
 import type { AppEnv } from "./http/app-env";
 import { requestContext } from "./http/middleware";
 import { registerAdminRoutes } from "./routes/admin";
 import { registerHealthRoutes } from "./routes/health";
 import { registerInferenceRoutes } from "./routes/inference";
+import { registerMessagesRoutes } from "./routes/messages";
 import { registerModelRoutes } from "./routes/models";
+import { registerResponsesRoutes } from "./routes/responses";
 import { registerUsageRoutes } from "./routes/usage";
 
 /** Paths that exist, with their methods: anything else on them is a 405, not a 404. */
@@ -16,6 +18,9 @@ const ALLOWED_METHODS: Record<string, readonly string[]> = {
   "/v1/chat/completions": ["POST"],
   "/v1/completions": ["POST"],
   "/v1/embeddings": ["POST"],
+  "/v1/messages": ["POST"],
+  "/v1/messages/count_tokens": ["POST"],
+  "/v1/responses": ["POST"],
   "/v1/models": ["GET"],
   "/v1/usage": ["GET"],
   "/health": ["GET"],
@@ -24,9 +29,16 @@ const ALLOWED_METHODS: Record<string, readonly string[]> = {
 export function createApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use(requestContext());
+  // Some agents try a WebSocket first (Codex's built-in provider); this gateway speaks HTTP + SSE.
+  app.use(async function refuseWebSocketUpgrades(c, next) {
+    if (c.req.header("upgrade")?.toLowerCase() === "websocket") throw websocketNotSupported();
+    await next();
+  });
 
   registerHealthRoutes(app);
   registerInferenceRoutes(app);
+  registerMessagesRoutes(app);
+  registerResponsesRoutes(app);
   registerModelRoutes(app);
   registerUsageRoutes(app);
   registerAdminRoutes(app);

@@ -1,27 +1,37 @@
 /** POST /v1/chat/completions, /v1/completions, /v1/embeddings: validate, then relay to a miner. */
 import type { Context, Hono } from "hono";
+import { relayWithLimits } from "../billing/admission";
 import type { AppEnv } from "../http/app-env";
 import { readJsonObject, type JsonObject } from "../http/body";
 import { requireSubscriber } from "../http/middleware";
-import { relay } from "../routing/relay";
+import { affinityKey, affinitySource } from "../dialects/session";
+import type { RelayContext } from "../routing/relay";
 import { validateChat, validateCompletion, validateEmbeddings, type InferenceRequest } from "../validation/requests";
 
 type Validator = (body: JsonObject) => InferenceRequest;
 
+/** The relay context of an authenticated subscriber request; shared with the dialect routes. */
+export function relayContextFrom(c: Context<AppEnv>, affinityKey?: string): RelayContext {
+  const { principal } = c.var;
+  return {
+    env: c.env,
+    cfg: c.var.config,
+    requestId: c.var.requestId,
+    subscriberId: principal.subscriberId,
+    apiKeyId: principal.apiKeyId,
+    kind: "subscriber",
+    clientSignal: c.req.raw.signal,
+    waitUntil: (p) => c.executionCtx.waitUntil(p),
+    affinityKey,
+  };
+}
+
 function inferenceHandler(validate: Validator) {
   return async function handleInference(c: Context<AppEnv>): Promise<Response> {
     const req = validate(await readJsonObject(c.req.raw, c.var.config.maxBodyBytes));
-    const { principal } = c.var;
-    return relay(req, {
-      env: c.env,
-      cfg: c.var.config,
-      requestId: c.var.requestId,
-      subscriberId: principal.subscriberId,
-      apiKeyId: principal.apiKeyId,
-      kind: "subscriber",
-      clientSignal: c.req.raw.signal,
-      waitUntil: (p) => c.executionCtx.waitUntil(p),
-    });
+    const source = affinitySource(c.req.raw.headers, req.body, req.body.messages);
+    // Under the subscriber's plan: one limits reservation, settled from the usage event.
+    return relayWithLimits(c, req, relayContextFrom(c, await affinityKey(c.var.principal.subscriberId, source)));
   };
 }
 

@@ -1,0 +1,276 @@
+/**
+ * Anthropic Messages request -> chat-completions request body for the miners.
+ *
+ * What maps where:
+ * - `system` (string or text blocks, `cache_control` ignored) -> a leading system message; a
+ *   `role:"system"` entry inside `messages` is kept as a system message in place (Claude Code
+ *   sends one for unknown model names; folding it in spares it a 400-and-retry round trip).
+ * - user blocks: text -> text part, image (base64 or url) -> image_url part, a text `document` ->
+ *   text, `tool_result` -> a `tool` message (placed before the user's other content, as chat
+ *   completions require tool answers right after the assistant's calls; `is_error` prefixes "Error: ").
+ * - assistant blocks: text -> content, tool_use -> tool_calls, thinking -> reasoning_content,
+ *   redacted_thinking dropped (miners cannot read Anthropic's encrypted reasoning).
+ * - tools (custom ones) -> function tools; Anthropic's server tools (web_search, code execution,
+ *   versioned bash/editor types) have no chat-completions equivalent and are dropped with a log.
+ * - tool_choice auto/any/tool/none -> auto/required/function/none; disable_parallel_tool_use ->
+ *   parallel_tool_calls:false. stop_sequences -> stop (at most 4), max_tokens, temperature,
+ *   top_p pass; top_k is dropped; metadata.user_id -> user.
+ * Everything else (betas, thinking, context_management, output_config, service_tier…) is
+ * accepted and not forwarded: it means nothing to a chat-completions miner.
+ */
+import { invalidRequest } from "../../errors";
+import type { JsonObject } from "../../http/body";
+import { fail, isObject, optionalBoolean, optionalInteger, optionalNumber, optionalObject, optionalString, requiredString } from "../../validation/fields";
+
+export interface MessagesTranslation {
+  model: string;
+  stream: boolean;
+  stopSequences: string[];
+  /** `thinking: {type:"disabled"}`: the client asked not to see reasoning. */
+  hideThinking: boolean;
+  /** The chat-completions body (validated again by validateChat before relaying). */
+  chat: JsonObject;
+  /** Tools dropped because they have no function equivalent (for the log). */
+  droppedTools: string[];
+}
+
+type ChatPart = { type: "text"; text: string } | { type: "image_url"; image_url: { url: string } };
+type ChatMessage = Record<string, unknown>;
+
+const MAX_STOP_SEQUENCES = 4;
+
+export function messagesToChat(body: JsonObject, { forCounting = false } = {}): MessagesTranslation {
+  const model = requiredString(body, "model");
+  const stream = optionalBoolean(body, "stream") ?? false;
+  const maxTokens = optionalInteger(body, "max_tokens", 1, 10_000_000);
+
+  const messages: ChatMessage[] = [];
+  const system = systemText(body.system, "system");
+  if (system !== null) messages.push({ role: "system", content: system });
+
+  const raw = body.messages;
+  if (raw === undefined) throw invalidRequest("messages: Field required.", "messages", "missing_required_parameter");
+  if (!Array.isArray(raw)) fail("messages", "an array", raw);
+  if (raw.length === 0) throw invalidRequest("messages: at least one message is required.", "messages", "invalid_value");
+  raw.forEach((m, i) => messages.push(...translateMessage(m, `messages.${i}`)));
+
+  const chat: JsonObject = { model, messages };
+  if (!forCounting) {
+    chat.stream = stream;
+    if (stream) chat.stream_options = { include_usage: true };
+  }
+  if (maxTokens !== undefined) chat.max_tokens = maxTokens;
+
+  const stopSequences = readStopSequences(body);
+  if (stopSequences.length > 0) chat.stop = stopSequences;
+  const temperature = optionalNumber(body, "temperature", 0, 2);
+  if (temperature !== undefined) chat.temperature = temperature;
+  const topP = optionalNumber(body, "top_p", 0, 1);
+  if (topP !== undefined) chat.top_p = topP;
+  const metadata = optionalObject(body, "metadata");
+  const user = metadata ? optionalString(metadata, "user_id", "metadata.user_id") : undefined;
+  if (user) chat.user = user;
+
+  const droppedTools: string[] = [];
+  const tools = translateTools(body.tools, droppedTools);
+  if (tools.length > 0) {
+    chat.tools = tools;
+    const choice = translateToolChoice(body.tool_choice, chat);
+    if (choice !== undefined) chat.tool_choice = choice;
+  }
+
+  const thinking = optionalObject(body, "thinking");
+  return { model, stream, stopSequences, hideThinking: thinking?.type === "disabled", chat, droppedTools };
+}
+
+/** `system`: a string or an array of text blocks; blocks are joined by blank lines. */
+function systemText(v: unknown, param: string): string | null {
+  if (v === undefined || v === null) return null;
+  if (typeof v === "string") return v === "" ? null : v;
+  if (!Array.isArray(v)) fail(param, "a string or an array of text blocks", v);
+  const texts = v.map((b, i) => {
+    if (!isObject(b) || b.type !== "text") throw invalidRequest(`${param}.${i}: only text blocks are allowed in system.`, `${param}.${i}`, "invalid_value");
+    return requiredText(b, `${param}.${i}.text`);
+  });
+  const joined = texts.filter((t) => t !== "").join("\n\n");
+  return joined === "" ? null : joined;
+}
+
+function requiredText(b: JsonObject, param: string): string {
+  const t = b.text;
+  if (typeof t !== "string") fail(param, "a string", t);
+  return t;
+}
+
+function translateMessage(m: unknown, param: string): ChatMessage[] {
+  if (!isObject(m)) fail(param, "an object", m);
+  const role = m.role;
+  if (role !== "user" && role !== "assistant" && role !== "system") {
+    throw invalidRequest(`${param}.role: Input should be 'user' or 'assistant', got ${JSON.stringify(role)}.`, `${param}.role`, "invalid_value");
+  }
+  const content = m.content;
+  if (content === undefined) throw invalidRequest(`${param}.content: Field required.`, `${param}.content`, "missing_required_parameter");
+  if (typeof content !== "string" && !Array.isArray(content)) fail(`${param}.content`, "a string or an array of content blocks", content);
+  if (role === "system") return [{ role: "system", content: systemText(content, `${param}.content`) ?? "" }];
+  if (typeof content === "string") return [{ role, content }];
+  return role === "user" ? userMessages(content, param) : [assistantMessage(content, param)];
+}
+
+function blockType(b: unknown, param: string): { block: JsonObject; type: string } {
+  if (!isObject(b) || typeof b.type !== "string") fail(param, "a content block object with a 'type'", b);
+  return { block: b, type: b.type };
+}
+
+function userMessages(blocks: unknown[], param: string): ChatMessage[] {
+  const toolMessages: ChatMessage[] = [];
+  const parts: ChatPart[] = [];
+  blocks.forEach((raw, j) => {
+    const p = `${param}.content.${j}`;
+    const { block, type } = blockType(raw, p);
+    switch (type) {
+      case "text":
+        parts.push({ type: "text", text: requiredText(block, `${p}.text`) });
+        return;
+      case "image":
+        parts.push(imagePart(block, p));
+        return;
+      case "document":
+        parts.push({ type: "text", text: documentText(block, p) });
+        return;
+      case "tool_result": {
+        const { text, images } = toolResultContent(block.content, `${p}.content`);
+        const id = requiredString(block, "tool_use_id", `${p}.tool_use_id`);
+        toolMessages.push({ role: "tool", tool_call_id: id, content: block.is_error === true ? `Error: ${text}` : text });
+        // Chat tool messages carry text only; images a tool returned follow as user content.
+        parts.push(...images);
+        return;
+      }
+      default:
+        throw invalidRequest(`${p}.type: '${type}' blocks are not supported in user messages.`, `${p}.type`, "invalid_value");
+    }
+  });
+  if (parts.length === 0) return toolMessages;
+  const onlyText = parts.every((x) => x.type === "text");
+  const content = onlyText ? parts.map((x) => (x.type === "text" ? x.text : "")).join("\n") : parts;
+  return [...toolMessages, { role: "user", content }];
+}
+
+function assistantMessage(blocks: unknown[], param: string): ChatMessage {
+  const texts: string[] = [];
+  const reasoning: string[] = [];
+  const toolCalls: unknown[] = [];
+  blocks.forEach((raw, j) => {
+    const p = `${param}.content.${j}`;
+    const { block, type } = blockType(raw, p);
+    switch (type) {
+      case "text":
+        texts.push(requiredText(block, `${p}.text`));
+        return;
+      case "thinking":
+        if (typeof block.thinking === "string" && block.thinking !== "") reasoning.push(block.thinking);
+        return;
+      case "redacted_thinking":
+        return;
+      case "tool_use": {
+        const id = requiredString(block, "id", `${p}.id`);
+        const name = requiredString(block, "name", `${p}.name`);
+        toolCalls.push({ id, type: "function", function: { name, arguments: JSON.stringify(block.input ?? {}) } });
+        return;
+      }
+      default:
+        throw invalidRequest(`${p}.type: '${type}' blocks are not supported in assistant messages.`, `${p}.type`, "invalid_value");
+    }
+  });
+  const msg: ChatMessage = { role: "assistant", content: texts.length > 0 ? texts.join("") : toolCalls.length > 0 ? null : "" };
+  if (toolCalls.length > 0) msg.tool_calls = toolCalls;
+  if (reasoning.length > 0) msg.reasoning_content = reasoning.join("\n");
+  return msg;
+}
+
+function imagePart(block: JsonObject, param: string): ChatPart {
+  const source = optionalObject(block, "source", `${param}.source`);
+  if (!source) throw invalidRequest(`${param}.source: Field required.`, `${param}.source`, "missing_required_parameter");
+  if (source.type === "base64") {
+    const media = requiredString(source, "media_type", `${param}.source.media_type`);
+    const data = requiredString(source, "data", `${param}.source.data`);
+    return { type: "image_url", image_url: { url: `data:${media};base64,${data}` } };
+  }
+  if (source.type === "url") return { type: "image_url", image_url: { url: requiredString(source, "url", `${param}.source.url`) } };
+  throw invalidRequest(`${param}.source.type: image sources must be 'base64' or 'url'.`, `${param}.source.type`, "invalid_value");
+}
+
+/** Plain-text documents become text; PDFs and files need a model that reads them, which miners do not promise. */
+function documentText(block: JsonObject, param: string): string {
+  const source = optionalObject(block, "source", `${param}.source`);
+  if (source?.type === "text") return requiredString(source, "data", `${param}.source.data`);
+  throw invalidRequest(`${param}: only documents with a 'text' source are supported.`, `${param}.source`, "invalid_value");
+}
+
+function toolResultContent(v: unknown, param: string): { text: string; images: ChatPart[] } {
+  if (v === undefined || v === null) return { text: "", images: [] };
+  if (typeof v === "string") return { text: v, images: [] };
+  if (!Array.isArray(v)) fail(param, "a string or an array of content blocks", v);
+  const texts: string[] = [];
+  const images: ChatPart[] = [];
+  v.forEach((raw, k) => {
+    const { block, type } = blockType(raw, `${param}.${k}`);
+    if (type === "text") texts.push(requiredText(block, `${param}.${k}.text`));
+    else if (type === "image") images.push(imagePart(block, `${param}.${k}`));
+    else if (type === "document") texts.push(documentText(block, `${param}.${k}`));
+    else throw invalidRequest(`${param}.${k}.type: '${type}' is not supported in tool results.`, `${param}.${k}.type`, "invalid_value");
+  });
+  return { text: texts.join("\n"), images };
+}
+
+function readStopSequences(body: JsonObject): string[] {
+  const v = body.stop_sequences;
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) fail("stop_sequences", "an array of strings", v);
+  v.forEach((s, i) => {
+    if (typeof s !== "string") fail(`stop_sequences.${i}`, "a string", s);
+  });
+  const stops = (v as string[]).filter((s) => s !== "");
+  if (stops.length > MAX_STOP_SEQUENCES) {
+    throw invalidRequest(`stop_sequences: at most ${MAX_STOP_SEQUENCES} are supported by the miners, got ${stops.length}.`, "stop_sequences", "invalid_value");
+  }
+  return stops;
+}
+
+function translateTools(v: unknown, dropped: string[]): unknown[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) fail("tools", "an array", v);
+  const out: unknown[] = [];
+  v.forEach((t, i) => {
+    if (!isObject(t)) fail(`tools.${i}`, "an object", t);
+    // Custom (client) tools have no type or type "custom"; typed ones are Anthropic's own tools.
+    if (t.type !== undefined && t.type !== null && t.type !== "custom") {
+      dropped.push(typeof t.type === "string" ? t.type : "unknown");
+      return;
+    }
+    const name = requiredString(t, "name", `tools.${i}.name`);
+    const fn: JsonObject = { name, parameters: optionalObject(t, "input_schema", `tools.${i}.input_schema`) ?? { type: "object", properties: {} } };
+    const description = optionalString(t, "description", `tools.${i}.description`);
+    if (description) fn.description = description;
+    out.push({ type: "function", function: fn });
+  });
+  return out;
+}
+
+/** Returns the chat `tool_choice`; sets `parallel_tool_calls` on `chat` when the client disabled it. */
+function translateToolChoice(v: unknown, chat: JsonObject): unknown {
+  if (v === undefined || v === null) return undefined;
+  if (!isObject(v)) fail("tool_choice", "an object", v);
+  if (v.disable_parallel_tool_use === true) chat.parallel_tool_calls = false;
+  switch (v.type) {
+    case "auto":
+      return "auto";
+    case "any":
+      return "required";
+    case "none":
+      return "none";
+    case "tool":
+      return { type: "function", function: { name: requiredString(v, "name", "tool_choice.name") } };
+    default:
+      throw invalidRequest("tool_choice.type: must be one of auto, any, tool, none.", "tool_choice.type", "invalid_value");
+  }
+}
