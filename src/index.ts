@@ -6,6 +6,8 @@ import { createApp } from "./app";
 import { consumeUsageBatch } from "./billing/consumer";
 import type { Env } from "./env";
 
+export { SubscriberLimits } from "./billing/limits-do";
+
 const app = createApp();
 
 export default {

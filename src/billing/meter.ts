@@ -4,6 +4,7 @@
  * wins, later ones are no-ops, so racing end paths cannot double-count.
  */
 import { countTokens } from "../lib/tokens";
+import { billableTokens, costMicroUsd, type ModelPrice } from "./pricing";
 import type { Endpoint, UsageEvent, UsageStatus } from "./usage-event";
 
 export interface MeterBase {
@@ -15,11 +16,14 @@ export interface MeterBase {
   model: string;
   streamed: boolean;
   promptTokensCounted: number;
+  /** The model's price for this subscriber's request; absent (canaries): the event costs 0. */
+  price?: ModelPrice | null;
 }
 
 export interface ReportedUsage {
   prompt_tokens?: unknown;
   completion_tokens?: unknown;
+  prompt_tokens_details?: unknown;
 }
 
 export class UsageMeter {
@@ -29,6 +33,7 @@ export class UsageMeter {
   private firstByteAt: number | null = null;
   private promptReported: number | null = null;
   private completionReported: number | null = null;
+  private cachedReported: number | null = null;
   private readonly delivered: string[] = [];
   private event: UsageEvent | null = null;
   private settle!: () => void;
@@ -61,6 +66,26 @@ export class UsageMeter {
   reportUsage(usage: ReportedUsage): void {
     if (isCount(usage.prompt_tokens)) this.promptReported = usage.prompt_tokens;
     if (isCount(usage.completion_tokens)) this.completionReported = usage.completion_tokens;
+    const details = usage.prompt_tokens_details;
+    if (details && typeof details === "object" && "cached_tokens" in details && isCount(details.cached_tokens)) this.cachedReported = details.cached_tokens;
+  }
+
+  /** What the request costs if it ended well now: for the usage chunk sent before the stream ends. */
+  costSoFar(): number {
+    return this.costOf("ok", this.delivered.length === 0 ? 0 : countTokens(this.delivered.join("")));
+  }
+
+  private costOf(status: UsageStatus, completionTokensCounted: number): number {
+    if (!this.base.price) return 0;
+    const tokens = billableTokens({
+      status,
+      promptTokensReported: this.promptReported,
+      promptTokensCounted: this.base.promptTokensCounted,
+      completionTokensReported: this.completionReported,
+      completionTokensCounted,
+      cachedPromptTokensReported: this.cachedReported,
+    });
+    return costMicroUsd(this.base.price, tokens);
   }
 
   get finished(): boolean {
@@ -71,8 +96,10 @@ export class UsageMeter {
   finish(status: UsageStatus, httpStatus: number, errorCode: string | null = null): UsageEvent {
     if (this.event) return this.event;
     const now = Date.now();
+    const { price: _price, ...base } = this.base;
+    const completionTokensCounted = this.delivered.length === 0 ? 0 : countTokens(this.delivered.join(""));
     this.event = {
-      ...this.base,
+      ...base,
       minerHotkey: this.minerHotkey,
       status,
       httpStatus,
@@ -80,10 +107,12 @@ export class UsageMeter {
       attempts: this.attempts,
       promptTokensReported: this.promptReported,
       completionTokensReported: this.completionReported,
-      completionTokensCounted: this.delivered.length === 0 ? 0 : countTokens(this.delivered.join("")),
+      completionTokensCounted,
       ttftMs: this.firstByteAt === null ? null : this.firstByteAt - this.startedAt,
       durationMs: now - this.startedAt,
       createdAt: this.startedAt,
+      cachedPromptTokensReported: this.cachedReported,
+      costMicroUsd: this.costOf(status, completionTokensCounted),
     };
     this.sink(this.event)
       .catch((err: unknown) => console.error(`usage event ${this.base.requestId} could not be recorded`, err))

@@ -30,6 +30,13 @@ export interface UsageEvent {
   durationMs: number;
   /** Unix ms when the request reached routing. */
   createdAt: number;
+  /**
+   * `usage.prompt_tokens_details.cached_tokens` as the miner reported it. Optional, like
+   * `costMicroUsd`, so events queued by an older deployment still parse.
+   */
+  cachedPromptTokensReported?: number | null;
+  /** What the subscriber is charged, integer micro-USD (src/billing/pricing.ts); 0 when unpriced. */
+  costMicroUsd?: number;
 }
 
 export function utcDay(ms: number): string {

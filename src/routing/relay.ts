@@ -5,6 +5,8 @@
  * Every request that gets here is metered exactly once through the UsageMeter.
  */
 import { UsageMeter } from "../billing/meter";
+import type { ModelPrice } from "../billing/pricing";
+import { addCost } from "../billing/usage-cost";
 import type { UsageEvent, UsageStatus } from "../billing/usage-event";
 import { usageSink } from "../billing/usage-sink";
 import type { Config, Env } from "../env";
@@ -35,6 +37,10 @@ export interface RelayContext {
   onUsage?: readonly ((event: UsageEvent) => Promise<void> | void)[];
   /** Turns of one conversation share this key and prefer the miner that served the last turn. */
   affinityKey?: string;
+  /** The model's price for this subscriber (from admission): usage events and `usage` carry the cost. */
+  price?: ModelPrice | null;
+  /** The prompt's token count when admission already computed it. */
+  promptTokens?: number;
 }
 
 const PATHS = { "chat.completions": "/v1/chat/completions", completions: "/v1/completions", embeddings: "/v1/embeddings" } as const;
@@ -66,7 +72,8 @@ export async function relay(req: InferenceRequest, rc: RelayContext): Promise<Re
       endpoint: req.endpoint,
       model: req.model,
       streamed: req.stream,
-      promptTokensCounted: countPrompt(req),
+      promptTokensCounted: rc.promptTokens ?? countPrompt(req),
+      price: rc.price ?? null,
     },
     withHooks(usageSink(rc.env), rc.onUsage ?? []),
   );
@@ -151,7 +158,8 @@ async function attempt(
       const usage = payload.usage;
       if (usage && typeof usage === "object") meter.reportUsage(usage);
       meter.deliver(answerText(req.endpoint, payload));
-      finish("ok", 200, null);
+      const event = meter.finish("ok", 200, null);
+      if (rc.price) addCost(payload, event.costMicroUsd ?? 0);
       return new Response(JSON.stringify(payload), { status: 200, headers: jsonHeaders(rc, miner) });
     }
 
@@ -180,6 +188,7 @@ async function attempt(
       includeUsage: req.includeUsage,
       idleTimeoutMs: rc.cfg.streamIdleTimeoutMs,
       clientSignal: rc.clientSignal,
+      priced: Boolean(rc.price),
     });
     return new Response(stream, {
       status: 200,
@@ -206,7 +215,7 @@ function minerBody(req: InferenceRequest): Record<string, unknown> {
   return { ...req.body, stream_options: { ...options, include_usage: true } };
 }
 
-function countPrompt(req: InferenceRequest): number {
+export function countPrompt(req: InferenceRequest): number {
   const b = req.body;
   switch (req.endpoint) {
     case "chat.completions":

@@ -11,6 +11,7 @@
 import type { UsageMeter } from "../billing/meter";
 import type { Endpoint, UsageStatus } from "../billing/usage-event";
 import { sseData, SseDecoder } from "../lib/sse";
+import { addCost } from "../billing/usage-cost";
 import { answerText } from "./answer-text";
 
 export interface StreamRelayOptions {
@@ -23,6 +24,8 @@ export interface StreamRelayOptions {
   idleTimeoutMs: number;
   /** Aborts when the client disconnects (workerd's request signal). */
   clientSignal: AbortSignal;
+  /** Add the request's cost to the usage chunk passed to the client. */
+  priced?: boolean;
 }
 
 const DONE = sseData("[DONE]");
@@ -105,7 +108,9 @@ export function relayStream(o: StreamRelayOptions): ReadableStream<Uint8Array> {
         o.meter.firstByte();
         o.meter.deliver(text);
       }
-      out.push(strip ? sseData(JSON.stringify(obj)) : sseData(ev.data));
+      const priced = !strip && o.priced === true && usage !== null && typeof usage === "object";
+      if (priced) addCost(obj, o.meter.costSoFar());
+      out.push(strip || priced ? sseData(JSON.stringify(obj)) : sseData(ev.data));
     }
     return out;
   };
