@@ -3,7 +3,7 @@
  * Times are Unix milliseconds (integers); money is integer micro-USD. Never floats for money.
  */
 import { sql } from "drizzle-orm";
-import { index, integer, sqliteTable, text, uniqueIndex, type AnySQLiteColumn } from "drizzle-orm/sqlite-core";
+import { index, integer, real, sqliteTable, text, uniqueIndex, type AnySQLiteColumn } from "drizzle-orm/sqlite-core";
 
 export const subscribers = sqliteTable(
   "subscribers",
@@ -99,6 +99,9 @@ export const miners = sqliteTable(
     models: text("models").notNull().default(sql`'[]'`),
     /** 'static' (admin API / dev) or 'chain' (metagraph sync). */
     source: text("source").notNull(),
+    /** The chain's view, for routing's prior: incentive (0..1) and total stake (rao, decimal). */
+    incentive: real("incentive").notNull().default(0),
+    stakeRao: text("stake_rao").notNull().default("0"),
     active: integer("active", { mode: "boolean" }).notNull().default(true),
     updatedAt: integer("updated_at").notNull(),
   },
