@@ -38,6 +38,9 @@ export default defineConfig(async () => {
             JWT_ISSUER: "https://issuer.test",
             JWT_AUDIENCE: "gateway-test",
             JWT_ALGORITHMS: "HS256,RS256",
+            // Subscribers the tests create are not throttled unless a test puts them on a plan.
+            DEFAULT_PLAN_ID: "unlimited",
+            STRIPE_WEBHOOK_SECRET: "whsec_test_secret_for_the_workerd_suite",
           },
         },
         };

@@ -34,6 +34,9 @@ export const GATEWAY_VARS = [
   "NETUID",
   "ALLOW_PRIVATE_AXONS",
   "METAGRAPH_SYNC_CRON",
+  "DEFAULT_PLAN_ID",
+  "LEASE_TTL_MS",
+  "STRIPE_WEBHOOK_SECRET",
 ] as const;
 
 export interface MinerSpec {
@@ -107,6 +110,8 @@ export async function startDevStack(opts: DevStackOptions = {}): Promise<DevStac
     ADMIN_TOKEN: "dev-admin-token",
     GATEWAY_HOTKEY_MNEMONIC: "//Alice",
     ALLOW_PRIVATE_AXONS: "true",
+    // sub_dev and anything created in dev get generous limits; put a subscriber on 'free' to try the real ones.
+    DEFAULT_PLAN_ID: "unlimited",
     ...Object.fromEntries(Object.entries(opts.vars ?? {}).filter((e): e is [string, string] => e[1] !== undefined)),
   };
   const devKey = opts.devKey ?? "sk-dev-local";
