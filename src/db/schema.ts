@@ -3,7 +3,7 @@
  * Times are Unix milliseconds (integers); money is integer micro-USD. Never floats for money.
  */
 import { sql } from "drizzle-orm";
-import { index, integer, real, sqliteTable, text, uniqueIndex, type AnySQLiteColumn } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex, type AnySQLiteColumn } from "drizzle-orm/sqlite-core";
 
 export const subscribers = sqliteTable(
   "subscribers",
@@ -217,3 +217,123 @@ export const stripeEvents = sqliteTable("stripe_events", {
 
 export type Plan = typeof plans.$inferSelect;
 export type ModelPriceRow = typeof modelPrices.$inferSelect;
+
+/**
+ * Settlement with miners (src/chain/settlement): one row per closed epoch of a subnet. Written
+ * with its inputs and planned weights and payouts BEFORE anything is submitted, so a rerun after a
+ * crash reconciles from here with the chain. Big integers (work, rao) are decimal TEXT: D1 numbers
+ * are doubles past 2^53.
+ */
+export const settlements = sqliteTable(
+  "settlements",
+  {
+    /** `<netuid>:<epoch>`. */
+    id: text("id").primaryKey(),
+    netuid: integer("netuid").notNull(),
+    /** Index of the closed epoch whose work this settles (the chain's epoch index, or block / SETTLEMENT_EPOCH_BLOCKS). */
+    epoch: integer("epoch").notNull(),
+    epochBlocks: integer("epoch_blocks").notNull(),
+    /** Best block when the settlement was planned. */
+    plannedAtBlock: integer("planned_at_block").notNull(),
+    /** Usage window, Unix ms: created_at >= window_start AND created_at < window_end. */
+    windowStart: integer("window_start").notNull(),
+    windowEnd: integer("window_end").notNull(),
+    validatorHotkey: text("validator_hotkey").notNull(),
+    validatorUid: integer("validator_uid"),
+    /** 'set_weights' | 'commit_reveal' (follows the subnet's CommitRevealWeightsEnabled). */
+    mode: text("mode").notNull(),
+    versionKey: integer("version_key").notNull(),
+    /** pending | committed | done | skipped | superseded | failed */
+    weightsStatus: text("weights_status").notNull(),
+    /** JSON [[uid, weight u16], ...] as submitted (max 65535). */
+    weights: text("weights").notNull(),
+    /** Commit-reveal: JSON u16[] salt (secret until revealed) and the BlakeTwo256 commit hash. */
+    salt: text("salt"),
+    commitHash: text("commit_hash"),
+    /** Block whose inclusion of commit_weights opened the reveal wait. */
+    commitBlock: integer("commit_block"),
+    /** disabled | pending | done | skipped | failed */
+    payoutStatus: text("payout_status").notNull(),
+    /** Subscriber charges in the window (sum of usage_events.cost_micro_usd). */
+    revenueMicroUsd: integer("revenue_micro_usd").notNull(),
+    payoutPoolRao: text("payout_pool_rao").notNull(),
+    /** The formula version the inputs were computed with (README: recomputing weights). */
+    formula: text("formula").notNull(),
+    lastError: text("last_error"),
+    lastErrorAt: integer("last_error_at"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [uniqueIndex("settlements_netuid_epoch_uq").on(t.netuid, t.epoch)],
+);
+
+/** Each miner's verified work, weight and payout in one settlement. */
+export const settlementMiners = sqliteTable(
+  "settlement_miners",
+  {
+    settlementId: text("settlement_id").notNull(),
+    hotkey: text("hotkey").notNull(),
+    /** null: not registered on the subnet when the epoch closed (work recorded, nothing owed). */
+    uid: integer("uid"),
+    coldkey: text("coldkey"),
+    requestsCounted: integer("requests_counted").notNull(),
+    requestsExcluded: integer("requests_excluded").notNull(),
+    promptTokens: integer("prompt_tokens").notNull(),
+    completionTokens: integer("completion_tokens").notNull(),
+    /** Counted tokens x model price, pico-USD (decimal). */
+    valuePusd: text("value_pusd").notNull(),
+    successPpm: integer("success_ppm").notNull(),
+    honestyPpm: integer("honesty_ppm").notNull(),
+    canaryPpm: integer("canary_ppm").notNull(),
+    qualityPpm: integer("quality_ppm").notNull(),
+    /** value x quality, pico-USD (decimal): what the weights are proportional to. */
+    work: text("work").notNull(),
+    weight: integer("weight").notNull(),
+    payoutRao: text("payout_rao").notNull(),
+    /** planned | paid | skipped_minimum | skipped_existential_deposit | skipped_no_coldkey | none */
+    payoutStatus: text("payout_status").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.settlementId, t.hotkey] })],
+);
+
+/**
+ * Every extrinsic a settlement signs, stored (bytes and hash) BEFORE it is broadcast. With its
+ * nonce and mortal era it decides, after a crash, whether the chain has it, can still get it, or
+ * can never get it; only in the last case is a new one signed.
+ */
+export const settlementExtrinsics = sqliteTable(
+  "settlement_extrinsics",
+  {
+    id: text("id").primaryKey(),
+    settlementId: text("settlement_id").notNull(),
+    /** set_weights | commit_weights | reveal_weights | payout */
+    kind: text("kind").notNull(),
+    signer: text("signer").notNull(),
+    nonce: integer("nonce").notNull(),
+    txHash: text("tx_hash").notNull(),
+    txHex: text("tx_hex").notNull(),
+    /** Valid in blocks birth_block <= n < death_block (mortal era). */
+    birthBlock: integer("birth_block").notNull(),
+    deathBlock: integer("death_block").notNull(),
+    /** signed | included | failed | dead */
+    status: text("status").notNull(),
+    blockNumber: integer("block_number"),
+    blockHash: text("block_hash"),
+    /** Pallet error (`section.Name`) or pool refusal. */
+    error: text("error"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [uniqueIndex("settlement_extrinsics_hash_uq").on(t.txHash), index("settlement_extrinsics_settlement_idx").on(t.settlementId)],
+);
+
+/** One settlement run per subnet at a time (cron and the admin trigger may overlap). */
+export const settlementLocks = sqliteTable("settlement_locks", {
+  netuid: integer("netuid").primaryKey(),
+  owner: text("owner").notNull(),
+  expiresAt: integer("expires_at").notNull(),
+});
+
+export type SettlementRow = typeof settlements.$inferSelect;
+export type SettlementMinerRow = typeof settlementMiners.$inferSelect;
+export type SettlementExtrinsicRow = typeof settlementExtrinsics.$inferSelect;
