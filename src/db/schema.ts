@@ -176,13 +176,17 @@ export const creditGrants = sqliteTable(
 );
 
 /** Which subscriber a Stripe customer is (learnt from checkout.session.completed). */
-export const stripeCustomers = sqliteTable("stripe_customers", {
-  customerId: text("customer_id").primaryKey(),
-  subscriberId: text("subscriber_id")
-    .notNull()
-    .references(() => subscribers.id),
-  createdAt: integer("created_at").notNull(),
-});
+export const stripeCustomers = sqliteTable(
+  "stripe_customers",
+  {
+    customerId: text("customer_id").primaryKey(),
+    subscriberId: text("subscriber_id")
+      .notNull()
+      .references(() => subscribers.id),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("stripe_customers_subscriber_idx").on(t.subscriberId)],
+);
 
 /**
  * Stripe subscriptions as the webhooks told them. Each field group keeps the version
@@ -202,6 +206,7 @@ export const stripeSubscriptions = sqliteTable(
     priceVersion: text("price_version").notNull().default(""),
     periodStart: integer("period_start"),
     periodEnd: integer("period_end"),
+    periodVersion: text("period_version").notNull().default(""),
     updatedAt: integer("updated_at").notNull(),
   },
   (t) => [index("stripe_subscriptions_customer_idx").on(t.customerId), index("stripe_subscriptions_subscriber_idx").on(t.subscriberId)],
