@@ -12,12 +12,15 @@ export type ChainMinerRow = {
   netuid: number;
   axonUrl: string;
   models: readonly string[];
+  /** 0..1, from the metagraph: routing's prior. */
+  incentive: number;
+  stakeRao: bigint;
 };
 
 // D1 allows at most 100 bound parameters per statement; each row binds 9, and the conflict
 // clause binds a few more (the setWhere value), so leave room for those.
 const MAX_PARAMS = 100;
-const PARAMS_PER_ROW = 9;
+const PARAMS_PER_ROW = 11;
 const PARAMS_PER_STATEMENT = 4;
 const ROWS_PER_INSERT = Math.floor((MAX_PARAMS - PARAMS_PER_STATEMENT) / PARAMS_PER_ROW);
 
@@ -47,6 +50,8 @@ export async function applyChainMiners(d1: D1Database, kept: readonly ChainMiner
           models: JSON.stringify(r.models),
           source: "chain",
           active: true,
+          incentive: r.incentive,
+          stakeRao: r.stakeRao.toString(),
           updatedAt: syncedAt,
         })),
       )
@@ -59,6 +64,8 @@ export async function applyChainMiners(d1: D1Database, kept: readonly ChainMiner
           axonUrl: sql`excluded.axon_url`,
           models: sql`excluded.models`,
           active: sql`excluded.active`,
+          incentive: sql`excluded.incentive`,
+          stakeRao: sql`excluded.stake_rao`,
           updatedAt: sql`excluded.updated_at`,
         },
         setWhere: eq(miners.source, "chain"),

@@ -136,7 +136,16 @@ export async function syncMetagraph(env: SyncEnv, deps: SyncDeps = {}): Promise<
   candidates.forEach(({ neuron, url: axonUrl }, i) => {
     const probe = probes[i];
     if (probe?.ok) {
-      kept.push({ hotkey: neuron.hotkey, coldkey: neuron.coldkey, uid: neuron.uid, netuid, axonUrl, models: probe.models });
+      kept.push({
+        hotkey: neuron.hotkey,
+        coldkey: neuron.coldkey,
+        uid: neuron.uid,
+        netuid,
+        axonUrl,
+        models: probe.models,
+        incentive: neuron.incentive,
+        stakeRao: neuron.stake,
+      });
     } else {
       skipped.push({ hotkey: neuron.hotkey, uid: neuron.uid, reason: probe?.reason ?? "not probed" });
     }

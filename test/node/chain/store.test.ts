@@ -20,6 +20,8 @@ const row = (i: number, over: Partial<ChainMinerRow> = {}): ChainMinerRow => ({
   netuid: 7,
   axonUrl: `http://8.8.8.${i % 250}:80`,
   models: ["m"],
+  incentive: i / 1000,
+  stakeRao: BigInt(i) * 1_000_000_000n,
   ...over,
 });
 
@@ -45,6 +47,8 @@ describe("applyChainMiners", () => {
       models: '["m"]',
       source: "chain",
       active: 1,
+      incentive: 0.003,
+      stake_rao: "3000000000",
       updated_at: 1000,
     });
   });

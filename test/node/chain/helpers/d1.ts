@@ -48,6 +48,8 @@ export type MinerDbRow = {
   models: string;
   source: string;
   active: number;
+  incentive: number;
+  stake_rao: string;
   updated_at: number;
 };
 
