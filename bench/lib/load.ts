@@ -1,0 +1,54 @@
+/**
+ * One load phase with autocannon: fixed connections for a fixed time against one target, with
+ * every response's latency kept (so interleaved rounds can be merged into exact percentiles).
+ */
+import autocannon from "autocannon";
+
+export interface LoadSpec {
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+  connections: number;
+  durationSec: number;
+}
+
+export interface LoadResult {
+  /** Latencies of 2xx responses, ms. */
+  latenciesMs: number[];
+  ok: number;
+  /** Non-2xx answers, connection errors and timeouts. */
+  failed: number;
+  elapsedSec: number;
+}
+
+export function runLoad(spec: LoadSpec): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const latenciesMs: number[] = [];
+    let ok = 0;
+    let non2xx = 0;
+    const started = process.hrtime.bigint();
+    const instance = autocannon(
+      {
+        url: spec.url,
+        method: "POST",
+        headers: spec.headers,
+        body: spec.body,
+        connections: spec.connections,
+        pipelining: 1,
+        duration: spec.durationSec,
+        timeout: 30,
+      },
+      (err, result) => {
+        if (err) return reject(err);
+        const elapsedSec = Number(process.hrtime.bigint() - started) / 1e9;
+        resolve({ latenciesMs, ok, failed: non2xx + result.errors, elapsedSec });
+      },
+    );
+    instance.on("response", (_client, status, _bytes, ms) => {
+      if (status >= 200 && status < 300) {
+        ok++;
+        latenciesMs.push(ms);
+      } else non2xx++;
+    });
+  });
+}

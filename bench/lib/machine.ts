@@ -1,0 +1,50 @@
+/** Facts about the machine and the versions under test, for the report's header. */
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { cpus, release } from "node:os";
+import { join } from "node:path";
+import { ROOT } from "../../scripts/lib/dev-stack";
+
+export interface MachineFacts {
+  nproc: string;
+  cpuModel: string;
+  memory: string;
+  kernel: string;
+  node: string;
+  versions: Record<string, string>;
+  commit: string;
+  dirtyFiles: number;
+}
+
+function run(cmd: string, args: string[]): string {
+  try {
+    return execFileSync(cmd, args, { cwd: ROOT, stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
+  } catch {
+    return "unknown";
+  }
+}
+
+function pkgVersion(name: string): string {
+  try {
+    return (JSON.parse(readFileSync(join(ROOT, "node_modules", name, "package.json"), "utf8")) as { version: string }).version;
+  } catch {
+    return "unknown";
+  }
+}
+
+export function machineFacts(): MachineFacts {
+  const versions: Record<string, string> = {};
+  for (const name of ["wrangler", "@portkey-ai/gateway", "autocannon", "hono", "@scure/sr25519", "@noble/curves"]) versions[name] = pkgVersion(name);
+  versions.workerd = run(join(ROOT, "node_modules/@cloudflare/workerd-linux-64/bin/workerd"), ["--version"]);
+  const status = run("git", ["status", "--porcelain"]);
+  return {
+    nproc: run("nproc", []),
+    cpuModel: cpus()[0]?.model ?? "unknown",
+    memory: run("free", ["-h"]),
+    kernel: release(),
+    node: process.version,
+    versions,
+    commit: run("git", ["rev-parse", "--short", "HEAD"]),
+    dirtyFiles: status === "" || status === "unknown" ? 0 : status.split("\n").length,
+  };
+}

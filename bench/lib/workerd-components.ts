@@ -1,0 +1,81 @@
+/**
+ * Runs bench/workerd/components.ts under `wrangler dev` and measures each component's CPU per
+ * call inside workerd: the Worker's workerd CPU time (from /proc) around one request that runs
+ * the component n times, minus the same request running nothing. Also asks D1 how many rows one
+ * usage insert reads and writes.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ROOT } from "../../scripts/lib/dev-stack";
+import { freePort, startProcess, waitForHttp } from "../../scripts/lib/processes";
+import { commandLine, cpuMicros, descendants } from "./procfs";
+
+export interface WorkerdComponent {
+  name: string;
+  iterations: number;
+  cpuUsPerOp: number;
+}
+
+export interface WorkerdComponents {
+  components: WorkerdComponent[];
+  d1: { rowsRead: number; rowsWritten: number };
+}
+
+const LABELS: Record<string, string> = {
+  sign: "Epistula signRequest (current)",
+  "sign-scure": "Epistula signing as before (@scure/sr25519 sign)",
+  sha256: "sha256 of the body (crypto.subtle)",
+  json: "JSON.parse + JSON.stringify of the miner's answer",
+  tokens: "token counting (prompt + answer)",
+};
+/** Relative iteration counts: cheap components run more often so each call burns >= ~0.2 s of CPU. */
+const SCALE: Record<string, number> = { sign: 1, "sign-scure": 0.5, sha256: 100, json: 100, tokens: 100 };
+
+export async function measureWorkerdComponents(n: number, log: (line: string) => void): Promise<WorkerdComponents> {
+  const wrangler = join(ROOT, "node_modules/wrangler/bin/wrangler.js");
+  const config = join(ROOT, "bench/workerd/wrangler.toml");
+  const persist = mkdtempSync(join(tmpdir(), "bench-components-"));
+  const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", NO_COLOR: "1", CI: "true" };
+  const migrate = startProcess("components-d1", process.execPath, [wrangler, "d1", "migrations", "apply", "DB", "--local", "-c", config, "--persist-to", persist], { cwd: ROOT, env });
+  const code = await new Promise<number | null>((r) => migrate.child.once("exit", (c) => r(c)));
+  if (code !== 0) throw new Error(`component D1 migrations failed:\n${migrate.output()}`);
+
+  const port = await freePort();
+  const proc = startProcess(
+    "components",
+    process.execPath,
+    [wrangler, "dev", "-c", config, "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(await freePort()), "--persist-to", persist, "--log-level", "warn", "--show-interactive-dev-session=false"],
+    { cwd: ROOT, env },
+  );
+  try {
+    const base = `http://127.0.0.1:${port}`;
+    await waitForHttp(`${base}/?c=noop&n=1`, 90_000, proc);
+    const workerd = descendants(proc.child.pid as number).filter((pid) => (commandLine(pid)[0] ?? "").endsWith("/workerd"));
+    const worker = workerd.find((pid) => !commandLine(pid).some((a) => a === `--socket-addr=entry=127.0.0.1:${port}`));
+    if (worker === undefined) throw new Error("no workerd for the component worker");
+
+    const cpuOf = async (c: string, iterations: number): Promise<number> => {
+      const before = cpuMicros(worker);
+      const res = await fetch(`${base}/?c=${c}&n=${iterations}`);
+      if (!res.ok) throw new Error(`component ${c}: ${res.status} ${await res.text()}`);
+      await res.arrayBuffer();
+      return cpuMicros(worker) - before;
+    };
+    const components: WorkerdComponent[] = [];
+    for (const name of Object.keys(LABELS)) {
+      const iterations = Math.max(1, Math.round(n * (SCALE[name] ?? 1)));
+      await cpuOf(name, Math.max(1, Math.floor(iterations / 10))); // warm-up (JIT)
+      const used = await cpuOf(name, iterations);
+      const base0 = await cpuOf("noop", iterations);
+      components.push({ name: LABELS[name] as string, iterations, cpuUsPerOp: Math.max(0, used - base0) / iterations });
+      log(`workerd ${name}: ${(Math.max(0, used - base0) / iterations).toFixed(1)} us/op`);
+    }
+    const d1Res = await fetch(`${base}/?c=d1`);
+    const d1 = (await d1Res.json()) as { rowsRead: number; rowsWritten: number };
+    return { components, d1 };
+  } finally {
+    await proc.stop();
+    rmSync(persist, { recursive: true, force: true });
+  }
+}

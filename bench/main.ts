@@ -1,0 +1,167 @@
+/**
+ * `npm run bench` (and `npm run bench:smoke`): gateway overhead against the upstream directly and
+ * against Portkey's open-source gateway, interleaved in one run on this machine. Writes
+ * BENCHMARKS.md and bench/results/latest.json (the smoke run writes only to a temp directory).
+ *
+ *   npm run bench                 # the full run (~6 minutes on 2 cores)
+ *   npm run bench:smoke           # seconds: checks the harness end to end, numbers meaningless
+ *   npm run bench -- --out DIR    # write the report elsewhere
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { ROOT } from "../scripts/lib/dev-stack";
+import { machineFacts } from "./lib/machine";
+import { runPhases, type PathDef, type Workload } from "./lib/phases";
+import { cpuMicros, peakRssKib, rssKib } from "./lib/procfs";
+import { buildSummary, fmtSummaryLine, PROFILE_NOTES_MARKER, renderMarkdown } from "./lib/report";
+import { requestTarget, startGateway, startPortkey, startUpstream, type Gateway, type Peer, type Upstream } from "./lib/targets";
+import { measureNodeComponents } from "./micro/node-components";
+import { measureWorkerdComponents } from "./lib/workerd-components";
+
+process.env.WRANGLER_SEND_METRICS = "false";
+process.env.CLOUDFLARE_CF_FETCH_ENABLED = "false";
+
+const { values } = parseArgs({ options: { smoke: { type: "boolean", default: false }, out: { type: "string" } } });
+const smoke = values.smoke;
+
+/** The fixed upstreams: one fast for non-streamed load, one paced like a real model for streams. */
+const FAST = { hotkeyUri: "//Bob", model: "bench/fast", ttftMs: 5, tokensPerSec: 2000 };
+const PACED = { hotkeyUri: "//Charlie", model: "bench/paced", ttftMs: 50, tokensPerSec: 100 };
+const MAX_TOKENS = 16;
+const STREAM_TOKENS = 32;
+
+const config = smoke
+  ? { rounds: 1, phaseSec: 1, warmupSec: 1, levels: [1, 16], saturation: [] as number[], streams: [{ c: 2, n: 4 }], microIterations: 50 }
+  : { rounds: 3, phaseSec: 4, warmupSec: 3, levels: [1, 16, 64], saturation: [128, 256], streams: [{ c: 1, n: 10 }, { c: 16, n: 48 }], microIterations: 1000 };
+
+const body = JSON.stringify({ model: FAST.model, messages: [{ role: "user", content: "Say something short about rivers." }], max_tokens: MAX_TOKENS });
+const streamBody = JSON.stringify({
+  model: PACED.model,
+  messages: [{ role: "user", content: "Say something short about rivers." }],
+  max_tokens: STREAM_TOKENS,
+  stream: true,
+});
+
+const log = (line: string) => process.stdout.write(`[bench] ${line}\n`);
+
+async function main(): Promise<void> {
+  const outDir = values.out ?? (smoke ? mkdtempSync(join(tmpdir(), "bench-smoke-")) : ROOT);
+  const started = new Date();
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const s of stops.splice(0).reverse()) await s().catch((err: unknown) => log(`stop failed: ${String(err)}`));
+  };
+  process.once("SIGINT", () => void stopAll().finally(() => process.exit(130)));
+
+  try {
+    log("starting the fixed upstreams");
+    const fast: Upstream = await startUpstream("upstream-fast", FAST);
+    stops.push(() => fast.process.stop());
+    const paced: Upstream = await startUpstream("upstream-paced", PACED);
+    stops.push(() => paced.process.stop());
+    log("starting the gateway (wrangler dev) and Portkey");
+    const gateway: Gateway = await startGateway([fast, paced]);
+    stops.push(() => gateway.stack.stop());
+    const portkey: Peer = await startPortkey();
+    stops.push(() => portkey.process.stop());
+    log(`gateway ${gateway.url} (workerd entry ${gateway.innerUrl ?? "not found"}), portkey ${portkey.url}`);
+
+    const gwRoles: Record<string, number> = { worker: gateway.pids.worker, wrangler: gateway.pids.wrangler };
+    if (gateway.pids.proxy !== null) gwRoles.proxy = gateway.pids.proxy;
+    const path = (id: string, label: string, kind: "direct" | "gateway" | "portkey", base: string, roles: Record<string, number>, settleMs: number): PathDef => {
+      const t = requestTarget(kind, fast, base, gateway.devKey, portkey.url);
+      const s = requestTarget(kind, paced, base, gateway.devKey, portkey.url);
+      return { id, label, url: t.url, headers: t.headers, streamUrl: s.url, streamHeaders: s.headers, roles, settleMs };
+    };
+    const paths: PathDef[] = [
+      path("direct", "direct to upstream", "direct", "", { upstream: fast.process.child.pid as number }, 300),
+      path("gateway", "this gateway (wrangler dev)", "gateway", gateway.url, { ...gwRoles }, 1300),
+    ];
+    if (gateway.innerUrl) paths.push(path("gateway-workerd", "this gateway (workerd socket)", "gateway", gateway.innerUrl, { ...gwRoles }, 1300));
+    paths.push(path("portkey", "Portkey gateway 1.15.2 (Node)", "portkey", portkey.url, { portkey: portkey.pid }, 300));
+
+    // Memory: sample resident sets through the run; the kernel's high-water mark is read at the end.
+    const tracked: Record<string, number> = { ...gwRoles, portkey: portkey.pid, upstreamFast: fast.process.child.pid as number };
+    const peakSampled: Record<string, number> = {};
+    const sampler = setInterval(() => {
+      for (const [role, pid] of Object.entries(tracked)) peakSampled[role] = Math.max(peakSampled[role] ?? 0, rssKib(pid));
+    }, 200);
+    stops.push(async () => clearInterval(sampler));
+    const idleRss = Object.fromEntries(Object.entries(tracked).map(([role, pid]) => [role, rssKib(pid)]));
+
+    log("warming up every path");
+    await runPhases(paths, { rounds: 1, phaseSec: config.warmupSec, workloads: [{ kind: "load", id: "warmup", connections: 16 }], body, streamBody, log: () => {} });
+
+    const workloads: Workload[] = [
+      ...config.levels.map((c): Workload => ({ kind: "load", id: `c${c}`, connections: c })),
+      ...config.saturation.map((c): Workload => ({ kind: "load", id: `c${c}`, connections: c })),
+      ...config.streams.map((s): Workload => ({ kind: "stream", id: `s${s.c}`, concurrency: s.c, count: s.n })),
+    ];
+    const cpuBefore = Object.fromEntries(Object.entries(tracked).map(([role, pid]) => [role, cpuMicros(pid)]));
+    const results = await runPhases(paths, { rounds: config.rounds, phaseSec: config.phaseSec, workloads, body, streamBody, log });
+    const cpuTotal = Object.fromEntries(Object.entries(tracked).map(([role, pid]) => [role, cpuMicros(pid) - (cpuBefore[role] ?? 0)]));
+    clearInterval(sampler);
+    const peakHwm = Object.fromEntries(Object.entries(tracked).map(([role, pid]) => [role, peakRssKib(pid)]));
+
+    // Metering was on: the gateway's own usage report must count what it served.
+    const usageRes = await fetch(`${gateway.url}/v1/usage`, { headers: { authorization: `Bearer ${gateway.devKey}` } });
+    const usage = (await usageRes.json()) as { totals?: { requests?: number } | null };
+    const gatewayServed = Object.values(results).reduce((n, byPath) => n + (byPath.gateway?.ok ?? 0) + (byPath["gateway-workerd"]?.ok ?? 0), 0);
+
+    log("measuring components in workerd");
+    const workerd = await measureWorkerdComponents(smoke ? 20 : 300, log).catch((err: unknown) => {
+      log(`workerd components failed: ${err instanceof Error ? err.message : String(err)}`);
+      return null;
+    });
+    await stopAll();
+
+    log("measuring components on Node");
+    const node = await measureNodeComponents(body, answerSample, config.microIterations);
+
+    const summary = buildSummary({
+      smoke,
+      started,
+      finished: new Date(),
+      command: smoke ? "npm run bench:smoke" : "npm run bench",
+      machine: machineFacts(),
+      config: { ...config, fast: FAST, paced: PACED, maxTokens: MAX_TOKENS, streamTokens: STREAM_TOKENS },
+      paths: paths.map((p) => ({ id: p.id, label: p.label })),
+      workloads,
+      results,
+      memory: { idleKib: idleRss, peakSampledKib: peakSampled, peakHwmKib: peakHwm },
+      cpuTotalUs: cpuTotal,
+      metering: { servedByGateway: gatewayServed, meteredRequests: usage.totals?.requests ?? 0 },
+      node,
+      workerd,
+    });
+    mkdirSync(join(outDir, "bench/results"), { recursive: true });
+    writeFileSync(join(outDir, "bench/results/latest.json"), `${JSON.stringify(summary, null, 2)}\n`);
+    // The profile analysis is written by hand from a run's figures (bench/profile-notes.md).
+    const notesFile = join(ROOT, "bench/profile-notes.md");
+    const notes = existsSync(notesFile) && !smoke ? readFileSync(notesFile, "utf8").trim() : "_No profile notes (bench/profile-notes.md) for this run._";
+    writeFileSync(join(outDir, "BENCHMARKS.md"), renderMarkdown(summary).replace(PROFILE_NOTES_MARKER, notes));
+    log(`wrote ${join(outDir, "BENCHMARKS.md")}`);
+    log(`targets:\n${fmtSummaryLine(summary)}`);
+    if (summary.problems.length > 0) {
+      for (const p of summary.problems) log(`problem: ${p}`);
+      process.exitCode = 1;
+    }
+  } finally {
+    await stopAll();
+  }
+}
+
+/** A typical non-streamed answer of the fast upstream, for the JSON micro-benchmark. */
+const answerSample = JSON.stringify({
+  id: "chatcmpl-0123456789abcdef01234567",
+  object: "chat.completion",
+  created: 1_764_000_000,
+  model: FAST.model,
+  system_fingerprint: "fp_tiny_miner",
+  choices: [{ index: 0, message: { role: "assistant", content: "River stone light quiet simple bright, green system small large open careful reason.", refusal: null }, logprobs: null, finish_reason: "length" }],
+  usage: { prompt_tokens: 14, completion_tokens: 16, total_tokens: 30 },
+});
+
+await main();

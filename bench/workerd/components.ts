@@ -1,0 +1,87 @@
+/**
+ * GET /?c=<component>&n=<iterations>: runs one request-path component n times inside workerd and
+ * answers when done; the caller reads this workerd's CPU time from /proc around the call.
+ * GET /?c=d1 inserts one usage row the way the queue consumer does and returns D1's own count of
+ * rows read and written for it (what D1 bills).
+ */
+import { sign as scureSign } from "@scure/sr25519";
+import { database } from "../../src/db/client";
+import { usageEvents } from "../../src/db/schema";
+import { utcDay, type UsageEvent } from "../../src/billing/usage-event";
+import { countMessageTokens, countTokens } from "../../src/lib/tokens";
+import { epistulaMessage, sha256Hex, signRequest } from "../../src/protocol/epistula";
+import { keypairFromUri } from "../../src/protocol/keys";
+
+interface Env {
+  DB: D1Database;
+}
+
+const utf8 = new TextEncoder();
+const alice = keypairFromUri("//Alice");
+const bob = keypairFromUri("//Bob");
+const body = JSON.stringify({ model: "bench/fast", messages: [{ role: "user", content: "Say something short about rivers." }], max_tokens: 16 });
+const bytes = utf8.encode(body);
+const answer = JSON.stringify({
+  id: "chatcmpl-0123456789abcdef01234567",
+  object: "chat.completion",
+  created: 1_764_000_000,
+  model: "bench/fast",
+  choices: [{ index: 0, message: { role: "assistant", content: "River stone light quiet simple bright, green system small large open careful reason." }, finish_reason: "length" }],
+  usage: { prompt_tokens: 14, completion_tokens: 16, total_tokens: 30 },
+});
+const messages = (JSON.parse(body) as { messages: unknown }).messages;
+
+const components: Record<string, () => unknown> = {
+  noop: () => undefined,
+  sign: () => signRequest({ body: bytes, signer: alice, signedFor: bob.ss58 }),
+  "sign-scure": async () => scureSign(alice.secretKey, utf8.encode(epistulaMessage(await sha256Hex(bytes), crypto.randomUUID(), Date.now(), bob.ss58))),
+  sha256: () => sha256Hex(bytes),
+  json: () => JSON.stringify(JSON.parse(answer)),
+  tokens: () => countMessageTokens(messages) + countTokens(answer),
+};
+
+function sampleEvent(): UsageEvent {
+  const now = Date.now();
+  return {
+    requestId: `req_bench_${crypto.randomUUID().replace(/-/g, "")}`,
+    kind: "subscriber",
+    subscriberId: "sub_bench",
+    apiKeyId: "key_bench",
+    endpoint: "chat.completions",
+    model: "bench/fast",
+    minerHotkey: bob.ss58,
+    status: "ok",
+    httpStatus: 200,
+    errorCode: null,
+    streamed: false,
+    attempts: 1,
+    promptTokensReported: 14,
+    completionTokensReported: 16,
+    promptTokensCounted: 14,
+    completionTokensCounted: 16,
+    ttftMs: 6,
+    durationMs: 7,
+    createdAt: now,
+  };
+}
+
+export default {
+  async fetch(req, env) {
+    const url = new URL(req.url);
+    const name = url.searchParams.get("c") ?? "noop";
+    if (name === "d1") {
+      const e = sampleEvent();
+      const res = await database(env.DB)
+        .insert(usageEvents)
+        .values({ ...e, day: utcDay(e.createdAt) })
+        .onConflictDoNothing({ target: usageEvents.requestId })
+        .run();
+      return Response.json({ rowsRead: res.meta.rows_read, rowsWritten: res.meta.rows_written });
+    }
+    const fn = components[name];
+    if (!fn) return new Response(`unknown component ${name}`, { status: 404 });
+    const n = Number(url.searchParams.get("n") ?? "1");
+    for (let i = 0; i < n; i++) await fn();
+    return Response.json({ component: name, n });
+  },
+} satisfies ExportedHandler<Env>;
