@@ -190,7 +190,8 @@ describe("Anthropic request translation", () => {
         { type: "function", function: { name: "Cut", parameters: { type: "object" } } },
       ],
       messages: [
-        { role: "system", content: "Sys A\n\nSys B" },
+        // The system entry inside messages is folded into the leading system message.
+        { role: "system", content: "Sys A\n\nSys B\n\nlate system" },
         { role: "user", content: [{ type: "text", text: "Look" }, { type: "image_url", image_url: { url: "https://x/y.png" } }] },
         {
           role: "assistant",
@@ -205,7 +206,6 @@ describe("Anthropic request translation", () => {
         { role: "tool", tool_call_id: "t1", content: "A" },
         { role: "tool", tool_call_id: "t2", content: "Error: boom" },
         { role: "user", content: [{ type: "text", text: "and then" }, { type: "image_url", image_url: { url: "data:image/png;base64,AAA" } }] },
-        { role: "system", content: "late system" },
         { role: "user", content: "doc text" },
       ],
     });

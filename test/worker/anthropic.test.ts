@@ -133,8 +133,9 @@ describe("POST /v1/messages", () => {
           { type: "text", text: "You are Claude Code.", cache_control: { type: "ephemeral" } },
         ],
         messages: [
-          { role: "system", content: "Extra instructions folded in place." },
           { role: "user", content: [{ type: "text", text: "Repeat exactly: ok", cache_control: { type: "ephemeral" } }] },
+          // Claude Code puts one after the first user turn; the answer must still see the user last.
+          { role: "system", content: "Extra instructions, folded into the system prompt." },
         ],
         metadata: { user_id: JSON.stringify({ device_id: "d", session_id: "s" }) },
         thinking: { type: "adaptive" },

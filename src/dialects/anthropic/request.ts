@@ -2,9 +2,11 @@
  * Anthropic Messages request -> chat-completions request body for the miners.
  *
  * What maps where:
- * - `system` (string or text blocks, `cache_control` ignored) -> a leading system message; a
- *   `role:"system"` entry inside `messages` is kept as a system message in place (Claude Code
- *   sends one for unknown model names; folding it in spares it a 400-and-retry round trip).
+ * - `system` (string or text blocks, `cache_control` ignored) -> the leading system message. A
+ *   `role:"system"` entry inside `messages` (Claude Code sends one after the first user turn for
+ *   model names it does not know) is folded into that leading system message: Anthropic has no
+ *   such role, many chat templates refuse a system message past the start, and folding spares
+ *   Claude Code the documented 400-and-retry round trip.
  * - user blocks: text -> text part, image (base64 or url) -> image_url part, a text `document` ->
  *   text, `tool_result` -> a `tool` message (placed before the user's other content, as chat
  *   completions require tool answers right after the assistant's calls; `is_error` prefixes "Error: ").
@@ -44,15 +46,22 @@ export function messagesToChat(body: JsonObject, { forCounting = false } = {}): 
   const stream = optionalBoolean(body, "stream") ?? false;
   const maxTokens = optionalInteger(body, "max_tokens", 1, 10_000_000);
 
-  const messages: ChatMessage[] = [];
-  const system = systemText(body.system, "system");
-  if (system !== null) messages.push({ role: "system", content: system });
-
   const raw = body.messages;
   if (raw === undefined) throw invalidRequest("messages: Field required.", "messages", "missing_required_parameter");
   if (!Array.isArray(raw)) fail("messages", "an array", raw);
   if (raw.length === 0) throw invalidRequest("messages: at least one message is required.", "messages", "invalid_value");
-  raw.forEach((m, i) => messages.push(...translateMessage(m, `messages.${i}`)));
+  const turns: ChatMessage[] = [];
+  const systems: string[] = [];
+  const system = systemText(body.system, "system");
+  if (system !== null) systems.push(system);
+  raw.forEach((m, i) => {
+    for (const msg of translateMessage(m, `messages.${i}`)) {
+      if (msg.role === "system") {
+        if (msg.content !== "") systems.push(msg.content as string);
+      } else turns.push(msg);
+    }
+  });
+  const messages: ChatMessage[] = systems.length > 0 ? [{ role: "system", content: systems.join("\n\n") }, ...turns] : turns;
 
   const chat: JsonObject = { model, messages };
   if (!forCounting) {
