@@ -6,12 +6,14 @@ import { GatewayError, internalError, methodNotAllowed, notFound, websocketNotSu
 import type { AppEnv } from "./http/app-env";
 import { requestContext } from "./http/middleware";
 import { registerAdminRoutes } from "./routes/admin";
+import { registerAdminBillingRoutes } from "./routes/admin-billing";
 import { registerHealthRoutes } from "./routes/health";
 import { registerInferenceRoutes } from "./routes/inference";
 import { registerMessagesRoutes } from "./routes/messages";
 import { registerModelRoutes } from "./routes/models";
 import { registerResponsesRoutes } from "./routes/responses";
 import { registerUsageRoutes } from "./routes/usage";
+import { registerWebhookRoutes } from "./routes/webhooks";
 
 /** Paths that exist, with their methods: anything else on them is a 405, not a 404. */
 const ALLOWED_METHODS: Record<string, readonly string[]> = {
@@ -24,6 +26,7 @@ const ALLOWED_METHODS: Record<string, readonly string[]> = {
   "/v1/models": ["GET"],
   "/v1/usage": ["GET"],
   "/health": ["GET"],
+  "/webhooks/stripe": ["POST"],
 };
 
 export function createApp(): Hono<AppEnv> {
@@ -42,6 +45,8 @@ export function createApp(): Hono<AppEnv> {
   registerModelRoutes(app);
   registerUsageRoutes(app);
   registerAdminRoutes(app);
+  registerAdminBillingRoutes(app);
+  registerWebhookRoutes(app);
 
   for (const [path, methods] of Object.entries(ALLOWED_METHODS)) {
     app.all(path, (c) => {

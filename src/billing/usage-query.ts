@@ -22,6 +22,7 @@ const sums = {
   completion_tokens: sql<number>`coalesce(sum(${usageEvents.completionTokensCounted}), 0)`,
   prompt_tokens_reported: sql<number>`coalesce(sum(${usageEvents.promptTokensReported}), 0)`,
   completion_tokens_reported: sql<number>`coalesce(sum(${usageEvents.completionTokensReported}), 0)`,
+  cost_micro_usd: sql<number>`coalesce(sum(${usageEvents.costMicroUsd}), 0)`,
 };
 
 export async function usageReport(d1: D1Database, filter: UsageFilter) {
@@ -63,6 +64,8 @@ export async function usageRows(d1: D1Database, filter: UsageFilter, limit: numb
       ttft_ms: t.ttftMs,
       duration_ms: t.durationMs,
       created_at: t.createdAt,
+      cached_prompt_tokens_reported: t.cachedPromptTokensReported,
+      cost_micro_usd: t.costMicroUsd,
     })
     .from(t)
     .where(whereOf(filter))

@@ -1,6 +1,6 @@
 /**
  * The admin API, behind `Authorization: Bearer $ADMIN_TOKEN`:
- *   POST   /admin/subscribers                 {name, email?, external_id?, id?}
+ *   POST   /admin/subscribers                 {name, email?, external_id?, id?, plan_id?}
  *   GET    /admin/subscribers/:id             the subscriber and its keys (prefixes only)
  *   POST   /admin/subscribers/:id/keys        {name?, key?} -> the key, shown this once
  *   DELETE /admin/keys/:id                    revoke
@@ -9,6 +9,8 @@
  *   POST   /admin/chain/sync                  run the metagraph sync now
  */
 import type { Hono } from "hono";
+import { limitsStub } from "../billing/limits-do";
+import { getPlan, setSubscriberPlan } from "../billing/plans";
 import { createSubscriber, getSubscriber, issueKey, listKeys, revokeKey } from "../billing/subscribers";
 import { usageReport, usageRows } from "../billing/usage-query";
 import { GatewayError, notFound } from "../errors";
@@ -24,13 +26,19 @@ export function registerAdminRoutes(app: Hono<AppEnv>): void {
 
   app.post("/admin/subscribers", async (c) => {
     const body = await readJsonObject(c.req.raw, c.var.config.maxBodyBytes);
+    const planId = optionalString(body, "plan_id");
+    if (planId !== undefined) await getPlan(c.env.DB, planId); // an unknown plan is refused before anything is created
     const sub = await createSubscriber(c.env.DB, {
       id: optionalString(body, "id"),
       name: requiredString(body, "name"),
       email: optionalString(body, "email") ?? null,
       externalId: optionalString(body, "external_id") ?? null,
     });
-    return c.json(sub, 201);
+    if (planId !== undefined) {
+      await setSubscriberPlan(c.env.DB, sub.id, planId);
+      await limitsStub(c.env, sub.id).refresh();
+    }
+    return c.json({ ...sub, planId: planId ?? sub.planId }, 201);
   });
 
   app.get("/admin/subscribers/:id", async (c) => {

@@ -17,6 +17,12 @@ export interface Fixtures {
   malformed: MinerFixture;
   /** Cuts the connection after a few streamed tokens. */
   dropping: MinerFixture;
+  /** Streams 4 tokens a second (`test/paced`): holds requests in flight for limit tests. */
+  paced: MinerFixture;
+  /** Honest and fast, serves `test/priced` for billing tests. */
+  priced: MinerFixture;
+  /** Reports 3x the tokens it produced (`test/over-report`). */
+  overReporting: MinerFixture;
   /** A loopback port nothing listens on. */
   unreachableUrl: string;
   jwksUrl: string;

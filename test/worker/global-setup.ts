@@ -22,6 +22,16 @@ export default async function setup(project: TestProject) {
   const [bob, charlie, dave, eve, ferdie, dropper] = started.map((m) => ({ hotkey: m.hotkey, url: m.url })) as [
     Fixtures["failing"], Fixtures["failing"], Fixtures["failing"], Fixtures["failing"], Fixtures["failing"], Fixtures["failing"],
   ];
+  // Limits and billing: a paced miner keeps requests in flight, an honest one and an over-reporting one are priced.
+  const billingMiners = await Promise.all([
+    startMiner({ hotkey: "//Miner7", models: ["test/paced"], tokensPerSec: 4 }),
+    startMiner({ hotkey: "//Miner8", models: ["test/priced"] }),
+    startMiner({ hotkey: "//Miner9", models: ["test/over-report"], overReport: 3 }),
+  ]);
+  started.push(...billingMiners);
+  const [paced, priced, overReporting] = billingMiners.map((m) => ({ hotkey: m.hotkey, url: m.url })) as [
+    Fixtures["failing"], Fixtures["failing"], Fixtures["failing"],
+  ];
 
   const { publicKey, privateKey } = await generateKeyPair("RS256", { extractable: true });
   const publicJwk = { ...(await exportJWK(publicKey)), kid: "test-key", alg: "RS256", use: "sig" };
@@ -40,6 +50,9 @@ export default async function setup(project: TestProject) {
     slow: eve,
     malformed: ferdie,
     dropping: dropper,
+    paced,
+    priced,
+    overReporting,
     unreachableUrl: `http://127.0.0.1:${await freePort()}`,
     jwksUrl: `http://127.0.0.1:${jwksPort}/.well-known/jwks.json`,
     rsaPrivateJwk,

@@ -84,3 +84,66 @@ export async function expectOpenAIError(res: Response, status: number, code?: st
   if (param !== undefined) expect(body.error.param).toBe(param);
   return body.error;
 }
+
+// ---- plans, prices and limits (billing and limits tests) ----
+
+export interface PlanFields {
+  allowance_micro_usd?: number;
+  requests_per_minute?: number;
+  tokens_per_minute?: number;
+  concurrent_requests?: number;
+  models?: string[] | null;
+  stripe_price_id?: string | null;
+  price_micro_usd?: number;
+}
+
+let planCounter = 0;
+
+/** A fresh plan, generous in everything the test does not set; returns its id. */
+export async function createPlan(label: string, fields: PlanFields = {}): Promise<string> {
+  const id = `t-${label}-${++planCounter}`;
+  await admin("POST", "/admin/plans", {
+    id,
+    name: `Test ${label}`,
+    allowance_micro_usd: 1_000_000_000,
+    requests_per_minute: 100_000,
+    tokens_per_minute: 100_000_000,
+    concurrent_requests: 1_000,
+    ...fields,
+  });
+  return id;
+}
+
+/** A fresh subscriber on `planId` with one key. */
+export async function subscriberOnPlan(planId: string, label = "plan"): Promise<{ subscriberId: string; keyId: string; key: string }> {
+  const sub = await admin<{ id: string }>("POST", "/admin/subscribers", { name: `${label}-${++counter}`, plan_id: planId });
+  const key = await admin<{ id: string; key: string }>("POST", `/admin/subscribers/${sub.id}/keys`, { name: "k" });
+  return { subscriberId: sub.id, keyId: key.id, key: key.key };
+}
+
+export async function setPrice(model: string, input: number, output: number, cachedInput: number): Promise<void> {
+  await admin("PUT", "/admin/prices", { model, input_micro_usd_per_mtok: input, output_micro_usd_per_mtok: output, cached_input_micro_usd_per_mtok: cachedInput });
+}
+
+export interface LimitsJson {
+  plan: { id: string; source: string; allowance_micro_usd: number };
+  period: { start: string; end: string };
+  spend: { period_cost_micro_usd: number; allowance_used_micro_usd: number; credit_micro_usd: number; reserved_micro_usd: number; remaining_micro_usd: number };
+  limits: { requests: { limit: number; remaining: number }; tokens: { limit: number; remaining: number }; concurrency: { limit: number; in_flight: number } };
+  in_flight: { request_id: string; tokens: number; cost_micro_usd: number }[];
+}
+
+/** The live counters of a subscriber's limits Durable Object. */
+export function limitsOf(subscriberId: string): Promise<LimitsJson> {
+  return admin<LimitsJson>("GET", `/admin/subscribers/${subscriberId}/limits`);
+}
+
+/** Polls the live counters until `done` holds (settlement runs after the response). */
+export async function limitsWhen(subscriberId: string, done: (l: LimitsJson) => boolean, timeoutMs = 10_000): Promise<LimitsJson> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const l = await limitsOf(subscriberId);
+    if (done(l) || Date.now() > until) return l;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
