@@ -7,6 +7,7 @@
  * Also GET/HEAD `/` and `/api/hello`: Claude Code probes them before its first request.
  */
 import type { Context, Hono } from "hono";
+import { relayWithLimits } from "../billing/admission";
 import { readChatCompletion, isObj } from "../dialects/chat-answer";
 import { chatStreamEvents } from "../dialects/chat-stream";
 import { anthropicErrors, reshapeMinerError } from "../dialects/anthropic/errors";
@@ -18,7 +19,6 @@ import type { AppEnv } from "../http/app-env";
 import { readJsonObject } from "../http/body";
 import { requireSubscriber } from "../http/middleware";
 import { countMessageTokens } from "../lib/tokens";
-import { relay } from "../routing/relay";
 import { validateChat } from "../validation/requests";
 import { relayContextFrom } from "./inference";
 
@@ -28,7 +28,8 @@ async function handleMessages(c: Context<AppEnv>): Promise<Response> {
   if (t.droppedTools.length > 0) console.log(`${c.var.requestId}: messages: dropped non-custom tools ${t.droppedTools.join(", ")}`);
   const req = validateChat(t.chat);
   const source = affinitySource(c.req.raw.headers, body, t.chat.messages);
-  const res = await relay(req, relayContextFrom(c, await affinityKey(c.var.principal.subscriberId, source)));
+  // Under the subscriber's plan, exactly like /v1/chat/completions.
+  const res = await relayWithLimits(c, req, relayContextFrom(c, await affinityKey(c.var.principal.subscriberId, source)));
   if (res.status !== 200) return res.status === 499 ? res : reshapeMinerError(res, c.var.requestId);
 
   const ctx: AnswerContext = {

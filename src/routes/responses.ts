@@ -4,6 +4,7 @@
  * is translated back. Errors keep OpenAI's shape, which is the Responses API's own.
  */
 import type { Context, Hono } from "hono";
+import { relayWithLimits } from "../billing/admission";
 import { isObj, readChatCompletion } from "../dialects/chat-answer";
 import { chatStreamEvents } from "../dialects/chat-stream";
 import { responsesToChat } from "../dialects/responses/request";
@@ -14,7 +15,6 @@ import type { AppEnv } from "../http/app-env";
 import { readJsonObject } from "../http/body";
 import { requireSubscriber } from "../http/middleware";
 import { countMessageTokens } from "../lib/tokens";
-import { relay } from "../routing/relay";
 import { validateChat } from "../validation/requests";
 import { relayContextFrom } from "./inference";
 
@@ -24,7 +24,8 @@ async function handleResponses(c: Context<AppEnv>): Promise<Response> {
   if (t.droppedTools.length > 0) console.log(`${c.var.requestId}: responses: dropped non-function tools ${[...new Set(t.droppedTools)].join(", ")}`);
   const req = validateChat(t.chat);
   const source = affinitySource(c.req.raw.headers, body, t.chat.messages);
-  const res = await relay(req, relayContextFrom(c, await affinityKey(c.var.principal.subscriberId, source)));
+  // Under the subscriber's plan, exactly like /v1/chat/completions.
+  const res = await relayWithLimits(c, req, relayContextFrom(c, await affinityKey(c.var.principal.subscriberId, source)));
   // A miner's own refusal (already in OpenAI's shape) or a client that went away.
   if (res.status !== 200) return res;
 

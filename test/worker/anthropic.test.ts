@@ -6,7 +6,7 @@
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { SseDecoder } from "../../src/lib/sse";
-import { call, newSubscriber, registerMiners, usageRow } from "./helpers";
+import { call, createPlan, newSubscriber, registerMiners, subscriberOnPlan, usageRow } from "./helpers";
 
 const fx = env.TEST_FIXTURES;
 let key: string;
@@ -295,6 +295,18 @@ describe("Anthropic error shape", () => {
     await expectError(get, 405, "invalid_request_error");
     const text = await call("/v1/messages", { method: "POST", headers: { "x-api-key": key, "content-type": "text/plain" }, body: "hi" });
     await expectError(text, 415, "invalid_request_error");
+  });
+
+  it("applies the subscriber's plan like chat completions: 429 rate_limit_error with Retry-After, 403 permission_error", async () => {
+    const body = { model: "demo/tiny-chat", max_tokens: 8, messages: [{ role: "user", content: "hi" }] };
+    const limited = await subscriberOnPlan(await createPlan("anthropic-rpm", { requests_per_minute: 1 }));
+    const ask = (k: string) => call("/v1/messages", { method: "POST", headers: { "content-type": "application/json", "x-api-key": k }, body: JSON.stringify(body) });
+    expect((await ask(limited.key)).status).toBe(200);
+    const refused = await ask(limited.key);
+    expect(refused.headers.get("retry-after")).toBeTruthy();
+    await expectError(refused, 429, "rate_limit_error");
+    const narrow = await subscriberOnPlan(await createPlan("anthropic-models", { models: ["other/model"] }));
+    await expectError(await ask(narrow.key), 403, "permission_error");
   });
 
   it("passes a miner's own 400 through in Anthropic's shape", async () => {
