@@ -6,8 +6,10 @@
  *   npm run bench                 # the full run (~6 minutes on 2 cores)
  *   npm run bench:smoke           # seconds: checks the harness end to end, numbers meaningless
  *   npm run bench -- --out DIR    # write the report elsewhere
+ *   npm run bench -- --tree working   # measure the working tree instead of a snapshot of HEAD
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -23,7 +25,15 @@ import { measureWorkerdComponents } from "./lib/workerd-components";
 process.env.WRANGLER_SEND_METRICS = "false";
 process.env.CLOUDFLARE_CF_FETCH_ENABLED = "false";
 
-const { values } = parseArgs({ options: { smoke: { type: "boolean", default: false }, out: { type: "string" } } });
+const { values } = parseArgs({
+  options: {
+    smoke: { type: "boolean", default: false },
+    out: { type: "string" },
+    /** "head" (default): benchmark a snapshot of the committed HEAD; "working": the working tree as it is. */
+    tree: { type: "string", default: "head" },
+    "in-snapshot": { type: "boolean", default: false },
+  },
+});
 const smoke = values.smoke;
 
 /** The fixed upstreams: one fast for non-streamed load, one paced like a real model for streams. */
@@ -54,6 +64,7 @@ async function main(): Promise<void> {
     for (const s of stops.splice(0).reverse()) await s().catch((err: unknown) => log(`stop failed: ${String(err)}`));
   };
   process.once("SIGINT", () => void stopAll().finally(() => process.exit(130)));
+  process.once("SIGTERM", () => void stopAll().finally(() => process.exit(143)));
 
   try {
     log("starting the fixed upstreams");
@@ -164,4 +175,34 @@ const answerSample = JSON.stringify({
   usage: { prompt_tokens: 14, completion_tokens: 16, total_tokens: 30 },
 });
 
-await main();
+/**
+ * `wrangler dev` rebuilds and restarts the Worker whenever a source file changes, and the working
+ * tree is shared with other engineers: a run against it can switch code (and workerd processes)
+ * mid-measurement. So by default the run happens in a snapshot of HEAD (`git archive`), with
+ * node_modules linked, and the report is written back here.
+ */
+async function inSnapshot(): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), "bench-tree-"));
+  try {
+    execFileSync("sh", ["-c", `git archive --format=tar HEAD | tar -x -C '${dir}'`], { cwd: ROOT });
+    symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
+    const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT }).toString().trim();
+    const outDir = values.out ?? (smoke ? mkdtempSync(join(tmpdir(), "bench-smoke-")) : ROOT);
+    log(`benchmarking a snapshot of HEAD (${commit}) in ${dir}`);
+    const args = ["--import", "tsx", join(dir, "bench/main.ts"), "--in-snapshot", "--out", outDir, ...(smoke ? ["--smoke"] : [])];
+    const child = spawn(process.execPath, args, { cwd: dir, stdio: "inherit", env: { ...process.env, BENCH_COMMIT: commit } });
+    const forward = (sig: NodeJS.Signals) => child.kill(sig);
+    process.on("SIGINT", forward);
+    process.on("SIGTERM", forward);
+    const code = await new Promise<number>((resolve) => child.once("exit", (c, sig) => resolve(c ?? (sig ? 130 : 1))));
+    process.off("SIGINT", forward);
+    process.off("SIGTERM", forward);
+    return code;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (values.tree === "head" && !values["in-snapshot"]) process.exitCode = await inSnapshot();
+else if (values.tree === "head" || values.tree === "working") await main();
+else throw new Error(`--tree must be "head" or "working", got ${values.tree}`);

@@ -1,7 +1,7 @@
 /** Facts about the machine and the versions under test, for the report's header. */
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { cpus, release } from "node:os";
+import { cpus, loadavg, release } from "node:os";
 import { join } from "node:path";
 import { ROOT } from "../../scripts/lib/dev-stack";
 
@@ -14,6 +14,8 @@ export interface MachineFacts {
   versions: Record<string, string>;
   commit: string;
   dirtyFiles: number;
+  /** 1/5/15-minute load averages when the run ended: other work on the machine shows here. */
+  loadAverage: string;
 }
 
 function run(cmd: string, args: string[]): string {
@@ -44,7 +46,9 @@ export function machineFacts(): MachineFacts {
     kernel: release(),
     node: process.version,
     versions,
-    commit: run("git", ["rev-parse", "--short", "HEAD"]),
-    dirtyFiles: status === "" || status === "unknown" ? 0 : status.split("\n").length,
+    // In a snapshot of HEAD (bench/main.ts) there is no .git: the parent passes the commit.
+    commit: process.env.BENCH_COMMIT ?? run("git", ["rev-parse", "--short", "HEAD"]),
+    dirtyFiles: process.env.BENCH_COMMIT !== undefined || status === "" || status === "unknown" ? 0 : status.split("\n").length,
+    loadAverage: loadavg().map((l) => l.toFixed(2)).join(" / "),
   };
 }

@@ -238,6 +238,7 @@ export function renderMarkdown(s: Summary2): string {
         ["CPU", `${m.nproc} cores (\`nproc\`), ${m.cpuModel}`],
         ["memory (`free -h`)", `<pre>${m.memory.replace(/\n/g, "<br>")}</pre>`],
         ["kernel", m.kernel],
+        ["load average at the end (1 / 5 / 15 min)", m.loadAverage ?? "not recorded"],
         ["Node", m.node],
         ...Object.entries(m.versions).map(([k, v]) => [k, v]),
       ],
@@ -269,6 +270,7 @@ export function renderMarkdown(s: Summary2): string {
         "Gateway phases wait 1.3 s before the CPU is read so the usage queue's batch (1 s timeout) is consumed inside the phase.",
       "- **Memory**: resident set sampled every 200 ms, and the kernel's high-water mark (VmHWM) at the end.",
       "- The load generator, the upstream and the path under test share the machine's cores: absolute numbers are this machine's, the ratios between paths are the point.",
+      "- The code measured is a snapshot of the commit above (`git archive`), not the shared working tree: `wrangler dev` restarts the Worker whenever a file changes.",
     ].join("\n"),
   );
   out.push("");
