@@ -342,3 +342,20 @@ export const settlementLocks = sqliteTable("settlement_locks", {
 export type SettlementRow = typeof settlements.$inferSelect;
 export type SettlementMinerRow = typeof settlementMiners.$inferSelect;
 export type SettlementExtrinsicRow = typeof settlementExtrinsics.$inferSelect;
+
+/**
+ * Spend per agent run for `x-gateway-session-budget-usd`: the settled cost of a session's
+ * requests (session = the affinity key, already scoped to the subscriber), counted from the first
+ * request that carried the header. Written once per settled request, read once per budgeted one.
+ */
+export const sessionSpend = sqliteTable(
+  "session_spend",
+  {
+    subscriberId: text("subscriber_id").notNull(),
+    sessionKey: text("session_key").notNull(),
+    spentMicroUsd: integer("spent_micro_usd").notNull(),
+    requests: integer("requests").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.subscriberId, t.sessionKey] }), index("session_spend_updated_idx").on(t.updatedAt)],
+);
