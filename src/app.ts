@@ -12,6 +12,7 @@ import { registerInferenceRoutes } from "./routes/inference";
 import { registerMessagesRoutes } from "./routes/messages";
 import { registerModelRoutes } from "./routes/models";
 import { registerResponsesRoutes } from "./routes/responses";
+import { registerAdminRoutingRoutes } from "./routes/admin-routing";
 import { registerUsageRoutes } from "./routes/usage";
 import { registerWebhookRoutes } from "./routes/webhooks";
 
@@ -45,6 +46,7 @@ export function createApp(): Hono<AppEnv> {
   registerModelRoutes(app);
   registerUsageRoutes(app);
   registerAdminRoutes(app);
+  registerAdminRoutingRoutes(app);
   registerAdminBillingRoutes(app);
   registerWebhookRoutes(app);
 

@@ -8,6 +8,8 @@ import type { SubscriberLimits } from "./billing/limits-do";
 export interface Env {
   DB: D1Database;
   USAGE_QUEUE: Queue<UsageEvent>;
+  /** Shared miner measurements, one object per model (src/routing/health/miner-health-do.ts). */
+  MINER_HEALTH?: DurableObjectNamespace<import("./routing/health/miner-health-do").MinerHealth>;
   /** The chain Worker (wrangler.chain.toml): metagraph sync and settlement on demand. */
   CHAIN?: Fetcher;
 
@@ -40,6 +42,8 @@ export interface Env {
   NETUID?: string;
   ALLOW_PRIVATE_AXONS?: string;
   METAGRAPH_SYNC_CRON?: string;
+  /** Which cron trigger runs the canary probes (default: every trigger of the gateway). */
+  CANARY_CRON?: string;
   /** A metagraph older than this (ms) is reported stale on /health. */
   METAGRAPH_STALE_AFTER_MS?: string;
 

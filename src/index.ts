@@ -1,12 +1,15 @@
 /**
- * The gateway Worker: `fetch` serves the API, `queue` writes usage to D1. The entry point only
- * composes. Chain work runs in the separate chain Worker (src/chain-worker.ts).
+ * The gateway Worker: `fetch` serves the API, `queue` writes usage to D1, `scheduled` probes
+ * miners with canaries. The entry point only composes. Chain work runs in the separate chain
+ * Worker (src/chain-worker.ts).
  */
 import { createApp } from "./app";
 import { consumeUsageBatch } from "./billing/consumer";
 import type { Env } from "./env";
+import { runCanaries } from "./routing/canary";
 
 export { SubscriberLimits } from "./billing/limits-do";
+export { MinerHealth } from "./routing/health/miner-health-do";
 
 const app = createApp();
 
@@ -15,5 +18,14 @@ export default {
 
   async queue(batch, env) {
     await consumeUsageBatch(batch, env);
+  },
+
+  // The gateway's own cron: canary probes (no chain code; that runs in the chain Worker).
+  async scheduled(controller, env) {
+    if (env.CANARY_CRON && env.CANARY_CRON !== controller.cron) return;
+    const results = await runCanaries(env);
+    const failed = results.filter((r) => !r.pass);
+    console.log(`canaries: ${results.length - failed.length}/${results.length} passed`);
+    for (const f of failed) console.warn(`canary ${f.probe} failed for ${f.hotkey} on ${f.model}: ${f.detail}`);
   },
 } satisfies ExportedHandler<Env, unknown>;

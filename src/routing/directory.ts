@@ -13,6 +13,9 @@ export interface Miner {
   /** Base URL of the axon, without the `/v1` path. */
   axonUrl: string;
   models: ReadonlySet<string>;
+  /** The chain's view (0 / 0n for static miners). */
+  incentive: number;
+  stakeRao: bigint;
 }
 
 export interface MinerSnapshot {
@@ -52,6 +55,8 @@ async function load(d1: D1Database, now: number): Promise<MinerSnapshot> {
     uid: r.uid,
     axonUrl: r.axonUrl.replace(/\/+$/, ""),
     models: new Set(parseModels(r.models)),
+    incentive: r.incentive,
+    stakeRao: /^\d+$/.test(r.stakeRao) ? BigInt(r.stakeRao) : 0n,
   }));
   const byModel = new Map<string, Miner[]>();
   for (const m of list) {

@@ -17,7 +17,10 @@ import type { InferenceRequest } from "../validation/requests";
 import { answerText, isWellFormedAnswer } from "./answer-text";
 import { minerSnapshot, type Miner } from "./directory";
 import { callMiner } from "./miner-client";
-import { candidateOrder } from "./select";
+import { observeOutcome } from "./health/observe";
+import { record, trackInflight } from "./health/book";
+import type { RouteHint } from "./score";
+import { rankCandidates } from "./select";
 import { gatewayKeypair } from "./signer";
 import { relayStream } from "./stream-relay";
 
@@ -37,6 +40,8 @@ export interface RelayContext {
   onUsage?: readonly ((event: UsageEvent) => Promise<void> | void)[];
   /** Turns of one conversation share this key and prefer the miner that served the last turn. */
   affinityKey?: string;
+  /** What the caller prefers when miners differ (`x-gateway-route`): default balanced. */
+  hint?: RouteHint;
   /** The model's price for this subscriber (from admission): usage events and `usage` carry the cost. */
   price?: ModelPrice | null;
   /** The prompt's token count when admission already computed it. */
@@ -51,6 +56,8 @@ const CLIENT_FAULT_STATUSES = new Set([400, 413, 422]);
 type AttemptFailure = { kind: "connect" | "status" | "timeout" | "bad_response"; detail: string };
 
 interface AttemptTools {
+  /** Marks this attempt as the one answering the client (before anything can finish the meter). */
+  claim: () => void;
   body: Uint8Array;
   signer: Sr25519Keypair;
   meter: UsageMeter;
@@ -63,6 +70,7 @@ export async function relay(req: InferenceRequest, rc: RelayContext): Promise<Re
   if (!serving || serving.length === 0) throw modelNotFound(req.model);
 
   const signer = gatewayKeypair(rc.env);
+  let responded = false;
   const meter = new UsageMeter(
     {
       requestId: rc.requestId,
@@ -75,7 +83,7 @@ export async function relay(req: InferenceRequest, rc: RelayContext): Promise<Re
       promptTokensCounted: rc.promptTokens ?? countPrompt(req),
       price: rc.price ?? null,
     },
-    withHooks(usageSink(rc.env), rc.onUsage ?? []),
+    withHooks(usageSink(rc.env), [...(rc.onUsage ?? []), (event) => observeOutcome(rc.env, event, { responded, affinityKey: rc.affinityKey })]),
   );
   rc.waitUntil(meter.settled);
   const finish = (status: UsageStatus, httpStatus: number, code: string | null) => {
@@ -84,12 +92,17 @@ export async function relay(req: InferenceRequest, rc: RelayContext): Promise<Re
 
   const body = new TextEncoder().encode(JSON.stringify(minerBody(req)));
   const failures: AttemptFailure[] = [];
+  const candidates = rankCandidates(serving, { model: req.model, maxAttempts: rc.cfg.maxMinerAttempts, hint: rc.hint, affinityKey: rc.affinityKey });
   try {
-    for (const miner of candidateOrder(serving, rc.cfg.maxMinerAttempts)) {
+    for (const miner of candidates) {
       if (rc.clientSignal.aborted) break;
       meter.attempt(miner.hotkey);
-      const outcome = await attempt(req, rc, miner, { body, signer, meter, finish });
+      trackInflight(miner.hotkey, 1);
+      // Once an attempt claims the request, the usage hook ends its in-flight count and measures it.
+      const outcome = await attempt(req, rc, miner, { claim: () => (responded = true), body, signer, meter, finish });
       if (outcome instanceof Response) return outcome;
+      trackInflight(miner.hotkey, -1);
+      if (!rc.clientSignal.aborted) record(req.model, { kind: "failure", hotkey: miner.hotkey, at: Date.now(), failure: outcome.kind });
       failures.push(outcome);
     }
   } catch (err) {
@@ -111,7 +124,7 @@ async function attempt(
   req: InferenceRequest,
   rc: RelayContext,
   miner: Miner,
-  { body, signer, meter, finish }: AttemptTools,
+  { claim, body, signer, meter, finish }: AttemptTools,
 ): Promise<Response | AttemptFailure> {
   const upstream = new AbortController();
   const onClientAbort = () => upstream.abort();
@@ -138,6 +151,7 @@ async function attempt(
     if (!res.ok) {
       if (CLIENT_FAULT_STATUSES.has(res.status)) {
         const text = await res.text();
+        claim();
         finish("miner_error", res.status, "rejected_by_miner");
         return new Response(text, { status: res.status, headers: jsonHeaders(rc, miner) });
       }
@@ -158,6 +172,7 @@ async function attempt(
       const usage = payload.usage;
       if (usage && typeof usage === "object") meter.reportUsage(usage);
       meter.deliver(answerText(req.endpoint, payload));
+      claim();
       const event = meter.finish("ok", 200, null);
       if (rc.price) addCost(payload, event.costMicroUsd ?? 0);
       return new Response(JSON.stringify(payload), { status: 200, headers: jsonHeaders(rc, miner) });
@@ -179,6 +194,7 @@ async function attempt(
 
     // First byte in hand: from here on the client owns this miner's stream.
     clearTimeout(timer);
+    claim();
     const stream = relayStream({
       endpoint: req.endpoint,
       first: first.value,

@@ -1,19 +1,93 @@
 /**
- * Which miners to try, in order, for one request. For now: a uniformly random order over the
- * miners serving the model, so load spreads evenly. Scoring replaces this (issue #4) without
- * changing the relay, which only consumes the ordered list.
+ * Which miners to try, in order, for one request. Runs on the request path with no I/O: it reads
+ * the isolate's health book (src/routing/health/book.ts) and scores each miner (score.ts).
+ *
+ * 1. Open circuits are skipped (when every circuit is open, all miners are tried anyway: a probe
+ *    beats a certain 503). Half-open miners are probed lightly (a tenth of their weight).
+ * 2. A session's miner (affinity key) comes first while it is healthy and within half of
+ *    the best score, so its KV cache is reused.
+ * 3. With probability EXPLORATION the first pick is uniform, so new and recovering miners get
+ *    measured; otherwise picks are weighted by score, without replacement.
  */
+import { affinityOf, inflightOf, statsOf } from "./health/book";
+import { circuitState, type CircuitState, type MinerStats } from "./health/stats";
 import type { Miner } from "./directory";
+import { peerBests, scoreMiner, type RouteHint, type ScoreComponents } from "./score";
 
-export function candidateOrder(miners: readonly Miner[], maxAttempts: number, random: () => number = Math.random): Miner[] {
-  const pool = miners.slice();
-  const n = Math.min(maxAttempts, pool.length);
-  // Partial Fisher-Yates: only the first n positions are needed.
-  for (let i = 0; i < n; i++) {
-    const j = i + Math.floor(random() * (pool.length - i));
-    const tmp = pool[i] as Miner;
-    pool[i] = pool[j] as Miner;
-    pool[j] = tmp;
+export const EXPLORATION = 0.05;
+const HALF_OPEN_WEIGHT = 0.1;
+const AFFINITY_MIN_SHARE = 0.5;
+
+export interface ScoredMiner {
+  miner: Miner;
+  stats: MinerStats;
+  circuit: CircuitState;
+  components: ScoreComponents;
+  /** The weight used for sampling (score, reduced while half-open). */
+  weight: number;
+}
+
+export interface RankOptions {
+  model: string;
+  maxAttempts: number;
+  hint?: RouteHint;
+  affinityKey?: string;
+  now?: number;
+  random?: () => number;
+}
+
+export function scoreCandidates(miners: readonly Miner[], model: string, hint: RouteHint, now: number): ScoredMiner[] {
+  const stats = miners.map((m) => statsOf(model, m.hotkey, now));
+  const peers = peerBests(stats, miners);
+  return miners.map((miner, i) => {
+    const s = stats[i] as MinerStats;
+    const circuit = circuitState(s, now);
+    const components = scoreMiner(s, miner, peers, hint, inflightOf(miner.hotkey));
+    const weight = circuit === "open" ? 0 : circuit === "half_open" ? components.score * HALF_OPEN_WEIGHT : components.score;
+    return { miner, stats: s, circuit, components, weight };
+  });
+}
+
+export function rankCandidates(miners: readonly Miner[], opts: RankOptions): Miner[] {
+  const now = opts.now ?? Date.now();
+  const random = opts.random ?? Math.random;
+  const scored = scoreCandidates(miners, opts.model, opts.hint ?? "balanced", now);
+  let pool = scored.filter((s) => s.circuit !== "open");
+  if (pool.length === 0) {
+    // Every circuit is open: try the ones that reopen soonest, evenly weighted.
+    pool = scored.sort((a, b) => a.stats.openUntil - b.stats.openUntil).map((s) => ({ ...s, weight: 1 }));
   }
-  return pool.slice(0, n);
+  const order: Miner[] = [];
+  const take = (i: number) => {
+    order.push((pool[i] as ScoredMiner).miner);
+    pool.splice(i, 1);
+  };
+
+  if (opts.affinityKey) {
+    const hotkey = affinityOf(opts.affinityKey);
+    const best = Math.max(0, ...pool.map((s) => s.weight));
+    const i = pool.findIndex((s) => s.miner.hotkey === hotkey && s.circuit === "closed" && s.weight >= best * AFFINITY_MIN_SHARE);
+    if (i >= 0) take(i);
+  }
+  if (order.length === 0 && pool.length > 1 && random() < EXPLORATION) {
+    // Explore among miners still in good standing: a zero score (failed canaries) is a verdict.
+    const live = pool.flatMap((s, i) => (s.weight > 0 ? [i] : []));
+    if (live.length > 0) take(live[Math.floor(random() * live.length)] as number);
+  }
+
+  while (order.length < opts.maxAttempts && pool.length > 0) {
+    const total = pool.reduce((sum, s) => sum + s.weight, 0);
+    if (total <= 0) {
+      take(Math.floor(random() * pool.length));
+      continue;
+    }
+    let r = random() * total;
+    let i = 0;
+    for (; i < pool.length - 1; i++) {
+      r -= (pool[i] as ScoredMiner).weight;
+      if (r < 0) break;
+    }
+    take(i);
+  }
+  return order.slice(0, opts.maxAttempts);
 }

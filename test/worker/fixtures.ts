@@ -23,6 +23,10 @@ export interface Fixtures {
   priced: MinerFixture;
   /** Reports 3x the tokens it produced (`test/over-report`). */
   overReporting: MinerFixture;
+  /** Routing scenarios (models route/mix, route/honesty, route/canary): a fast honest miner, one
+   * with 5x its time to first token, one failing 30% of requests, one reporting 2x its tokens,
+   * and one answering known-answer prompts wrongly. */
+  routing: { fast: MinerFixture; slow: MinerFixture; flaky: MinerFixture; overReporter: MinerFixture; garbage: MinerFixture };
   /** A loopback port nothing listens on. */
   unreachableUrl: string;
   jwksUrl: string;

@@ -33,6 +33,21 @@ export default async function setup(project: TestProject) {
     Fixtures["failing"], Fixtures["failing"], Fixtures["failing"],
   ];
 
+  // Routing: one fast honest miner and four that misbehave in one way each, all serving the
+  // routing scenarios' models (each scenario registers only the miners it needs).
+  const routeModels = ["route/mix", "route/honesty", "route/canary"];
+  const routingMiners = await Promise.all([
+    startMiner({ hotkey: "//Route1", models: routeModels, ttftMs: 20, tokensPerSec: 2_000 }),
+    startMiner({ hotkey: "//Route2", models: routeModels, ttftMs: 100, tokensPerSec: 2_000 }),
+    startMiner({ hotkey: "//Route3", models: routeModels, ttftMs: 20, tokensPerSec: 2_000, failRate: 0.3, seed: 7 }),
+    startMiner({ hotkey: "//Route4", models: routeModels, ttftMs: 20, tokensPerSec: 2_000, overReport: 2 }),
+    startMiner({ hotkey: "//Route5", models: routeModels, ttftMs: 20, tokensPerSec: 2_000, garbage: true }),
+  ]);
+  started.push(...routingMiners);
+  const [fast, slow5x, flaky, overReporter, garbage] = routingMiners.map((m) => ({ hotkey: m.hotkey, url: m.url })) as [
+    Fixtures["failing"], Fixtures["failing"], Fixtures["failing"], Fixtures["failing"], Fixtures["failing"],
+  ];
+
   const { publicKey, privateKey } = await generateKeyPair("RS256", { extractable: true });
   const publicJwk = { ...(await exportJWK(publicKey)), kid: "test-key", alg: "RS256", use: "sig" };
   const rsaPrivateJwk = { ...(await exportJWK(privateKey)), kid: "test-key", alg: "RS256" };
@@ -53,6 +68,7 @@ export default async function setup(project: TestProject) {
     paced,
     priced,
     overReporting,
+    routing: { fast, slow: slow5x, flaky, overReporter, garbage },
     unreachableUrl: `http://127.0.0.1:${await freePort()}`,
     jwksUrl: `http://127.0.0.1:${jwksPort}/.well-known/jwks.json`,
     rsaPrivateJwk,

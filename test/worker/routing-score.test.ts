@@ -1,0 +1,113 @@
+import { describe, expect, it } from "vitest";
+import { record, statsOf } from "../../src/routing/health/book";
+import { circuitState, freshStats, observe, TUNING, type MinerStats } from "../../src/routing/health/stats";
+import type { Miner } from "../../src/routing/directory";
+import { peerBests, scoreMiner } from "../../src/routing/score";
+import { rankCandidates } from "../../src/routing/select";
+
+const T0 = 1_000_000;
+const miner = (hotkey: string, over: Partial<Miner> = {}): Miner => ({ hotkey, uid: 1, axonUrl: "http://x", models: new Set(["m"]), incentive: 0, stakeRao: 0n, ...over });
+const success = (hotkey: string, at: number, ttftMs = 20, counted = 20, reported: number | null = counted) =>
+  ({ kind: "success", hotkey, at, ttftMs, durationMs: ttftMs + 40, countedTokens: counted, reportedTokens: reported }) as const;
+const failure = (hotkey: string, at: number) => ({ kind: "failure", hotkey, at, failure: "status" }) as const;
+
+function fold(s: MinerStats, n: number, f: (i: number) => Parameters<typeof observe>[1]): MinerStats {
+  for (let i = 0; i < n; i++) s = observe(s, f(i));
+  return s;
+}
+
+/** Deterministic PRNG for selection tests. */
+function mulberry32(seed: number) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe("measurements", () => {
+  it("track time to first token, throughput and success as moving averages", () => {
+    const s = fold(freshStats(T0), 30, (i) => success("a", T0 + i, 100, 40));
+    expect(s.ttftMs).toBeCloseTo(100, 5);
+    expect(s.tokensPerSec).toBeCloseTo(1000, 5); // 40 tokens in 40 ms
+    expect(s.success).toBe(1);
+    const f = fold(s, 5, (i) => failure("a", T0 + 100 + i));
+    expect(f.success).toBeCloseTo(0.9 ** 5, 5);
+  });
+
+  it("detect a miner that reports twice the tokens it sent", () => {
+    const s = fold(freshStats(T0), 30, (i) => success("a", T0 + i, 20, 20, 40));
+    expect(s.honesty).toBeCloseTo(0.5, 2);
+    const honest = fold(freshStats(T0), 30, (i) => success("a", T0 + i, 20, 20, 20));
+    expect(honest.honesty).toBe(1);
+  });
+
+  it("open the circuit after consecutive failures, half-open after the back-off, close on success", () => {
+    let s = fold(freshStats(T0), TUNING.circuitFailures, (i) => failure("a", T0 + i));
+    expect(circuitState(s, T0 + 10)).toBe("open");
+    expect(circuitState(s, s.openUntil)).toBe("half_open");
+    const reopened = observe(s, failure("a", s.openUntil + 1));
+    expect(circuitState(reopened, s.openUntil + 2)).toBe("open");
+    expect(reopened.openUntil - (s.openUntil + 1)).toBe(TUNING.circuitBaseMs * 2); // backs off
+    s = observe(s, success("a", s.openUntil + 1));
+    expect(circuitState(s, s.openUntil + 2)).toBe("closed");
+  });
+});
+
+describe("score", () => {
+  const peers = (stats: MinerStats[]) => peerBests(stats, [{ incentive: 0, stakeRao: 0n }]);
+
+  it("prefers the faster miner by the square of relative time to first token", () => {
+    const fast = fold(freshStats(T0), 20, (i) => success("a", T0 + i, 20));
+    const slow = fold(freshStats(T0), 20, (i) => success("b", T0 + i, 100));
+    const p = peers([fast, slow]);
+    const chain = { incentive: 0, stakeRao: 0n };
+    expect(scoreMiner(slow, chain, p, "latency", 0).score / scoreMiner(fast, chain, p, "latency", 0).score).toBeCloseTo(0.04, 3);
+  });
+
+  it("folds in the chain's incentive as a bounded prior", () => {
+    const s = freshStats(T0);
+    const p = peerBests([s], [{ incentive: 0.5, stakeRao: 100n }, { incentive: 0, stakeRao: 0n }]);
+    expect(scoreMiner(s, { incentive: 0.5, stakeRao: 100n }, p, "balanced", 0).prior).toBeCloseTo(1, 5);
+    expect(scoreMiner(s, { incentive: 0, stakeRao: 0n }, p, "balanced", 0).prior).toBeCloseTo(0.5, 5);
+  });
+});
+
+describe("selection", () => {
+  it("samples by score: a fast miner carries most picks, an unreliable one few", () => {
+    const model = "unit/select";
+    for (let i = 0; i < 40; i++) {
+      record(model, success("fast", T0 + i, 20));
+      record(model, success("slow", T0 + i, 100));
+      // 30% failures, spread out (never three in a row).
+      record(model, [1, 4, 7].includes(i % 10) ? failure("flaky", T0 + i) : success("flaky", T0 + i, 20));
+    }
+    const miners = [miner("fast"), miner("slow"), miner("flaky")];
+    const random = mulberry32(42);
+    const firsts: Record<string, number> = { fast: 0, slow: 0, flaky: 0 };
+    for (let i = 0; i < 2000; i++) {
+      const [first] = rankCandidates(miners, { model, maxAttempts: 3, now: T0 + 100, random });
+      firsts[first!.hotkey]!++;
+    }
+    expect(firsts.fast! / 2000).toBeGreaterThan(0.55);
+    expect(firsts.flaky! / 2000).toBeLessThan(0.25);
+    expect(firsts.slow! / 2000).toBeLessThan(0.3);
+  });
+
+  it("skips open circuits, but tries everyone when every circuit is open", () => {
+    const model = "unit/circuit";
+    for (let i = 0; i < TUNING.circuitFailures; i++) record(model, failure("down", T0 + i));
+    const order = rankCandidates([miner("down"), miner("up")], { model, maxAttempts: 2, now: T0 + 10, random: mulberry32(1) });
+    expect(order.map((m) => m.hotkey)).toEqual(["up"]);
+    const alone = rankCandidates([miner("down")], { model, maxAttempts: 2, now: T0 + 10, random: mulberry32(1) });
+    expect(alone.map((m) => m.hotkey)).toEqual(["down"]);
+    expect(statsOf(model, "down", T0).circuit).toBe("open");
+  });
+
+  it("returns each miner at most once, up to the attempt limit", () => {
+    const order = rankCandidates([miner("a"), miner("b"), miner("c")], { model: "unit/fresh", maxAttempts: 2, now: T0, random: mulberry32(3) });
+    expect(order).toHaveLength(2);
+    expect(new Set(order.map((m) => m.hotkey)).size).toBe(2);
+  });
+});
