@@ -1,9 +1,9 @@
 /** POST /v1/chat/completions, /v1/completions, /v1/embeddings: validate, then relay to a miner. */
 import type { Context, Hono } from "hono";
-import { relayWithLimits } from "../billing/admission";
 import type { AppEnv } from "../http/app-env";
 import { readJsonObject, type JsonObject } from "../http/body";
 import { requireSubscriber } from "../http/middleware";
+import { relayWithBudget } from "../dialects/budget";
 import { affinityKey, affinitySource } from "../dialects/session";
 import type { RelayContext } from "../routing/relay";
 import { validateChat, validateCompletion, validateEmbeddings, type InferenceRequest } from "../validation/requests";
@@ -30,8 +30,8 @@ function inferenceHandler(validate: Validator) {
   return async function handleInference(c: Context<AppEnv>): Promise<Response> {
     const req = validate(await readJsonObject(c.req.raw, c.var.config.maxBodyBytes));
     const source = affinitySource(c.req.raw.headers, req.body, req.body.messages);
-    // Under the subscriber's plan: one limits reservation, settled from the usage event.
-    return relayWithLimits(c, req, relayContextFrom(c, await affinityKey(c.var.principal.subscriberId, source)));
+    // Budget headers, then the subscriber's plan (one limits reservation, settled from the usage event).
+    return relayWithBudget(c, req, relayContextFrom(c, await affinityKey(c.var.principal.subscriberId, source)));
   };
 }
 

@@ -7,13 +7,13 @@
  * Also GET/HEAD `/` and `/api/hello`: Claude Code probes them before its first request.
  */
 import type { Context, Hono } from "hono";
-import { relayWithLimits } from "../billing/admission";
 import { readChatCompletion, isObj } from "../dialects/chat-answer";
 import { chatStreamEvents } from "../dialects/chat-stream";
 import { anthropicErrors, reshapeMinerError } from "../dialects/anthropic/errors";
 import { messagesToChat } from "../dialects/anthropic/request";
 import { chatAnswerToMessage, type AnswerContext } from "../dialects/anthropic/response";
 import { anthropicStream } from "../dialects/anthropic/stream";
+import { relayWithBudget } from "../dialects/budget";
 import { affinityKey, affinitySource } from "../dialects/session";
 import type { AppEnv } from "../http/app-env";
 import { readJsonObject } from "../http/body";
@@ -28,8 +28,8 @@ async function handleMessages(c: Context<AppEnv>): Promise<Response> {
   if (t.droppedTools.length > 0) console.log(`${c.var.requestId}: messages: dropped non-custom tools ${t.droppedTools.join(", ")}`);
   const req = validateChat(t.chat);
   const source = affinitySource(c.req.raw.headers, body, t.chat.messages);
-  // Under the subscriber's plan, exactly like /v1/chat/completions.
-  const res = await relayWithLimits(c, req, relayContextFrom(c, await affinityKey(c.var.principal.subscriberId, source)));
+  // Budget headers and the subscriber's plan apply exactly as on /v1/chat/completions.
+  const res = await relayWithBudget(c, req, relayContextFrom(c, await affinityKey(c.var.principal.subscriberId, source)));
   if (res.status !== 200) return res.status === 499 ? res : reshapeMinerError(res, c.var.requestId);
 
   const ctx: AnswerContext = {

@@ -4,12 +4,12 @@
  * is translated back. Errors keep OpenAI's shape, which is the Responses API's own.
  */
 import type { Context, Hono } from "hono";
-import { relayWithLimits } from "../billing/admission";
 import { isObj, readChatCompletion } from "../dialects/chat-answer";
 import { chatStreamEvents } from "../dialects/chat-stream";
 import { responsesToChat } from "../dialects/responses/request";
 import { chatAnswerToResponse, type ResponseContext } from "../dialects/responses/response";
 import { responsesStream } from "../dialects/responses/stream";
+import { relayWithBudget } from "../dialects/budget";
 import { affinityKey, affinitySource } from "../dialects/session";
 import type { AppEnv } from "../http/app-env";
 import { readJsonObject } from "../http/body";
@@ -24,8 +24,8 @@ async function handleResponses(c: Context<AppEnv>): Promise<Response> {
   if (t.droppedTools.length > 0) console.log(`${c.var.requestId}: responses: dropped non-function tools ${[...new Set(t.droppedTools)].join(", ")}`);
   const req = validateChat(t.chat);
   const source = affinitySource(c.req.raw.headers, body, t.chat.messages);
-  // Under the subscriber's plan, exactly like /v1/chat/completions.
-  const res = await relayWithLimits(c, req, relayContextFrom(c, await affinityKey(c.var.principal.subscriberId, source)));
+  // Budget headers and the subscriber's plan apply exactly as on /v1/chat/completions.
+  const res = await relayWithBudget(c, req, relayContextFrom(c, await affinityKey(c.var.principal.subscriberId, source)));
   // A miner's own refusal (already in OpenAI's shape) or a client that went away.
   if (res.status !== 200) return res;
 
