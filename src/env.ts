@@ -26,6 +26,8 @@ export interface Env {
   FIRST_BYTE_TIMEOUT_MS?: string;
   /** Longest silence allowed between two chunks of a stream. */
   STREAM_IDLE_TIMEOUT_MS?: string;
+  /** All failover attempts of a streamed request must reach a first byte within this. */
+  ROUTING_DEADLINE_MS?: string;
   MAX_MINER_ATTEMPTS?: string;
   AUTH_CACHE_TTL_MS?: string;
   MINER_CACHE_TTL_MS?: string;
@@ -62,6 +64,7 @@ export interface Config {
   minerTimeoutMs: number;
   firstByteTimeoutMs: number;
   streamIdleTimeoutMs: number;
+  routingDeadlineMs: number;
   maxMinerAttempts: number;
   authCacheTtlMs: number;
   minerCacheTtlMs: number;
@@ -94,6 +97,7 @@ export function config(env: Env): Config {
     minerTimeoutMs: int(env.MINER_TIMEOUT_MS, 300_000, "MINER_TIMEOUT_MS"),
     firstByteTimeoutMs: int(env.FIRST_BYTE_TIMEOUT_MS, 15_000, "FIRST_BYTE_TIMEOUT_MS"),
     streamIdleTimeoutMs: int(env.STREAM_IDLE_TIMEOUT_MS, 30_000, "STREAM_IDLE_TIMEOUT_MS"),
+    routingDeadlineMs: int(env.ROUTING_DEADLINE_MS, 30_000, "ROUTING_DEADLINE_MS"),
     maxMinerAttempts: Math.max(1, int(env.MAX_MINER_ATTEMPTS, 3, "MAX_MINER_ATTEMPTS")),
     authCacheTtlMs: int(env.AUTH_CACHE_TTL_MS, 10_000, "AUTH_CACHE_TTL_MS"),
     minerCacheTtlMs: int(env.MINER_CACHE_TTL_MS, 5_000, "MINER_CACHE_TTL_MS"),

@@ -6,6 +6,7 @@ import { requireSubscriber } from "../http/middleware";
 import { relayWithBudget } from "../dialects/budget";
 import { affinityKey, affinitySource } from "../dialects/session";
 import type { RelayContext } from "../routing/relay";
+import type { RouteHint } from "../routing/score";
 import { validateChat, validateCompletion, validateEmbeddings, type InferenceRequest } from "../validation/requests";
 
 type Validator = (body: JsonObject) => InferenceRequest;
@@ -23,7 +24,13 @@ export function relayContextFrom(c: Context<AppEnv>, affinityKey?: string): Rela
     clientSignal: c.req.raw.signal,
     waitUntil: (p) => c.executionCtx.waitUntil(p),
     affinityKey,
+    hint: routeHint(c.req.header("x-gateway-route")),
   };
+}
+
+/** `x-gateway-route: latency | throughput | balanced` picks what routing favours; anything else is balanced. */
+function routeHint(value: string | undefined): RouteHint {
+  return value === "latency" || value === "throughput" ? value : "balanced";
 }
 
 function inferenceHandler(validate: Validator) {

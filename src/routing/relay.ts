@@ -62,6 +62,8 @@ interface AttemptTools {
   signer: Sr25519Keypair;
   meter: UsageMeter;
   finish: (status: UsageStatus, httpStatus: number, code: string | null) => void;
+  /** The overall routing deadline (ms since epoch): no attempt outlives it. */
+  deadlineAt: number;
 }
 
 export async function relay(req: InferenceRequest, rc: RelayContext): Promise<Response> {
@@ -93,13 +95,19 @@ export async function relay(req: InferenceRequest, rc: RelayContext): Promise<Re
   const body = new TextEncoder().encode(JSON.stringify(minerBody(req)));
   const failures: AttemptFailure[] = [];
   const candidates = rankCandidates(serving, { model: req.model, maxAttempts: rc.cfg.maxMinerAttempts, hint: rc.hint, affinityKey: rc.affinityKey });
+  // One deadline for all attempts before the client's first byte (a whole non-streamed answer).
+  const deadlineAt = Date.now() + (req.stream ? rc.cfg.routingDeadlineMs : rc.cfg.minerTimeoutMs);
   try {
     for (const miner of candidates) {
       if (rc.clientSignal.aborted) break;
+      if (Date.now() >= deadlineAt) {
+        failures.push({ kind: "timeout", detail: "the routing deadline passed before a miner answered" });
+        break;
+      }
       meter.attempt(miner.hotkey);
       trackInflight(miner.hotkey, 1);
       // Once an attempt claims the request, the usage hook ends its in-flight count and measures it.
-      const outcome = await attempt(req, rc, miner, { claim: () => (responded = true), body, signer, meter, finish });
+      const outcome = await attempt(req, rc, miner, { claim: () => (responded = true), body, signer, meter, finish, deadlineAt });
       if (outcome instanceof Response) return outcome;
       trackInflight(miner.hotkey, -1);
       if (!rc.clientSignal.aborted) record(req.model, { kind: "failure", hotkey: miner.hotkey, at: Date.now(), failure: outcome.kind });
@@ -124,13 +132,13 @@ async function attempt(
   req: InferenceRequest,
   rc: RelayContext,
   miner: Miner,
-  { claim, body, signer, meter, finish }: AttemptTools,
+  { claim, body, signer, meter, finish, deadlineAt }: AttemptTools,
 ): Promise<Response | AttemptFailure> {
   const upstream = new AbortController();
   const onClientAbort = () => upstream.abort();
   rc.clientSignal.addEventListener("abort", onClientAbort);
   let timedOut = false;
-  const deadline = req.stream ? rc.cfg.firstByteTimeoutMs : rc.cfg.minerTimeoutMs;
+  const deadline = Math.min(req.stream ? rc.cfg.firstByteTimeoutMs : rc.cfg.minerTimeoutMs, Math.max(0, deadlineAt - Date.now()));
   const timer = setTimeout(() => {
     timedOut = true;
     upstream.abort();
