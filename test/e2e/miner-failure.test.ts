@@ -39,11 +39,12 @@ async function streamed(i: number, onChunk: (miner: string | null) => void) {
   });
   const decoder = new SseDecoder();
   const events: string[] = [];
-  if (res.body) {
-    for await (const chunk of res.body) {
-      events.push(...decoder.push(chunk).map((e) => e.data));
-      onChunk(res.headers.get("x-miner-hotkey"));
-    }
+  const reader = res.body!.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    events.push(...decoder.push(value).map((e) => e.data));
+    onChunk(res.headers.get("x-miner-hotkey"));
   }
   events.push(...decoder.end().map((e) => e.data));
   const text = events
