@@ -127,7 +127,7 @@ export function buildSummary(input: RunInput): Summary2 {
     d1RowsWritten: BigInt(d1Written) * 1000n,
     d1RowsRead: BigInt(d1Read) * 1000n,
     queueOps: 3000n, // write + read + delete of one < 64 KB message
-    doRequests: 2000n, // limits DO: reserve + settle
+    doRequests: 2016n, // limits DO: reserve + settle; MinerHealth DO: one report per 64 observations at load
     doRowsWritten: 5000n, // limits DO storage keys: reserve 2 (lease, bucket), settle 3 (lease, bucket, counters)
   };
   if (!input.workerd) problems.push("workerd component run failed: D1 rows per request unknown (counted as 0)");
@@ -395,7 +395,7 @@ export function renderMarkdown(s: Summary2): string {
       "- Workers CPU: the measured CPU of the Worker's workerd per request (above). Locally that also includes D1's SQLite, the queue machinery and the limits Durable Object, which production does not bill as Worker CPU, so this line is an upper bound.",
       `- D1 rows written: ${input.workerd ? `${input.workerd.d1.rowsWritten} per usage row, as D1 itself reports (\`meta.rows_written\`) for the consumer's insert (the row plus its index entries); rows read ${input.workerd.d1.rowsRead}` : "not measured"}. API-key and miner lookups are cached per isolate (10 s / 5 s) and round to zero per request.`,
       "- Queue operations: one usage message (< 64 KB) is written, read and deleted: 3.",
-      "- Durable Objects: the per-subscriber limits object is called twice (`reserve` before relaying, `settle` after; `renew` only for requests longer than half the lease). Its storage writes are counted from the code (`src/billing/limits-state.ts`: reserve puts the lease and the minute bucket, settle deletes the lease and puts the bucket and counters), not measured. Durable Object duration (GB-s) is not per request and is not included.",
+      "- Durable Objects: the routing MinerHealth object gets one `report` per isolate per model per second or per 64 requests, whichever comes first (1/64 per request at load; its storage writes are not counted). The per-subscriber limits object is called twice (`reserve` before relaying, `settle` after; `renew` only for requests longer than half the lease). Its storage writes are counted from the code (`src/billing/limits-state.ts`: reserve puts the lease and the minute bucket, settle deletes the lease and puts the bucket and counters), not measured. Durable Object duration (GB-s) is not per request and is not included.",
     ].join("\n"),
   );
   out.push("");

@@ -50,19 +50,35 @@ interface MinerLike {
   uid: number;
   axonUrl: string;
   models: ReadonlySet<string>;
+  incentive: number;
+  stakeRao: bigint;
 }
 
+type RankCandidates = (miners: readonly MinerLike[], opts: { model: string; maxAttempts: number }) => unknown;
+type CandidateOrder = (miners: readonly MinerLike[], maxAttempts: number) => unknown;
+
 /**
- * The selection function is imported by path at run time (not statically) because routing is
- * being reworked by issue #4: the benchmark measures whatever select.ts exports when it runs.
+ * The selection function is imported by path at run time (not statically) because routing
+ * changes under issue #4: the benchmark measures whatever select.ts exports when it runs —
+ * `rankCandidates(miners, {model, maxAttempts})` (score-based) or the older
+ * `candidateOrder(miners, maxAttempts)`.
  */
 async function measureSelect(iterations: number): Promise<{ select: SelectResult[]; note: string }> {
   const path = "../../src/routing/select";
   const mod = (await import(path)) as Record<string, unknown>;
-  const fn = mod.candidateOrder;
   const exported = Object.keys(mod).join(", ");
-  if (typeof fn !== "function") return { select: [], note: `select.ts exports [${exported}]; no candidateOrder(miners, maxAttempts) to measure` };
-  const order = fn as (miners: readonly MinerLike[], maxAttempts: number) => unknown;
+  let pick: ((miners: readonly MinerLike[]) => unknown) | null = null;
+  let what = "";
+  if (typeof mod.rankCandidates === "function") {
+    const fn = mod.rankCandidates as RankCandidates;
+    pick = (miners) => fn(miners, { model: "demo/tiny-chat", maxAttempts: 3 });
+    what = "rankCandidates(miners, {model, maxAttempts: 3}) over fresh isolate stats";
+  } else if (typeof mod.candidateOrder === "function") {
+    const fn = mod.candidateOrder as CandidateOrder;
+    pick = (miners) => fn(miners, 3);
+    what = "candidateOrder(miners, 3)";
+  }
+  if (!pick) return { select: [], note: `select.ts exports [${exported}]; no known selection function to measure` };
   const out: SelectResult[] = [];
   for (const n of [3, 64, 256]) {
     const miners: MinerLike[] = Array.from({ length: n }, (_, i) => ({
@@ -70,8 +86,11 @@ async function measureSelect(iterations: number): Promise<{ select: SelectResult
       uid: i,
       axonUrl: `http://127.0.0.1:${10_000 + i}`,
       models: new Set(["demo/tiny-chat"]),
+      incentive: (i % 10) / 10,
+      stakeRao: BigInt(i) * 1_000_000_000n,
     }));
-    out.push({ ...(await measure(`candidateOrder over ${n} miners, 3 attempts`, () => order(miners, 3), { iterations })), miners: n });
+    const run = pick;
+    out.push({ ...(await measure(`pick over ${n} miners, 3 attempts`, () => run(miners), { iterations })), miners: n });
   }
-  return { select: out, note: `select.ts exports [${exported}]; measured candidateOrder(miners, 3)` };
+  return { select: out, note: `measured ${what}` };
 }
