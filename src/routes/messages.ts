@@ -59,7 +59,7 @@ async function handleCountTokens(c: Context<AppEnv>): Promise<Response> {
 
 export function registerMessagesRoutes(app: Hono<AppEnv>): void {
   const auth = requireSubscriber();
-  app.use("/v1/messages", anthropicErrors());
+  // "/v1/messages/*" also matches "/v1/messages" itself.
   app.use("/v1/messages/*", anthropicErrors());
   app.post("/v1/messages", auth, handleMessages);
   app.post("/v1/messages/count_tokens", auth, handleCountTokens);
