@@ -127,6 +127,9 @@ describe("metagraph sync against a local Subtensor (spec 218)", () => {
         models: JSON.stringify([...(MODELS[i] ?? [])].sort()),
         source: "chain",
         active: 1,
+        // Freshly burned-registered neurons: no incentive or stake yet.
+        incentive: 0,
+        stake_rao: "0",
         updated_at: report.syncedAt,
       });
     });
@@ -236,5 +239,5 @@ describe("metagraph sync against a local Subtensor (spec 218)", () => {
       await disconnectSubtensor(fresh);
     });
     await samples("full syncMetagraph (own ws connection)", 3, () => sync({}, false));
-  });
+  }, 120_000);
 });
