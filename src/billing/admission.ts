@@ -93,6 +93,9 @@ function lease(
     async onUsage(event) {
       if (!close()) return;
       const t = billableTokens(event);
+      // A non-streamed answer is metered just before it is returned: yield one task so the
+      // response leaves first and the settlement stays off the request's latency.
+      await new Promise((resolve) => setTimeout(resolve, 0));
       await stub.settle(subscriberId, leaseId, t.prompt + t.completion, event.costMicroUsd ?? 0);
     },
     release() {
