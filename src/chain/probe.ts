@@ -2,6 +2,7 @@
 // miner's hotkey. The miner is untrusted: bounded time, bounded size, strict shape.
 import { signRequest } from "../protocol/epistula";
 import type { Sr25519Keypair } from "../protocol/keys";
+import { readTextLimited } from "../lib/read-limited";
 
 export type ProbeResult = { ok: true; models: string[] } | { ok: false; reason: string };
 
@@ -18,32 +19,6 @@ const MAX_MODELS = 512;
 const MAX_MODEL_ID_LENGTH = 256;
 // Printable ASCII without spaces: ids go into logs, JSON and routing keys.
 const MODEL_ID_RE = /^[\x21-\x7e]+$/;
-
-async function readLimited(res: Response, maxBytes: number): Promise<string | null> {
-  const declared = Number(res.headers.get("content-length") ?? "0");
-  if (declared > maxBytes) return null;
-  if (!res.body) return "";
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel();
-      return null;
-    }
-    chunks.push(value);
-  }
-  const all = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    all.set(c, at);
-    at += c.byteLength;
-  }
-  return new TextDecoder().decode(all);
-}
 
 /** Model ids from an OpenAI list answer `{ data: [{ id }] }`; null when the shape is wrong. */
 export function modelsFromList(json: unknown): string[] | null {
@@ -74,7 +49,7 @@ export async function probeMinerModels(
       await res.body?.cancel();
       return { ok: false, reason: `GET /v1/models answered HTTP ${res.status}` };
     }
-    const text = await readLimited(res, opts.maxBytes ?? DEFAULT_MAX_BYTES);
+    const text = await readTextLimited(res, opts.maxBytes ?? DEFAULT_MAX_BYTES);
     if (text === null) return { ok: false, reason: "GET /v1/models answer too large" };
     let json: unknown;
     try {
