@@ -18,6 +18,8 @@ export interface LoadResult {
   ok: number;
   /** Non-2xx answers, connection errors and timeouts. */
   failed: number;
+  /** What the failures were: `status 503`, `timeout`, error messages. */
+  failures: Record<string, number>;
   elapsedSec: number;
 }
 
@@ -26,6 +28,8 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
     const latenciesMs: number[] = [];
     let ok = 0;
     let non2xx = 0;
+    const failures: Record<string, number> = {};
+    const count = (what: string) => (failures[what] = (failures[what] ?? 0) + 1);
     const started = process.hrtime.bigint();
     const instance = autocannon(
       {
@@ -41,14 +45,18 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
       (err, result) => {
         if (err) return reject(err);
         const elapsedSec = Number(process.hrtime.bigint() - started) / 1e9;
-        resolve({ latenciesMs, ok, failed: non2xx + result.errors, elapsedSec });
+        resolve({ latenciesMs, ok, failed: non2xx + result.errors, failures, elapsedSec });
       },
     );
     instance.on("response", (_client, status, _bytes, ms) => {
       if (status >= 200 && status < 300) {
         ok++;
         latenciesMs.push(ms);
-      } else non2xx++;
+      } else {
+        non2xx++;
+        count(`status ${status}`);
+      }
     });
+    instance.on("reqError", (err: unknown) => count(err instanceof Error ? err.message : String(err)));
   });
 }

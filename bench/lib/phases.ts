@@ -28,6 +28,8 @@ export interface Acc {
   gapsMs: number[];
   ok: number;
   failed: number;
+  /** Failure kinds and counts (statuses, timeouts, connection errors). */
+  failures: Record<string, number>;
   seconds: number;
   cpuUs: Record<string, number>;
 }
@@ -43,7 +45,7 @@ export interface PhasePlan {
   log: (line: string) => void;
 }
 
-const emptyAcc = (): Acc => ({ latenciesMs: [], ttftMs: [], gapsMs: [], ok: 0, failed: 0, seconds: 0, cpuUs: {} });
+const emptyAcc = (): Acc => ({ latenciesMs: [], ttftMs: [], gapsMs: [], ok: 0, failed: 0, failures: {}, seconds: 0, cpuUs: {} });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export type Results = Record<string, Record<string, Acc>>;
@@ -65,6 +67,7 @@ export async function runPhases(paths: readonly PathDef[], plan: PhasePlan): Pro
           for (const l of r.latenciesMs) acc.latenciesMs.push(l);
           acc.ok += r.ok;
           acc.failed += r.failed;
+          for (const [k, n] of Object.entries(r.failures)) acc.failures[k] = (acc.failures[k] ?? 0) + n;
           acc.seconds += r.elapsedSec;
         } else {
           const r = await runStreams({ url: p.streamUrl, headers: p.streamHeaders, body: plan.streamBody, concurrency: w.concurrency, count: w.count });
@@ -79,7 +82,8 @@ export async function runPhases(paths: readonly PathDef[], plan: PhasePlan): Pro
         for (const [role, pid] of Object.entries(p.roles)) {
           acc.cpuUs[role] = (acc.cpuUs[role] ?? 0) + cpuMicros(pid) - (before[role] ?? 0);
         }
-        plan.log(`round ${round + 1}/${plan.rounds} ${w.id.padEnd(6)} ${p.id.padEnd(16)} ok=${acc.ok} failed=${acc.failed}`);
+        const kinds = Object.entries(acc.failures).map(([k, n]) => `${k} ×${n}`).join(", ");
+        plan.log(`round ${round + 1}/${plan.rounds} ${w.id.padEnd(6)} ${p.id.padEnd(16)} ok=${acc.ok} failed=${acc.failed}${kinds ? ` (${kinds})` : ""}`);
       }
     }
   }

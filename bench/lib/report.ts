@@ -55,6 +55,7 @@ export interface Summary2 {
   cost: { usage: Record<string, string>; lines: { what: string; perRequest: string; unit: string; perMillion: string }[]; total: string; totalMicroUsd: string };
   targets: Target[];
   problems: string[];
+  saturation: string[];
 }
 
 const GATEWAY_IDS = ["gateway-workerd", "gateway"] as const;
@@ -80,14 +81,20 @@ const mib = (kib: number | undefined) => (kib === undefined ? "n/a" : `${(kib / 
 
 export function buildSummary(input: RunInput): Summary2 {
   const problems: string[] = [];
+  /** Failures past 64 connections: expected when a path saturates, reported but not an error. */
+  const saturation: string[] = [];
   const figures: Record<string, Record<string, PathFigures>> = {};
   for (const w of input.workloads) {
     const byPath = input.results[w.id] ?? {};
     figures[w.id] = Object.fromEntries(Object.entries(byPath).map(([p, acc]) => [p, figuresOf(acc, w.kind === "stream")]));
     for (const [p, f] of Object.entries(figures[w.id] ?? {})) {
       const total = f.ok + f.failed;
-      if (f.ok === 0) problems.push(`${w.id}/${p}: no successful request`);
-      else if (w.kind === "load" && w.connections <= 64 && f.failed / total > 0.001) problems.push(`${w.id}/${p}: ${f.failed} of ${total} requests failed`);
+      const kinds = Object.entries(byPath[p]?.failures ?? {})
+        .map(([k, n]) => `${k} ×${n}`)
+        .join(", ");
+      if (f.ok === 0) problems.push(`${w.id}/${p}: no successful request${kinds ? ` (${kinds})` : ""}`);
+      else if (w.kind === "load" && w.connections <= 64 && f.failed / total > 0.001) problems.push(`${w.id}/${p}: ${f.failed} of ${total} requests failed (${kinds})`);
+      else if (f.failed > 0) saturation.push(`${w.id}/${p}: ${f.failed} of ${total} requests failed (${kinds || "stream errors"})`);
     }
   }
 
@@ -145,7 +152,7 @@ export function buildSummary(input: RunInput): Summary2 {
   }
   const { results: _omit, ...rest } = input;
   void _omit;
-  return { input: rest, figures, maxThroughput, gatewayCpuUsPerRequest, cost, targets, problems };
+  return { input: rest, figures, maxThroughput, gatewayCpuUsPerRequest, cost, targets, problems, saturation };
 }
 
 function evaluateTargets(
@@ -406,6 +413,12 @@ export function renderMarkdown(s: Summary2): string {
   out.push("## Problems in this run");
   out.push("");
   out.push(s.problems.length === 0 ? "None: every phase had successful requests, non-streamed failures under 0.1% up to 64 connections, and every request the gateway served was metered." : s.problems.map((p) => `- ${p}`).join("\n"));
+  if (s.saturation.length > 0) {
+    out.push("");
+    out.push("Failures past 64 connections (saturation; such levels do not count for maximum throughput when 1% or more failed):");
+    out.push("");
+    out.push(s.saturation.map((p) => `- ${p}`).join("\n"));
+  }
   out.push("");
   out.push("## Reproduce");
   out.push("");
