@@ -49,7 +49,9 @@ export async function submitAndWait(
         reject(new ExtrinsicFailedError(`Pool.${status.type}`, call));
         return;
       }
-      if (!status.isInBlock) return;
+      // Finalized counts too: polkadot-js keeps only the LAST update that arrives before the
+      // subscription id, so with instant block building (chopsticks) InBlock can be lost.
+      if (!status.isInBlock && !status.isFinalized) return;
       if (dispatchError) {
         const { error, docs } = describeDispatchError(api, dispatchError);
         reject(new ExtrinsicFailedError(error, call, docs));
@@ -63,7 +65,7 @@ export async function submitAndWait(
           return;
         }
       }
-      resolve({ blockHash: status.asInBlock.toHex(), events });
+      resolve({ blockHash: (status.isInBlock ? status.asInBlock : status.asFinalized).toHex(), events });
     })
       .then((unsub) => {
         // The subscription handle can arrive after the outcome: release it at once then.
