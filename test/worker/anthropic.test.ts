@@ -18,6 +18,7 @@ beforeAll(async () => {
     { ...fx.healthy[1]!, models: ["demo/tiny-chat"] },
     { ...fx.failing, models: ["test/failing"] },
     { ...fx.dropping, models: ["test/dropping"] },
+    { ...fx.paced, models: ["test/paced"] },
   ]);
 });
 
@@ -257,6 +258,18 @@ describe("POST /v1/messages", () => {
     expect(last.event).toBe("error");
     expect(last.data).toMatchObject({ type: "error", error: { type: "api_error" } });
     expect(events.some((e) => e.event === "message_stop")).toBe(false);
+  });
+});
+
+describe("client going away", () => {
+  it("meters a Messages stream the client cancels once, as client_cancelled, and stops the miner", async () => {
+    const res = await messages({ model: "test/paced", max_tokens: 200, stream: true, messages: [{ role: "user", content: "Tell me a long story" }] });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    await reader.read(); // message_start: the stream is live
+    await reader.cancel();
+    const row = await usageRow(res.headers.get("x-request-id")!);
+    expect(row).toMatchObject({ status: "client_cancelled", http_status: 499, streamed: 1 });
   });
 });
 

@@ -17,6 +17,7 @@ beforeAll(async () => {
     { ...fx.healthy[0]!, models: ["demo/tiny-chat"] },
     { ...fx.healthy[1]!, models: ["demo/tiny-chat"] },
     { ...fx.dropping, models: ["test/dropping"] },
+    { ...fx.paced, models: ["test/paced"] },
   ]);
 });
 
@@ -222,6 +223,18 @@ describe("POST /v1/responses", () => {
     const { terminal, response } = conformance(await readEvents(res));
     expect(terminal).toBe("response.failed");
     expect(response).toMatchObject({ status: "failed", error: { code: "server_error" } });
+  });
+});
+
+describe("client going away", () => {
+  it("meters a Responses stream the client cancels once, as client_cancelled", async () => {
+    const res = await responses({ model: "test/paced", stream: true, input: "Tell me a long story" });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    await reader.read(); // response.created: the stream is live
+    await reader.cancel();
+    const row = await usageRow(res.headers.get("x-request-id")!);
+    expect(row).toMatchObject({ status: "client_cancelled", http_status: 499, streamed: 1 });
   });
 });
 
