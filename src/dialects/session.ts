@@ -27,7 +27,8 @@ export function affinitySource(headers: Headers, body: Record<string, unknown>, 
     const v = headers.get(name);
     if (usable(v)) return { kind: "header", value: v.trim() };
   }
-  if (usable(body.prompt_cache_key as string | undefined)) return { kind: "prompt_cache_key", value: body.prompt_cache_key as string };
+  const cacheKey = body.prompt_cache_key;
+  if (typeof cacheKey === "string" && usable(cacheKey)) return { kind: "prompt_cache_key", value: cacheKey };
   const prefix = conversationPrefix(chatMessages);
   return prefix === null ? null : { kind: "prefix", value: prefix };
 }

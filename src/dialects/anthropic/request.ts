@@ -57,7 +57,7 @@ export function messagesToChat(body: JsonObject, { forCounting = false } = {}): 
   raw.forEach((m, i) => {
     for (const msg of translateMessage(m, `messages.${i}`)) {
       if (msg.role === "system") {
-        if (msg.content !== "") systems.push(msg.content as string);
+        if (typeof msg.content === "string" && msg.content !== "") systems.push(msg.content);
       } else turns.push(msg);
     }
   });
@@ -238,7 +238,7 @@ function readStopSequences(body: JsonObject): string[] {
   v.forEach((s, i) => {
     if (typeof s !== "string") fail(`stop_sequences.${i}`, "a string", s);
   });
-  const stops = (v as string[]).filter((s) => s !== "");
+  const stops = v.filter((s): s is string => typeof s === "string" && s !== "");
   if (stops.length > MAX_STOP_SEQUENCES) {
     throw invalidRequest(`stop_sequences: at most ${MAX_STOP_SEQUENCES} are supported by the miners, got ${stops.length}.`, "stop_sequences", "invalid_value");
   }

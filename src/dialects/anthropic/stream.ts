@@ -63,13 +63,14 @@ export function anthropicStream(ctx: AnswerContext): TransformStream<ChatStreamE
         emit(start);
       };
       const text = (kind: "text" | "thinking", value: string) => {
-        if (open?.kind !== kind) {
-          const index = nextIndex++;
-          const block = kind === "text" ? { type: "text" as const, text: "" } : { type: "thinking" as const, thinking: "", signature: "" };
-          openBlock({ kind, index }, { type: "content_block_start", index, content_block: block });
+        let block = open?.kind === kind ? open : null;
+        if (!block) {
+          block = { kind, index: nextIndex++ };
+          const start = kind === "text" ? { type: "text" as const, text: "" } : { type: "thinking" as const, thinking: "", signature: "" };
+          openBlock(block, { type: "content_block_start", index: block.index, content_block: start });
         }
-        const index = (open as OpenBlock).index;
-        emit({ type: "content_block_delta", index, delta: kind === "text" ? { type: "text_delta", text: value } : { type: "thinking_delta", thinking: value } });
+        const delta = kind === "text" ? { type: "text_delta" as const, text: value } : { type: "thinking_delta" as const, thinking: value };
+        emit({ type: "content_block_delta", index: block.index, delta });
       };
       const tool = (d: ToolCallDelta) => {
         let index = toolBlocks.get(d.index);

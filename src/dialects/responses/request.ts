@@ -154,7 +154,7 @@ function translateItems(items: unknown[], out: ChatMessage[]): void {
       }
       case "function_call": {
         const msg = assistantTurn();
-        const calls = (msg.tool_calls as unknown[] | undefined) ?? [];
+        const calls: unknown[] = Array.isArray(msg.tool_calls) ? msg.tool_calls : [];
         calls.push({
           id: requiredString(raw, "call_id", `${p}.call_id`),
           type: "function",

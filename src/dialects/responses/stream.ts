@@ -28,8 +28,8 @@ export function responsesStream(ctx: ResponseContext): TransformStream<ChatStrea
   let seq = 0;
   const output: OutputItem[] = [];
   let open: Open | null = null;
-  /** Chat tool-call index -> output index, so late argument fragments find their item. */
-  const callItems = new Map<number, number>();
+  /** Chat tool-call index -> its output item, so late argument fragments find it. */
+  const callItems = new Map<number, { index: number; item: FunctionCallItem }>();
   let finish: string | null = null;
   let usage: ChatUsage | null = null;
   let completionCounted = 0;
@@ -106,17 +106,17 @@ export function responsesStream(ctx: ResponseContext): TransformStream<ChatStrea
       };
 
       const call = (d: ToolCallDelta) => {
-        let index = callItems.get(d.index);
-        if (index === undefined) {
-          index = output.length;
-          callItems.set(d.index, index);
+        let entry = callItems.get(d.index);
+        if (!entry) {
+          const index = output.length;
           const callId = d.id ?? `call_${ctx.requestId.replace(/^req_/, "")}_${d.index}`;
-          add({ kind: "function_call", index, item: { id: itemId("fc", ctx.requestId, index), type: "function_call", status: "in_progress", call_id: callId, name: d.name ?? "", arguments: "" } });
+          entry = { index, item: { id: itemId("fc", ctx.requestId, index), type: "function_call", status: "in_progress", call_id: callId, name: d.name ?? "", arguments: "" } };
+          callItems.set(d.index, entry);
+          add({ kind: "function_call", ...entry });
         }
         if (!d.arguments) return;
-        const item = output[index] as FunctionCallItem;
-        item.arguments += d.arguments;
-        emit("response.function_call_arguments.delta", { item_id: item.id, output_index: index, delta: d.arguments });
+        entry.item.arguments += d.arguments;
+        emit("response.function_call_arguments.delta", { item_id: entry.item.id, output_index: entry.index, delta: d.arguments });
       };
 
       switch (ev.kind) {
