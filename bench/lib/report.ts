@@ -366,7 +366,7 @@ export function renderMarkdown(s: Summary2): string {
   out.push("");
   out.push(
     `The Worker's workerd spent **${f0(s.gatewayCpuUsPerRequest)} µs of CPU per non-streamed request** over all fixed-concurrency phases. ` +
-      "Components of the request path measured in isolation (per call):",
+      "Components of the request path measured in isolation (per call; `signRequest` is SHA-256 of the body, a UUID and the sr25519 signature):",
   );
   out.push("");
   const wc = input.workerd?.components ?? [];
@@ -422,7 +422,7 @@ export function renderMarkdown(s: Summary2): string {
   out.push("");
   out.push("## Reproduce");
   out.push("");
-  out.push("```sh\nnpm ci\nnpm run bench          # ~6 minutes; rewrites this file and bench/results/latest.json\nnpm run bench:smoke    # a few seconds, checks the harness end to end\n```");
+  out.push("```sh\nnpm ci\nnpm run bench          # ~8 minutes; rewrites this file and bench/results/latest.json\nnpm run bench:smoke    # a few seconds, checks the harness end to end\n```");
   out.push("");
   return out.join("\n");
 }
