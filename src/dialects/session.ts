@@ -7,7 +7,9 @@
  *     `session-id` (Codex), `x-claude-code-session-id` (Claude Code);
  *  2. `prompt_cache_key` in the body (Codex, OpenAI clients);
  *  3. a hash of the conversation's opening: its leading system/developer messages and first user
- *     message, which stay byte-identical as an agent's conversation grows.
+ *     message, which stay byte-identical as an agent's conversation grows. Only conversations
+ *     that open with a system prompt count (every agent sends one): identical one-shot prompts
+ *     without one are not a session and keep spreading over miners.
  * The key is hashed together with the subscriber, so two callers' sessions never share a key and
  * client-chosen values are not exposed to routing as they are.
  */
@@ -33,15 +35,15 @@ export function affinitySource(headers: Headers, body: Record<string, unknown>, 
   return prefix === null ? null : { kind: "prefix", value: prefix };
 }
 
-/** Leading system/developer messages plus the first user message, serialised; null without a user turn. */
+/** Leading system/developer messages plus the first user message, serialised; null without both. */
 export function conversationPrefix(messages: unknown): string | null {
   if (!Array.isArray(messages)) return null;
   const head: unknown[] = [];
   for (const m of messages) {
     if (!isObj(m)) return null;
-    head.push([m.role, m.content]);
-    if (m.role === "user") return JSON.stringify(head);
+    if (m.role === "user") return head.length === 0 ? null : JSON.stringify([...head, [m.role, m.content]]);
     if (m.role !== "system" && m.role !== "developer") return null;
+    head.push([m.role, m.content]);
   }
   return null;
 }

@@ -196,6 +196,8 @@ describe("session affinity key", () => {
     expect(affinitySource(new Headers(), { prompt_cache_key: "pck" }, conversation)).toEqual({ kind: "prompt_cache_key", value: "pck" });
     expect(affinitySource(new Headers(), {}, conversation)?.kind).toBe("prefix");
     expect(affinitySource(new Headers({ "x-session-id": "  " }), {}, [{ role: "assistant", content: "x" }])).toBeNull();
+    // A one-shot prompt without a system prompt is not a session: identical ones keep spreading.
+    expect(affinitySource(new Headers(), {}, [{ role: "user", content: "Say something" }])).toBeNull();
   });
 
   it("stays the same as the conversation grows, differs per conversation and per subscriber", async () => {
