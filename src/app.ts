@@ -12,6 +12,7 @@ import { registerInferenceRoutes } from "./routes/inference";
 import { registerMessagesRoutes } from "./routes/messages";
 import { registerModelRoutes } from "./routes/models";
 import { registerResponsesRoutes } from "./routes/responses";
+import { registerSettlementRoutes } from "./routes/settlements";
 import { registerAdminRoutingRoutes } from "./routes/admin-routing";
 import { registerUsageRoutes } from "./routes/usage";
 import { registerWebhookRoutes } from "./routes/webhooks";
@@ -26,6 +27,8 @@ const ALLOWED_METHODS: Record<string, readonly string[]> = {
   "/v1/responses": ["POST"],
   "/v1/models": ["GET"],
   "/v1/usage": ["GET"],
+  "/v1/settlements": ["GET"],
+  "/admin/settlements/run": ["POST"],
   "/health": ["GET"],
   "/webhooks/stripe": ["POST"],
 };
@@ -48,6 +51,7 @@ export function createApp(): Hono<AppEnv> {
   registerAdminRoutes(app);
   registerAdminRoutingRoutes(app);
   registerAdminBillingRoutes(app);
+  registerSettlementRoutes(app);
   registerWebhookRoutes(app);
 
   for (const [path, methods] of Object.entries(ALLOWED_METHODS)) {

@@ -10,6 +10,7 @@ import type { Env } from "./env";
 import { GatewayError, notFound } from "./errors";
 import { runMetagraphSync } from "./jobs/metagraph-sync";
 import { runScheduled } from "./jobs/scheduled";
+import { runSettlementJob } from "./jobs/settlement";
 
 async function handle(request: Request, env: Env): Promise<Response> {
   const { pathname } = new URL(request.url);
@@ -20,6 +21,14 @@ async function handle(request: Request, env: Env): Promise<Response> {
       throw new GatewayError(status, status === 409 ? "invalid_request_error" : "api_error", outcome.code, outcome.message);
     }
     return Response.json(outcome);
+  }
+  if (request.method === "POST" && pathname === "/settle") {
+    const outcome = await runSettlementJob(env);
+    if (!outcome.ok) {
+      const status = outcome.code === "settlement_disabled" ? 409 : outcome.code === "chain_config" ? 500 : 502;
+      throw new GatewayError(status, status === 409 ? "invalid_request_error" : "api_error", outcome.code, outcome.message);
+    }
+    return Response.json(outcome.report);
   }
   throw notFound(`Unknown chain worker route: ${request.method} ${pathname}`);
 }

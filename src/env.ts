@@ -49,6 +49,28 @@ export interface Env {
   /** A metagraph older than this (ms) is reported stale on /health. */
   METAGRAPH_STALE_AFTER_MS?: string;
 
+  /** Settlement with miners (chain Worker, src/chain/settlement; README "Settlement with miners"). */
+  SETTLEMENT_ENABLED?: string;
+  /** Which cron trigger runs settlement (default: every trigger of the chain Worker). */
+  SETTLEMENT_CRON?: string;
+  /** Fixed epoch length in blocks; unset: the subnet's tempo + 1, aligned with the chain's epochs. */
+  SETTLEMENT_EPOCH_BLOCKS?: string;
+  /** Usage rows younger than this (ms) wait for the next epoch. */
+  SETTLEMENT_LAG_MS?: string;
+  /** How long one run waits for an extrinsic to be finalized (ms). */
+  SETTLEMENT_INCLUSION_TIMEOUT_MS?: string;
+  /** version_key for weights; the chain's WeightsVersionKey wins when higher. */
+  WEIGHTS_VERSION_KEY?: string;
+  PAYOUT_ENABLED?: string;
+  /** Share of the window's subscriber revenue paid out, in basis points. */
+  PAYOUT_SHARE_BPS?: string;
+  /** Exchange rate used for payouts: rao per 1 USD (integer). */
+  PAYOUT_RAO_PER_USD?: string;
+  PAYOUT_MIN_RAO?: string;
+  PAYOUT_MAX_RAO_PER_EPOCH?: string;
+  /** Secret URI of the treasury coldkey that pays miners. Secret (chain Worker). */
+  PAYOUT_TREASURY_MNEMONIC?: string;
+
   /** One Durable Object per subscriber: live limits and spend (src/billing/limits-do.ts). */
   LIMITS: DurableObjectNamespace<SubscriberLimits>;
   /** Plan of subscribers without one; "free" when unset (src/billing/billing-config.ts). */
