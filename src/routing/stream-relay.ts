@@ -127,10 +127,22 @@ export function relayStream(o: StreamRelayOptions): ReadableStream<Uint8Array> {
     });
   };
 
-  return new ReadableStream<Uint8Array>({
-    async pull(ctrl) {
-      // Loop until something can be enqueued: a chunk holding only a comment or half an event
-      // yields nothing, and pull must not resolve without progress.
+  const clientGone = () => {
+    // The client went away: stop the miner's work and meter what was delivered. workerd does
+    // not always cancel the body (no pull may be pending), but the request signal always fires.
+    if (closed) return;
+    closed = true;
+    stopUpstream();
+    o.meter.finish("client_cancelled", 499, "client_closed_request");
+  };
+  o.clientSignal.addEventListener("abort", clientGone, { once: true });
+
+  /**
+   * Reads the miner's stream to its end on its own, not on the client's pulls: when a client
+   * vanishes without the body being cancelled (no pull pending), a pull-driven relay would stall
+   * and never meter. Answers are small, so the lost backpressure costs little memory.
+   */
+  const pump = async (ctrl: ReadableStreamDefaultController<Uint8Array>): Promise<void> => {
       while (!closed) {
         let chunk: Uint8Array;
         if (pending) {
@@ -167,16 +179,21 @@ export function relayStream(o: StreamRelayOptions): ReadableStream<Uint8Array> {
             ctrl.enqueue(out.length === 1 ? (out[0] as Uint8Array) : concat(out));
           } catch {
             end(ctrl, "client_cancelled", "client_closed_request", []);
+            return;
           }
-          return;
         }
       }
+  };
+
+  return new ReadableStream<Uint8Array>({
+    start(ctrl) {
+      pump(ctrl).catch((err: unknown) => {
+        console.error("stream relay failed", err);
+        end(ctrl, "miner_error", "relay_error", [errorEvent("miner_stream_interrupted", "The answer could not be relayed; it is incomplete.")]);
+      });
     },
     cancel() {
-      // The client went away: stop the miner's work and meter what was delivered.
-      closed = true;
-      stopUpstream();
-      o.meter.finish("client_cancelled", 499, "client_closed_request");
+      clientGone();
     },
   });
 }
