@@ -329,7 +329,15 @@ export const settlementExtrinsics = sqliteTable(
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },
-  (t) => [uniqueIndex("settlement_extrinsics_hash_uq").on(t.txHash), index("settlement_extrinsics_settlement_idx").on(t.settlementId)],
+  (t) => [
+    uniqueIndex("settlement_extrinsics_hash_uq").on(t.txHash),
+    index("settlement_extrinsics_settlement_idx").on(t.settlementId),
+    // At most one extrinsic per settlement and kind may be in flight or have succeeded: even two
+    // runs that raced past the lock cannot both store (and so broadcast) a second payout.
+    uniqueIndex("settlement_extrinsics_live_uq")
+      .on(t.settlementId, t.kind)
+      .where(sql`${t.status} IN ('signed', 'included')`),
+  ],
 );
 
 /** One settlement run per subnet at a time (cron and the admin trigger may overlap). */

@@ -1,0 +1,1 @@
+CREATE UNIQUE INDEX `settlement_extrinsics_live_uq` ON `settlement_extrinsics` (`settlement_id`,`kind`) WHERE "settlement_extrinsics"."status" IN ('signed', 'included');
