@@ -58,6 +58,8 @@ export type RunContext = {
   hooks: SettlementHooks;
   pollMs: number;
   eraPeriod: number;
+  /** Wall-clock time (Date.now) after which no new extrinsic is signed: the lock must outlive the run. */
+  submitDeadline: number;
   steps: StepReport[];
 };
 

@@ -53,6 +53,8 @@ export type SettlementRunReport =
 
 /** A run holds the lock at most this long; a crashed run's lock expires after it. */
 export const LOCK_TTL_MS = 10 * 60_000;
+/** No new extrinsic is signed after this much of a run: what is left waits for the next run, well within the lock. */
+export const SUBMIT_BUDGET_MS = 5 * 60_000;
 
 function keypair(name: string, uri: string): KeyringPair {
   try {
@@ -94,14 +96,19 @@ export async function createRunContext(env: SettlementEnv, api: ApiPromise, deps
     hooks: deps.hooks ?? {},
     pollMs: deps.pollMs ?? 1_000,
     eraPeriod: deps.eraPeriod ?? DEFAULT_ERA_PERIOD,
+    submitDeadline: Date.now() + SUBMIT_BUDGET_MS,
     steps: [],
   };
 }
 
-/** RPC failures surface as ChainUnavailableError (retry later); anything else is a bug and is rethrown. */
+/**
+ * RPC failures (polkadot-js RpcError: a numeric JSON-RPC code) surface as ChainUnavailableError,
+ * to be retried by the next run; anything else is a bug and is rethrown as it is.
+ */
 function asChainError(err: unknown): unknown {
-  if (err instanceof ChainError || !(err instanceof Error) || err.name !== "RpcError") return err;
-  return new ChainUnavailableError(`settlement RPC failed: ${err.message}`, undefined, { cause: err });
+  if (err instanceof ChainError || !(err instanceof Error)) return err;
+  const rpc = err.name === "RpcError" || (typeof (err as { code?: unknown }).code === "number" && /^-?\d+:/.test(err.message));
+  return rpc ? new ChainUnavailableError(`settlement RPC failed: ${err.message}`, undefined, { cause: err }) : err;
 }
 
 export async function runSettlement(env: SettlementEnv, deps: SettlementDeps = {}): Promise<SettlementRunReport> {

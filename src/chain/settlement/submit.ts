@@ -71,6 +71,10 @@ export async function recordFate(ctx: RunContext, s: SettlementRow, row: Settlem
 
 /** Signs, stores, broadcasts and waits for `call`; every outcome is recorded and reported. */
 export async function submitStep(ctx: RunContext, s: SettlementRow, kind: ExtrinsicKind, call: SubmittableExtrinsic<"promise">, signer: KeyringPair): Promise<StepOutcome | "pending" | "dead"> {
+  if (Date.now() > ctx.submitDeadline) {
+    reportStep(ctx, { settlementId: s.id, epoch: s.epoch, step: kind, outcome: "waiting", message: "this run's time for submissions is spent; the next run continues" });
+    return "pending";
+  }
   const signed = await signExtrinsic(ctx.api, call, signer, ctx.eraPeriod);
   const now = ctx.now();
   const row: SettlementExtrinsicRow = {

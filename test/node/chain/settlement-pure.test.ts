@@ -3,11 +3,14 @@ import { TypeRegistry } from "@polkadot/types";
 import { blake2AsHex } from "@polkadot/util-crypto";
 import { describe, expect, it } from "vitest";
 import { ChainConfigError } from "../../../src/chain/errors";
+import { actionFor, explain } from "../../../src/chain/settlement/actions";
 import { commitHash, encodeCommit, newSalt, SALT_LENGTH } from "../../../src/chain/settlement/commit";
 import { settlementConfig, type SettlementEnv } from "../../../src/chain/settlement/config";
 import { chainEpochIndex, epochIndex, epochLength, epochStartBlock, revealTiming, revealWindow } from "../../../src/chain/settlement/epoch";
 import { payoutPool, splitPayouts } from "../../../src/chain/settlement/payouts";
 import { minerQuality } from "../../../src/chain/settlement/quality";
+import { isSealed } from "../../../src/chain/settlement/records";
+import { describePoolRefusal } from "../../../src/chain/settlement/tx";
 import type { UsageGroup } from "../../../src/chain/settlement/usage";
 import { FALLBACK_PRICE, minerWork, priceOf } from "../../../src/chain/settlement/work";
 import { ss58Decode } from "../../../src/protocol/ss58";
@@ -192,5 +195,39 @@ describe("settlementConfig", () => {
     expect(() => settlementConfig({ ...env, PAYOUT_ENABLED: "true", PAYOUT_SHARE_BPS: "1", PAYOUT_RAO_PER_USD: "1" })).toThrow(/PAYOUT_TREASURY_MNEMONIC is required/);
     expect(() => settlementConfig({ ...env, PAYOUT_ENABLED: "1", PAYOUT_TREASURY_MNEMONIC: "secret words", PAYOUT_SHARE_BPS: "20000", PAYOUT_RAO_PER_USD: "1" })).toThrow(/PAYOUT_SHARE_BPS must be an integer 0-10000/);
     expect(() => settlementConfig({ ...env, GATEWAY_HOTKEY_MNEMONIC: " " })).toThrow(/GATEWAY_HOTKEY_MNEMONIC is required/);
+  });
+});
+
+describe("chain error handling", () => {
+  it("names pool refusals from chopsticks' and Substrate nodes' messages alike", () => {
+    const cases: Array<[string, string]> = [
+      ['1010: {"invalid":{"payment":null}}', "Pool.Invalid.Payment"],
+      ["1010: Invalid Transaction: Inability to pay some fees (e.g. account balance too low)", "Pool.Invalid.Payment"],
+      ['1010: {"invalid":{"stale":null}}', "Pool.Invalid.Stale"],
+      ["1010: Invalid Transaction: Transaction is outdated", "Pool.Invalid.Stale"],
+      ['1010: {"invalid":{"custom":3}}', "Pool.Invalid.Custom(3)"],
+      ["1010: Invalid Transaction: Custom error: 3", "Pool.Invalid.Custom(3)"],
+      ["1012: Transaction is temporarily banned", "Pool.TemporarilyBanned"],
+      ["1013: Transaction Already Imported", "Pool.AlreadyImported"],
+    ];
+    for (const [message, name] of cases) expect(describePoolRefusal(new Error(message)), message).toBe(name);
+  });
+
+  it("waits, retries or gives up by error", () => {
+    expect(actionFor("subtensorModule.SettingWeightsTooFast", "set_weights")).toBe("wait");
+    expect(actionFor("subtensorModule.RevealTooEarly", "reveal_weights")).toBe("wait");
+    expect(actionFor("Token.FundsUnavailable", "payout")).toBe("wait");
+    expect(actionFor("Pool.Invalid.Stale", "payout")).toBe("retry");
+    expect(actionFor("subtensorModule.IncorrectWeightVersionKey", "set_weights")).toBe("retry");
+    expect(actionFor("subtensorModule.IncorrectWeightVersionKey", "reveal_weights")).toBe("give_up");
+    expect(actionFor("subtensorModule.NeuronNoValidatorPermit", "set_weights")).toBe("give_up");
+    expect(actionFor("subtensorModule.ExpiredWeightCommit", "reveal_weights")).toBe("give_up");
+    expect(explain("Pool.Invalid.Custom(3)")).toContain("stake below WeightsMinStake");
+  });
+
+  it("seals a settlement while commit-reveal hides its weights", () => {
+    expect(isSealed({ mode: "commit_reveal", weightsStatus: "committed" })).toBe(true);
+    expect(isSealed({ mode: "commit_reveal", weightsStatus: "done" })).toBe(false);
+    expect(isSealed({ mode: "set_weights", weightsStatus: "pending" })).toBe(false);
   });
 });
