@@ -4,8 +4,9 @@
  *
  * 1. Open circuits are skipped (when every circuit is open, all miners are tried anyway: a probe
  *    beats a certain 503). Half-open miners are probed lightly (a tenth of their weight).
- * 2. A session's miner (affinity key) comes first while it is healthy and within half of
- *    the best score, so its KV cache is reused.
+ * 2. A session's miner (affinity key) comes first while it is healthy (circuit closed, and
+ *    success, honesty and canary EWMAs all at least 0.8), so its KV cache is reused. Speed does
+ *    not break affinity: a warm cache is worth more than a few milliseconds of measured TTFT.
  * 3. With probability EXPLORATION the first pick is uniform, so new and recovering miners get
  *    measured; otherwise picks are weighted by score, without replacement.
  */
@@ -16,7 +17,7 @@ import { peerBests, scoreMiner, type RouteHint, type ScoreComponents } from "./s
 
 export const EXPLORATION = 0.05;
 const HALF_OPEN_WEIGHT = 0.1;
-const AFFINITY_MIN_SHARE = 0.5;
+const AFFINITY_MIN_HEALTH = 0.8;
 
 export interface ScoredMiner {
   miner: Miner;
@@ -65,8 +66,9 @@ export function rankCandidates(miners: readonly Miner[], opts: RankOptions): Min
 
   if (opts.affinityKey) {
     const hotkey = affinityOf(opts.affinityKey);
-    const best = Math.max(0, ...pool.map((s) => s.weight));
-    const i = pool.findIndex((s) => s.miner.hotkey === hotkey && s.circuit === "closed" && s.weight >= best * AFFINITY_MIN_SHARE);
+    const healthy = (s: ScoredMiner) =>
+      s.circuit === "closed" && s.stats.success >= AFFINITY_MIN_HEALTH && s.stats.honesty >= AFFINITY_MIN_HEALTH && s.stats.canary >= AFFINITY_MIN_HEALTH;
+    const i = pool.findIndex((s) => s.miner.hotkey === hotkey && healthy(s));
     if (i >= 0) take(i);
   }
   if (order.length === 0 && pool.length > 1 && random() < EXPLORATION) {

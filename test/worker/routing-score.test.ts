@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { record, statsOf } from "../../src/routing/health/book";
+import { record, rememberAffinity, statsOf } from "../../src/routing/health/book";
 import { circuitState, freshStats, observe, TUNING, type MinerStats } from "../../src/routing/health/stats";
 import type { Miner } from "../../src/routing/directory";
 import { peerBests, scoreMiner } from "../../src/routing/score";
@@ -103,6 +103,21 @@ describe("selection", () => {
     const alone = rankCandidates([miner("down")], { model, maxAttempts: 2, now: T0 + 10, random: mulberry32(1) });
     expect(alone.map((m) => m.hotkey)).toEqual(["down"]);
     expect(statsOf(model, "down", T0).circuit).toBe("open");
+  });
+
+  it("keeps a session on its miner while it is healthy, even when another is faster", () => {
+    const model = "unit/affinity";
+    for (let i = 0; i < 20; i++) {
+      record(model, success("warm", T0 + i, 60));
+      record(model, success("quick", T0 + i, 20));
+    }
+    rememberAffinity("session-1", "warm");
+    const miners = [miner("warm"), miner("quick")];
+    const random = mulberry32(9);
+    for (let i = 0; i < 50; i++) expect(rankCandidates(miners, { model, maxAttempts: 2, now: T0 + 100, affinityKey: "session-1", random })[0]!.hotkey).toBe("warm");
+    for (let i = 0; i < TUNING.circuitFailures; i++) record(model, failure("warm", T0 + 200 + i));
+    const after = rankCandidates(miners, { model, maxAttempts: 2, now: T0 + 300, affinityKey: "session-1", random });
+    expect(after.map((m) => m.hotkey)).toEqual(["quick"]);
   });
 
   it("returns each miner at most once, up to the attempt limit", () => {
