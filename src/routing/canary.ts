@@ -142,6 +142,13 @@ async function runProbe(env: Env, miner: Miner, model: string, probe: Probe, sig
   let payload: Obj | null = null;
   let text = "";
   let streamOk = false;
+  let reported: number | null = null;
+  const noteUsage = (usage: unknown) => {
+    if (!usage || typeof usage !== "object") return;
+    meter.reportUsage(usage);
+    const n = (usage as Obj).completion_tokens;
+    if (typeof n === "number") reported = n;
+  };
   try {
     if (!res.ok) throw new Error(`status ${res.status}`);
     if (streamed) {
@@ -153,12 +160,12 @@ async function runProbe(env: Env, miner: Miner, model: string, probe: Probe, sig
           continue;
         }
         const chunk = JSON.parse(ev.data) as Obj;
-        if (chunk.usage && typeof chunk.usage === "object") meter.reportUsage(chunk.usage);
+        noteUsage(chunk.usage);
         text += answerText(probe.endpoint, chunk);
       }
     } else {
       payload = (await res.json()) as Obj;
-      if (payload.usage && typeof payload.usage === "object") meter.reportUsage(payload.usage);
+      noteUsage(payload.usage);
       text = answerText(probe.endpoint, payload);
     }
   } catch (err) {
@@ -168,9 +175,11 @@ async function runProbe(env: Env, miner: Miner, model: string, probe: Probe, sig
   }
   meter.firstByte();
   meter.deliver(text);
-  const event = meter.finish("ok", 200, null);
+  // A wrong answer is metered as bad_response, so settlement's quality sees failed canaries too.
+  const why = probe.check({ payload, text, streamOk, reported });
+  if (why === null) meter.finish("ok", 200, null);
+  else meter.finish("bad_response", 200, "canary_failed");
   await meter.settled;
-  const why = probe.check({ payload, text, streamOk, reported: event.completionTokensReported });
   return result(why === null, why ?? "ok");
 }
 

@@ -89,5 +89,10 @@ describe("score-based routing", () => {
     const { results } = await env.DB.prepare("SELECT kind, subscriber_id FROM usage_events WHERE kind = 'canary' LIMIT 50").all<{ kind: string; subscriber_id: string | null }>();
     expect(results.length).toBeGreaterThan(0);
     expect(results.every((row) => row.subscriber_id === null)).toBe(true);
+    // Wrong answers are recorded as such, so settlement can count failed canaries.
+    const wrong = await env.DB.prepare("SELECT count(*) AS n FROM usage_events WHERE kind = 'canary' AND miner_hotkey = ? AND status = 'bad_response'")
+      .bind(r.garbage.hotkey)
+      .first<{ n: number }>();
+    expect(wrong?.n).toBeGreaterThan(0);
   });
 });
