@@ -7,6 +7,7 @@
  * so a dialect always gets exactly one terminal event.
  */
 import { SseDecoder, type SseEvent } from "../lib/sse";
+import { countTokens } from "../lib/tokens";
 import { isObj, readChunkDelta, readUsage, type ChatUsage, type ChunkDelta } from "./chat-answer";
 
 export type ChatStreamEvent =
@@ -14,6 +15,12 @@ export type ChatStreamEvent =
   | { kind: "usage"; usage: ChatUsage }
   | { kind: "done" }
   | { kind: "error"; code: string; message: string };
+
+/** Tokens the client received in one delta (reasoning, content, tool-call names and arguments). */
+export function deltaTokens(d: ChunkDelta): number {
+  const tools = (d.toolCalls ?? []).map((t) => (t.name ?? "") + (t.arguments ?? "")).join("");
+  return countTokens((d.reasoning ?? "") + (d.content ?? "") + tools);
+}
 
 export function chatStreamEvents(): TransformStream<Uint8Array, ChatStreamEvent> {
   const decoder = new SseDecoder();

@@ -11,9 +11,8 @@
  * arrives after the finish reason. A relay error event ends the stream with Anthropic's
  * `event: error` (no message_stop), which the SDKs raise as an error.
  */
-import { countTokens } from "../../lib/tokens";
 import type { ChatUsage, ToolCallDelta } from "../chat-answer";
-import { sseEvent, type ChatStreamEvent } from "../chat-stream";
+import { deltaTokens, sseEvent, type ChatStreamEvent } from "../chat-stream";
 import { errorTypeFor } from "./errors";
 import { messageId, stopReason, usageOf, type AnswerContext } from "./response";
 import type { StreamEvent } from "./types";
@@ -89,7 +88,7 @@ export function anthropicStream(ctx: AnswerContext): TransformStream<ChatStreamE
           if (ev.reasoning && !ctx.hideThinking) text("thinking", ev.reasoning);
           if (ev.content) text("text", ev.content);
           for (const d of ev.toolCalls ?? []) tool(d);
-          completionCounted += countTokens((ev.reasoning ?? "") + (ev.content ?? "") + (ev.toolCalls ?? []).map((d) => (d.name ?? "") + (d.arguments ?? "")).join(""));
+          completionCounted += deltaTokens(ev);
           if (ev.finishReason) finish = ev.finishReason;
           if (ev.matchedStop) matchedStop = ev.matchedStop;
           return;

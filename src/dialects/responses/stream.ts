@@ -17,8 +17,7 @@
  * Each event carries a `sequence_number` from 0.
  */
 import type { ChatUsage, ToolCallDelta } from "../chat-answer";
-import { sseEvent, type ChatStreamEvent } from "../chat-stream";
-import { countTokens } from "../../lib/tokens";
+import { deltaTokens, sseEvent, type ChatStreamEvent } from "../chat-stream";
 import { envelope, finalStatus, itemId, usageOf, type ResponseContext } from "./response";
 import type { FunctionCallItem, MessageItem, OutputItem, OutputText, ReasoningItem, ReasoningText } from "./types";
 
@@ -124,7 +123,7 @@ export function responsesStream(ctx: ResponseContext): TransformStream<ChatStrea
           if (ev.reasoning) reasoning(ev.reasoning);
           if (ev.content) message(ev.content);
           for (const d of ev.toolCalls ?? []) call(d);
-          completionCounted += countTokens((ev.reasoning ?? "") + (ev.content ?? "") + (ev.toolCalls ?? []).map((d) => (d.name ?? "") + (d.arguments ?? "")).join(""));
+          completionCounted += deltaTokens(ev);
           if (ev.finishReason) finish = ev.finishReason;
           return;
         case "usage":
