@@ -33,9 +33,10 @@ const VARIANTS: Record<string, { what: string; patches: Patch[] }> = {
     what: "no limits Durable Object (reserve before relaying, settle after)",
     patches: [
       {
-        file: "src/billing/admission.ts",
-        find: "export async function relayWithLimits(c: Context<AppEnv>, req: InferenceRequest, rc: RelayContext): Promise<Response> {\n",
-        replace: "export async function relayWithLimits(c: Context<AppEnv>, req: InferenceRequest, rc: RelayContext): Promise<Response> {\n  return relay(req, rc);\n",
+        file: "src/pipeline/deps.ts",
+        find: "admitter: limitsAdmitter({ limits: env.LIMITS, leaseTtlMs: billingConfig(env).leaseTtlMs, waitUntil, clock }),",
+        replace:
+          'admitter: { admit: async (r) => ({ headers: {}, price: { model: r.model, inputMicroUsdPerMtok: 0, outputMicroUsdPerMtok: 0, cachedInputMicroUsdPerMtok: 0 }, settle: async () => {}, release() {} }) },',
       },
     ],
   },

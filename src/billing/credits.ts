@@ -7,7 +7,7 @@ import { eq, sql } from "drizzle-orm";
 import { database } from "../db/client";
 import { creditGrants } from "../db/schema";
 import { invalidRequest } from "../errors";
-import type { JsonObject } from "../http/body";
+import type { JsonObject } from "../lib/json";
 import { optionalString } from "../validation/fields";
 import { getSubscriber } from "./subscribers";
 

@@ -30,6 +30,7 @@ export class UsageMeter {
   readonly startedAt = Date.now();
   private minerHotkey: string | null = null;
   private attempts = 0;
+  private answered = false;
   private firstByteAt: number | null = null;
   private promptReported: number | null = null;
   private completionReported: number | null = null;
@@ -52,6 +53,16 @@ export class UsageMeter {
   attempt(minerHotkey: string): void {
     this.attempts++;
     this.minerHotkey = minerHotkey;
+  }
+
+  /** The current attempt is the one answering the client (call before anything can finish the meter). */
+  answering(): void {
+    this.answered = true;
+  }
+
+  /** Did a miner answer the client (as opposed to every attempt failing)? */
+  get hasAnswer(): boolean {
+    return this.answered;
   }
 
   firstByte(): void {

@@ -8,7 +8,7 @@ import { eq } from "drizzle-orm";
 import { database } from "../db/client";
 import { plans, subscribers, type Plan } from "../db/schema";
 import { GatewayError, invalidRequest, notFound } from "../errors";
-import type { JsonObject } from "../http/body";
+import type { JsonObject } from "../lib/json";
 import { fail, optionalString, requiredString } from "../validation/fields";
 
 export type { Plan } from "../db/schema";

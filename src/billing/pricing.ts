@@ -13,7 +13,7 @@ import { eq } from "drizzle-orm";
 import { database } from "../db/client";
 import { modelPrices, type ModelPriceRow } from "../db/schema";
 import { invalidRequest } from "../errors";
-import type { JsonObject } from "../http/body";
+import type { JsonObject } from "../lib/json";
 import { requiredString } from "../validation/fields";
 import type { UsageEvent } from "./usage-event";
 

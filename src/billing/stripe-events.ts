@@ -9,6 +9,7 @@
  * an invoice a checkout), then the event id. Stored state only ever moves to a higher version,
  * so duplicates and out-of-order deliveries converge to the same state.
  */
+import { isObject, type JsonObject } from "../lib/json";
 
 export const HANDLED_TYPES = [
   "checkout.session.completed",
@@ -54,18 +55,15 @@ export interface Observation {
   subscription: SubscriptionObservation | null;
 }
 
-type Obj = Record<string, unknown>;
-
-const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
 const str = (v: unknown): string | null => (typeof v === "string" && v !== "" ? v : null);
 /** An id field that may be expanded into its object. */
-const idOf = (v: unknown): string | null => str(v) ?? (isObj(v) ? str(v.id) : null);
+const idOf = (v: unknown): string | null => str(v) ?? (isObject(v) ? str(v.id) : null);
 const ms = (v: unknown): number | null => (typeof v === "number" && Number.isInteger(v) && v >= 0 ? v * 1000 : null);
-const list = (v: unknown): Obj[] => (isObj(v) && Array.isArray(v.data) ? v.data.filter(isObj) : []);
-const path = (v: unknown, ...keys: string[]): unknown => keys.reduce<unknown>((o, k) => (isObj(o) ? o[k] : undefined), v);
+const list = (v: unknown): JsonObject[] => (isObject(v) && Array.isArray(v.data) ? v.data.filter(isObject) : []);
+const path = (v: unknown, ...keys: string[]): unknown => keys.reduce<unknown>((o, k) => (isObject(o) ? o[k] : undefined), v);
 
 export function eventHead(v: unknown): StripeEventHead | null {
-  if (!isObj(v)) return null;
+  if (!isObject(v)) return null;
   const id = str(v.id);
   const type = str(v.type);
   const created = v.created;
@@ -87,7 +85,7 @@ export function observe(event: unknown): Observation | null {
   const head = eventHead(event);
   if (!head || !isHandled(head.type)) return null;
   const object = path(event, "data", "object");
-  if (!isObj(object)) return null;
+  if (!isObject(object)) return null;
   const base = { event: head, version: versionOf(head) };
   switch (head.type) {
     case "checkout.session.completed":
@@ -102,7 +100,7 @@ export function observe(event: unknown): Observation | null {
   }
 }
 
-function fromCheckout(s: Obj): Pick<Observation, "customerLink" | "subscription"> {
+function fromCheckout(s: JsonObject): Pick<Observation, "customerLink" | "subscription"> {
   if (s.mode !== "subscription") return { customerLink: null, subscription: null };
   const subscriberId = str(s.client_reference_id) ?? str(path(s, "metadata", "subscriber_id"));
   const customerId = idOf(s.customer);
@@ -119,7 +117,7 @@ function fromCheckout(s: Obj): Pick<Observation, "customerLink" | "subscription"
   };
 }
 
-function fromSubscription(s: Obj, deleted: boolean): SubscriptionObservation | null {
+function fromSubscription(s: JsonObject, deleted: boolean): SubscriptionObservation | null {
   const id = str(s.id);
   if (!id) return null;
   const items = list(s.items);
@@ -138,14 +136,14 @@ function fromSubscription(s: Obj, deleted: boolean): SubscriptionObservation | n
   };
 }
 
-function fromInvoice(inv: Obj): SubscriptionObservation | null {
+function fromInvoice(inv: JsonObject): SubscriptionObservation | null {
   const lines = list(inv.lines);
-  const lineSubscription = (l: Obj) => idOf(l.subscription) ?? str(path(l, "parent", "subscription_item_details", "subscription"));
+  const lineSubscription = (l: JsonObject) => idOf(l.subscription) ?? str(path(l, "parent", "subscription_item_details", "subscription"));
   const id = idOf(inv.subscription) ?? idOf(path(inv, "parent", "subscription_details", "subscription")) ?? lines.map(lineSubscription).find((s) => s !== null) ?? null;
   if (!id) return null; // a one-off invoice: no subscription to renew
-  const isProration = (l: Obj) => l.proration === true || path(l, "parent", "subscription_item_details", "proration") === true;
+  const isProration = (l: JsonObject) => l.proration === true || path(l, "parent", "subscription_item_details", "proration") === true;
   const candidates = lines.filter((l) => !isProration(l) && ms(path(l, "period", "end")) !== null);
-  const line = candidates.reduce<Obj | undefined>((best, l) => (!best || (ms(path(l, "period", "end")) ?? 0) > (ms(path(best, "period", "end")) ?? 0) ? l : best), undefined);
+  const line = candidates.reduce<JsonObject | undefined>((best, l) => (!best || (ms(path(l, "period", "end")) ?? 0) > (ms(path(best, "period", "end")) ?? 0) ? l : best), undefined);
   const priceId = line ? (idOf(line.price) ?? str(path(line, "pricing", "price_details", "price")) ?? idOf(line.plan)) : null;
   return {
     id,

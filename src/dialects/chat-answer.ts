@@ -5,9 +5,8 @@
  * differ (vLLM, llama.cpp, Ollama, proxies) in which optional fields they send.
  */
 
-type Obj = Record<string, unknown>;
+import { isObject, type JsonObject } from "../lib/json";
 
-export const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
 const count = (v: unknown): number | null => (typeof v === "number" && Number.isInteger(v) && v >= 0 ? v : null);
 
@@ -22,20 +21,20 @@ export interface ChatUsage {
 }
 
 export function readUsage(v: unknown): ChatUsage | null {
-  if (!isObj(v)) return null;
+  if (!isObject(v)) return null;
   const prompt = count(v.prompt_tokens);
   const completion = count(v.completion_tokens);
   if (prompt === null && completion === null) return null;
   return {
     promptTokens: prompt ?? 0,
     completionTokens: completion ?? 0,
-    cachedTokens: isObj(v.prompt_tokens_details) ? count(v.prompt_tokens_details.cached_tokens) : null,
-    reasoningTokens: isObj(v.completion_tokens_details) ? count(v.completion_tokens_details.reasoning_tokens) : null,
+    cachedTokens: isObject(v.prompt_tokens_details) ? count(v.prompt_tokens_details.cached_tokens) : null,
+    reasoningTokens: isObject(v.completion_tokens_details) ? count(v.completion_tokens_details.reasoning_tokens) : null,
   };
 }
 
 /** Reasoning text under either name miners use: `reasoning_content` (DeepSeek, vLLM) or `reasoning`. */
-function reasoningOf(m: Obj): string | undefined {
+function reasoningOf(m: JsonObject): string | undefined {
   return str(m.reasoning_content) ?? str(m.reasoning);
 }
 
@@ -43,16 +42,16 @@ function reasoningOf(m: Obj): string | undefined {
  * vLLM reports which stop string ended the text as the non-standard `stop_reason` on the choice;
  * it is the only way to tell Anthropic's `stop_sequence` apart from a natural end.
  */
-function matchedStopOf(choice: Obj): string | undefined {
+function matchedStopOf(choice: JsonObject): string | undefined {
   return str(choice.stop_reason);
 }
 
-function firstChoice(payload: Obj): Obj | undefined {
+function firstChoice(payload: JsonObject): JsonObject | undefined {
   const choices = payload.choices;
   if (!Array.isArray(choices)) return undefined;
   // n=1 is all the dialects ask for; the choice with index 0 (or the first one) is the answer.
-  const byIndex = choices.find((c) => isObj(c) && (c.index === 0 || c.index === undefined));
-  return isObj(byIndex) ? byIndex : undefined;
+  const byIndex = choices.find((c) => isObject(c) && (c.index === 0 || c.index === undefined));
+  return isObject(byIndex) ? byIndex : undefined;
 }
 
 export interface ToolCall {
@@ -71,13 +70,13 @@ export interface ChatAnswer {
 }
 
 /** A non-streamed `chat.completion`. */
-export function readChatCompletion(payload: Obj): ChatAnswer {
+export function readChatCompletion(payload: JsonObject): ChatAnswer {
   const choice = firstChoice(payload);
-  const message = choice && isObj(choice.message) ? choice.message : {};
+  const message = choice && isObject(choice.message) ? choice.message : {};
   const toolCalls: ToolCall[] = [];
   if (Array.isArray(message.tool_calls)) {
     message.tool_calls.forEach((call, i) => {
-      if (!isObj(call) || !isObj(call.function)) return;
+      if (!isObject(call) || !isObject(call.function)) return;
       toolCalls.push({ id: str(call.id) ?? `call_${i}`, name: str(call.function.name) ?? "", arguments: str(call.function.arguments) ?? "" });
     });
   }
@@ -94,7 +93,7 @@ export function readChatCompletion(payload: Obj): ChatAnswer {
 function textOf(content: unknown): string {
   if (typeof content === "string") return content;
   if (!Array.isArray(content)) return "";
-  return content.map((p) => (isObj(p) && typeof p.text === "string" ? p.text : "")).join("");
+  return content.map((p) => (isObject(p) && typeof p.text === "string" ? p.text : "")).join("");
 }
 
 /** One tool-call fragment of a streamed chunk: the first carries id and name, later ones arguments. */
@@ -114,11 +113,11 @@ export interface ChunkDelta {
 }
 
 /** The parts of one streamed `chat.completion.chunk` that change the answer (usage is separate). */
-export function readChunkDelta(payload: Obj): ChunkDelta {
+export function readChunkDelta(payload: JsonObject): ChunkDelta {
   const choice = firstChoice(payload);
   if (!choice) return {};
   const out: ChunkDelta = {};
-  const delta = isObj(choice.delta) ? choice.delta : {};
+  const delta = isObject(choice.delta) ? choice.delta : {};
   const content = textOf(delta.content);
   if (content !== "") out.content = content;
   const reasoning = reasoningOf(delta);
@@ -126,8 +125,8 @@ export function readChunkDelta(payload: Obj): ChunkDelta {
   if (Array.isArray(delta.tool_calls)) {
     const calls: ToolCallDelta[] = [];
     delta.tool_calls.forEach((call, i) => {
-      if (!isObj(call)) return;
-      const fn = isObj(call.function) ? call.function : {};
+      if (!isObject(call)) return;
+      const fn = isObject(call.function) ? call.function : {};
       const d: ToolCallDelta = { index: typeof call.index === "number" ? call.index : i };
       const id = str(call.id);
       const name = str(fn.name);

@@ -1,14 +1,15 @@
 /**
- * The relay's chat-completions SSE stream (bytes) -> typed events, one transform step shared by
- * the Anthropic and Responses stream translators. Events flow as they arrive; nothing is held.
+ * The relay's events (src/pipeline/stream.ts: already parsed, once) -> typed chat events, one
+ * transform step shared by the Anthropic and Responses stream translators. Events flow as they
+ * arrive; nothing is held, and nothing is parsed again.
  *
- * The relay guarantees a stream ends with `[DONE]` or with one `data: {"error":…}` event; a
- * stream that stops without either (it should not happen) still ends here with an error event,
- * so a dialect always gets exactly one terminal event.
+ * The relay guarantees a stream ends with `done` or with one `error` event; a stream that stops
+ * without either (it should not happen) still ends here with an error event, so a dialect always
+ * gets exactly one terminal event.
  */
-import { SseDecoder, type SseEvent } from "../lib/sse";
 import { countTokens } from "../lib/tokens";
-import { isObj, readChunkDelta, readUsage, type ChatUsage, type ChunkDelta } from "./chat-answer";
+import type { RelayEvent } from "../pipeline/contracts";
+import { readChunkDelta, readUsage, type ChatUsage, type ChunkDelta } from "./chat-answer";
 
 export type ChatStreamEvent =
   | ({ kind: "delta" } & ChunkDelta)
@@ -22,51 +23,29 @@ export function deltaTokens(d: ChunkDelta): number {
   return countTokens((d.reasoning ?? "") + (d.content ?? "") + tools);
 }
 
-export function chatStreamEvents(): TransformStream<Uint8Array, ChatStreamEvent> {
-  const decoder = new SseDecoder();
+export function chatEvents(): TransformStream<RelayEvent, ChatStreamEvent> {
   let ended = false;
-
-  const handle = (events: SseEvent[], out: TransformStreamDefaultController<ChatStreamEvent>) => {
-    for (const ev of events) {
+  return new TransformStream<RelayEvent, ChatStreamEvent>({
+    transform(ev, out) {
       if (ended) return;
-      if (ev.data === "[DONE]") {
-        ended = true;
-        out.enqueue({ kind: "done" });
-        return;
+      switch (ev.kind) {
+        case "done":
+          ended = true;
+          out.enqueue({ kind: "done" });
+          return;
+        case "error":
+          ended = true;
+          out.enqueue({ kind: "error", code: ev.code, message: ev.message });
+          return;
+        case "chunk": {
+          const delta = readChunkDelta(ev.payload);
+          if (Object.keys(delta).length > 0) out.enqueue({ kind: "delta", ...delta });
+          const usage = readUsage(ev.payload.usage);
+          if (usage) out.enqueue({ kind: "usage", usage });
+        }
       }
-      let payload: unknown;
-      try {
-        payload = JSON.parse(ev.data);
-      } catch {
-        // The relay already refuses malformed events; this is defence in depth.
-        ended = true;
-        out.enqueue({ kind: "error", code: "bad_miner_response", message: "The miner sent a malformed stream event; the answer is incomplete." });
-        return;
-      }
-      if (!isObj(payload)) continue;
-      if ("error" in payload) {
-        ended = true;
-        const e = isObj(payload.error) ? payload.error : {};
-        out.enqueue({
-          kind: "error",
-          code: typeof e.code === "string" ? e.code : "miner_stream_error",
-          message: typeof e.message === "string" ? e.message : "The miner's stream failed; the answer is incomplete.",
-        });
-        return;
-      }
-      const delta = readChunkDelta(payload);
-      if (Object.keys(delta).length > 0) out.enqueue({ kind: "delta", ...delta });
-      const usage = readUsage(payload.usage);
-      if (usage) out.enqueue({ kind: "usage", usage });
-    }
-  };
-
-  return new TransformStream<Uint8Array, ChatStreamEvent>({
-    transform(chunk, out) {
-      handle(decoder.push(chunk), out);
     },
     flush(out) {
-      handle(decoder.end(), out);
       if (!ended) out.enqueue({ kind: "error", code: "miner_stream_interrupted", message: "The miner's stream ended before completion; the answer is incomplete." });
     },
   });

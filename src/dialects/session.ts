@@ -14,7 +14,7 @@
  * client-chosen values are not exposed to routing as they are.
  */
 import { sha256Hex } from "../lib/crypto";
-import { isObj } from "./chat-answer";
+import { isObject } from "../lib/json";
 
 export const SESSION_HEADERS = ["x-session-affinity", "x-session-id", "session-id", "x-claude-code-session-id"] as const;
 
@@ -40,7 +40,7 @@ export function conversationPrefix(messages: unknown): string | null {
   if (!Array.isArray(messages)) return null;
   const head: unknown[] = [];
   for (const m of messages) {
-    if (!isObj(m)) return null;
+    if (!isObject(m)) return null;
     if (m.role === "user") return head.length === 0 ? null : JSON.stringify([...head, [m.role, m.content]]);
     if (m.role !== "system" && m.role !== "developer") return null;
     head.push([m.role, m.content]);

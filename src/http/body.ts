@@ -4,9 +4,8 @@
  * invalid JSON and non-object JSON (400). Returns the parsed object for validation.
  */
 import { invalidRequest, payloadTooLarge, unsupportedMediaType } from "../errors";
+import type { JsonObject } from "../lib/json";
 import { readTextLimited } from "../lib/read-limited";
-
-export type JsonObject = Record<string, unknown>;
 
 export async function readJsonObject(request: Request, limit: number): Promise<JsonObject> {
   const type = request.headers.get("content-type");

@@ -15,7 +15,7 @@ import type { UsageEvent } from "../billing/usage-event";
 import type { Config } from "../env";
 import type { JsonObject } from "../lib/json";
 import type { Sr25519Keypair } from "../protocol/keys";
-import type { MinerSnapshot } from "../routing/directory";
+import type { Miner, MinerSnapshot } from "../routing/directory";
 import type { RouteHint } from "../routing/score";
 import type { InferenceRequest } from "../validation/requests";
 
@@ -85,10 +85,12 @@ export type AttemptFailureKind = "connect" | "status" | "timeout" | "bad_respons
 
 export interface RoutingHealth {
   /** Candidates for one request, best first, at most `maxAttempts`. */
-  rank(serving: MinerSnapshot["miners"], opts: { model: string; maxAttempts: number; hint: RouteHint; affinityKey: string | undefined }): readonly MinerSnapshot["miners"][number][];
+  rank(serving: readonly Miner[], opts: { model: string; maxAttempts: number; hint: RouteHint; affinityKey: string | undefined }): readonly Miner[];
   /** An attempt went out to `hotkey` (in-flight count +1). */
   attemptStarted(hotkey: string): void;
-  /** An attempt failed before answering the client (in-flight count -1, failure recorded). */
+  /** An attempt ended without answering the client (in-flight count -1). */
+  attemptEnded(hotkey: string): void;
+  /** A miner failed an attempt: counted against it (circuit, success rate). */
   attemptFailed(model: string, hotkey: string, kind: AttemptFailureKind, at: number): void;
   /** The request's final usage event: folds the answering miner's outcome into its measurements. */
   observe(event: UsageEvent, ctx: { responded: boolean; affinityKey: string | undefined }): Promise<void>;
@@ -158,7 +160,8 @@ export interface EncodeMeta {
 
 export interface Dialect<Ctx> {
   readonly name: "openai" | "anthropic" | "responses";
-  decode(body: JsonObject): Decoded<Ctx>;
+  /** Translates and validates the body (400 GatewayError naming the field when it is wrong). */
+  decode(body: JsonObject, requestId: string): Decoded<Ctx>;
   /** Encodes a miner's outcome for the caller; errors before dispatch are thrown GatewayErrors. */
   encode(outcome: Exclude<DispatchOutcome, { kind: "cancelled" }>, context: Ctx, meta: EncodeMeta): Response;
 }

@@ -4,24 +4,22 @@
  */
 import type { Endpoint } from "../billing/usage-event";
 
-type Obj = Record<string, unknown>;
-
-const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
+import { isObject, type JsonObject } from "../lib/json";
 
 function partText(v: unknown): string {
   if (typeof v === "string") return v;
-  if (Array.isArray(v)) return v.map((p) => (isObj(p) && typeof p.text === "string" ? p.text : "")).join("");
+  if (Array.isArray(v)) return v.map((p) => (isObject(p) && typeof p.text === "string" ? p.text : "")).join("");
   return "";
 }
 
 function messageText(m: unknown): string {
-  if (!isObj(m)) return "";
+  if (!isObject(m)) return "";
   let out = partText(m.content);
   if (typeof m.reasoning_content === "string") out += m.reasoning_content;
   if (typeof m.reasoning === "string") out += m.reasoning;
   if (Array.isArray(m.tool_calls)) {
     for (const call of m.tool_calls) {
-      if (!isObj(call) || !isObj(call.function)) continue;
+      if (!isObject(call) || !isObject(call.function)) continue;
       if (typeof call.function.name === "string") out += call.function.name;
       if (typeof call.function.arguments === "string") out += call.function.arguments;
     }
@@ -30,12 +28,12 @@ function messageText(m: unknown): string {
 }
 
 /** Text of every choice in a non-streamed answer or in one streamed chunk. */
-export function answerText(endpoint: Endpoint, payload: Obj): string {
+export function answerText(endpoint: Endpoint, payload: JsonObject): string {
   const choices = payload.choices;
   if (!Array.isArray(choices)) return "";
   let out = "";
   for (const c of choices) {
-    if (!isObj(c)) continue;
+    if (!isObject(c)) continue;
     if (endpoint === "completions") out += typeof c.text === "string" ? c.text : "";
     else out += messageText(c.delta ?? c.message);
   }
@@ -43,8 +41,8 @@ export function answerText(endpoint: Endpoint, payload: Obj): string {
 }
 
 /** Is this a well-formed answer for the endpoint? A malformed one is a miner failure. */
-export function isWellFormedAnswer(endpoint: Endpoint, payload: unknown): payload is Obj {
-  if (!isObj(payload)) return false;
+export function isWellFormedAnswer(endpoint: Endpoint, payload: unknown): payload is JsonObject {
+  if (!isObject(payload)) return false;
   if (endpoint === "embeddings") return Array.isArray(payload.data);
   return Array.isArray(payload.choices);
 }

@@ -12,9 +12,10 @@ export async function callMiner(
   body: Uint8Array,
   signer: Sr25519Keypair,
   signal: AbortSignal,
+  fetchFn: typeof fetch = fetch,
 ): Promise<Response> {
   const headers = await signRequest({ body, signer, signedFor: miner.hotkey });
   headers["content-type"] = "application/json";
   headers.accept = "application/json, text/event-stream";
-  return fetch(`${miner.axonUrl}${path}`, { method: "POST", headers, body, signal });
+  return fetchFn(`${miner.axonUrl}${path}`, { method: "POST", headers, body, signal });
 }

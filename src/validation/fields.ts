@@ -3,11 +3,9 @@
  * Each returns the narrowed value or throws a 400 GatewayError.
  */
 import { invalidRequest } from "../errors";
-import type { JsonObject } from "../http/body";
+import { isObject, type JsonObject } from "../lib/json";
 
-export function isObject(v: unknown): v is JsonObject {
-  return v !== null && typeof v === "object" && !Array.isArray(v);
-}
+export { isObject };
 
 export function typeName(v: unknown): string {
   if (v === null) return "null";

@@ -4,7 +4,7 @@
  * newer OpenAI parameters keep working without a gateway release.
  */
 import { invalidRequest } from "../errors";
-import type { JsonObject } from "../http/body";
+import type { JsonObject } from "../lib/json";
 import type { Endpoint } from "../billing/usage-event";
 import { commonGenerationFields, fail, isObject, optionalObject, requiredString } from "./fields";
 

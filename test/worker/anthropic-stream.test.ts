@@ -9,7 +9,8 @@ import { anthropicStream } from "../../src/dialects/anthropic/stream";
 import { messagesToChat } from "../../src/dialects/anthropic/request";
 import { chatAnswerToMessage, type AnswerContext } from "../../src/dialects/anthropic/response";
 import { readChatCompletion } from "../../src/dialects/chat-answer";
-import { chatStreamEvents } from "../../src/dialects/chat-stream";
+import { chatEvents } from "../../src/dialects/chat-stream";
+import { relayEvents } from "./relay-events";
 import { GatewayError } from "../../src/errors";
 import { SseDecoder } from "../../src/lib/sse";
 
@@ -29,7 +30,7 @@ async function translate(sse: string, size: number, c: AnswerContext = ctx) {
       ctrl.close();
     },
   });
-  const out = new Uint8Array(await new Response(src.pipeThrough(chatStreamEvents()).pipeThrough(anthropicStream(c))).arrayBuffer());
+  const out = new Uint8Array(await new Response(src.pipeThrough(relayEvents()).pipeThrough(chatEvents()).pipeThrough(anthropicStream(c))).arrayBuffer());
   const d = new SseDecoder();
   return [...d.push(out), ...d.end()].map((e) => ({ event: e.event, data: JSON.parse(e.data) as Record<string, unknown> }));
 }

@@ -4,7 +4,8 @@
  * translation of every input item kind; and the session affinity key.
  */
 import { describe, expect, it } from "vitest";
-import { chatStreamEvents } from "../../src/dialects/chat-stream";
+import { chatEvents } from "../../src/dialects/chat-stream";
+import { relayEvents } from "./relay-events";
 import { responsesToChat } from "../../src/dialects/responses/request";
 import { chatAnswerToResponse, type ResponseContext } from "../../src/dialects/responses/response";
 import { responsesStream } from "../../src/dialects/responses/stream";
@@ -27,7 +28,7 @@ async function translate(sse: string, size: number) {
       ctrl.close();
     },
   });
-  const out = new Uint8Array(await new Response(src.pipeThrough(chatStreamEvents()).pipeThrough(responsesStream(ctx))).arrayBuffer());
+  const out = new Uint8Array(await new Response(src.pipeThrough(relayEvents()).pipeThrough(chatEvents()).pipeThrough(responsesStream(ctx))).arrayBuffer());
   const d = new SseDecoder();
   return [...d.push(out), ...d.end()].map((e) => ({ event: e.event, data: JSON.parse(e.data) as Record<string, unknown> }));
 }

@@ -1,14 +1,9 @@
 /**
- * Anthropic's error shape `{"type":"error","error":{"type","message"},"request_id"}` for every
- * refusal on the Messages routes, with the same status the OpenAI-shaped error would have.
- * The gateway keeps one error model (GatewayError, shaped by app.onError); this middleware only
- * reshapes the finished error response on these routes, so auth, body-limit and relay errors
- * all come out the way Anthropic SDKs and Claude Code parse them.
+ * Anthropic's error shape `{"type":"error","error":{"type","message"},"request_id"}`, with the
+ * same status the OpenAI-shaped error would have. The gateway keeps one error model
+ * (GatewayError); src/http/anthropic-errors.ts reshapes errors on the Messages routes with these.
  */
-import type { MiddlewareHandler } from "hono";
-import { GatewayError, internalError } from "../../errors";
-import type { AppEnv } from "../../http/app-env";
-import { isObj } from "../chat-answer";
+import { isObject } from "../../lib/json";
 import type { ErrorBody, ErrorType } from "./types";
 
 /** Anthropic's documented error types by HTTP status. */
@@ -47,35 +42,14 @@ export function errorBody(status: number, message: string, requestId: string | u
   return body;
 }
 
-/** Rewrites any error the routes below it raised into Anthropic's shape; headers are kept. */
-export function anthropicErrors(): MiddlewareHandler<AppEnv> {
-  return async function anthropicErrorsMiddleware(c, next) {
-    await next();
-    if (c.error === undefined) return;
-    const e = c.error instanceof GatewayError ? c.error : internalError();
-    const headers = new Headers(c.res.headers);
-    headers.set("content-type", "application/json");
-    headers.delete("content-length");
-    c.res = undefined;
-    c.res = new Response(JSON.stringify(errorBody(e.status, e.message, c.var.requestId)), { status: e.status, headers });
-  };
-}
-
-/**
- * A miner's own refusal (400/413/422, passed through by the relay in OpenAI's shape) in
- * Anthropic's shape, with the relay's headers (request id, miner hotkey).
- */
-export async function reshapeMinerError(res: Response, requestId: string): Promise<Response> {
-  const text = await res.text();
-  let message = `The miner refused the request (HTTP ${res.status}).`;
+/** A miner's own refusal (OpenAI-shaped text, passed through by dispatch) in Anthropic's shape. */
+export function minerRefusalBody(status: number, text: string, requestId: string): ErrorBody {
+  let message = `The miner refused the request (HTTP ${status}).`;
   try {
     const parsed: unknown = JSON.parse(text);
-    if (isObj(parsed) && isObj(parsed.error) && typeof parsed.error.message === "string") message = `The miner refused the request: ${parsed.error.message}`;
+    if (isObject(parsed) && isObject(parsed.error) && typeof parsed.error.message === "string") message = `The miner refused the request: ${parsed.error.message}`;
   } catch {
     /* keep the generic message */
   }
-  const headers = new Headers(res.headers);
-  headers.set("content-type", "application/json");
-  headers.delete("content-length");
-  return new Response(JSON.stringify(errorBody(res.status, message, requestId)), { status: res.status, headers });
+  return errorBody(status, message, requestId);
 }

@@ -21,7 +21,7 @@
  * accepted and not forwarded: it means nothing to a chat-completions miner.
  */
 import { invalidRequest } from "../../errors";
-import type { JsonObject } from "../../http/body";
+import type { JsonObject } from "../../lib/json";
 import { fail, isObject, optionalBoolean, optionalInteger, optionalNumber, optionalObject, optionalString, requiredString } from "../../validation/fields";
 
 export interface MessagesTranslation {

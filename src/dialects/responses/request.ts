@@ -18,7 +18,7 @@
  *   so they are refused with a 400 that says to send the whole conversation in `input`.
  */
 import { invalidRequest } from "../../errors";
-import type { JsonObject } from "../../http/body";
+import type { JsonObject } from "../../lib/json";
 import { fail, isObject, optionalBoolean, optionalInteger, optionalNumber, optionalObject, optionalString, requiredString } from "../../validation/fields";
 
 export interface ResponsesTranslation {

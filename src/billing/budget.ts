@@ -16,27 +16,33 @@
  * A session's spend is the settled cost of its finished requests; requests still running in
  * parallel in the same session are not yet counted (agents run their turns one after another).
  */
-import type { Context } from "hono";
-import { eq, and, sql } from "drizzle-orm";
-import { costMicroUsd, formatUsd, listPrices, priceFor, REPORT_TOLERANCE_PERCENT, reportCap, type ModelPrice } from "../billing/pricing";
-import type { UsageEvent } from "../billing/usage-event";
-import { database } from "../db/client";
-import { sessionSpend } from "../db/schema";
 import { GatewayError, invalidRequest } from "../errors";
-import type { AppEnv } from "../http/app-env";
-import type { JsonObject } from "../http/body";
-import { relayWithLimits } from "../billing/admission";
-import { countPrompt, type RelayContext } from "../routing/relay";
+import type { JsonObject } from "../lib/json";
+import type { BudgetStore } from "../pipeline/contracts";
 import type { InferenceRequest } from "../validation/requests";
+import { costMicroUsd, formatUsd, priceFor, REPORT_TOLERANCE_PERCENT, reportCap, type ModelPrice } from "./pricing";
+import type { UsageEvent } from "./usage-event";
 
 export const REQUEST_BUDGET_HEADER = "x-gateway-budget-usd";
 export const SESSION_BUDGET_HEADER = "x-gateway-session-budget-usd";
 
+export interface BudgetInput {
+  /** The request's budget headers as sent (undefined when absent). */
+  requestBudget: string | undefined;
+  sessionBudget: string | undefined;
+  subscriberId: string;
+  /** The session (affinity) key, when the request has one. */
+  sessionKey: string | undefined;
+  request: InferenceRequest;
+  /** The gateway's own prompt count. */
+  promptTokens: number;
+}
+
 export interface BudgetOutcome {
   /** The request, with max_tokens lowered when the budget cannot pay for more. */
-  req: InferenceRequest;
-  /** Settles the session's spend from the usage event (empty without a session budget). */
-  onUsage: ((event: UsageEvent) => Promise<void>)[];
+  request: InferenceRequest;
+  /** Settles the session's spend from the usage event (absent without a session budget). */
+  settle?: (event: UsageEvent) => Promise<void>;
   /** Response headers telling the client what the budget did. */
   headers: Record<string, string>;
 }
@@ -64,29 +70,6 @@ function affordableOutputTokens(micro: number, price: ModelPrice): number {
   return n > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(n);
 }
 
-async function sessionSpent(d1: D1Database, subscriberId: string, sessionKey: string): Promise<number> {
-  const row = await database(d1)
-    .select({ spent: sessionSpend.spentMicroUsd })
-    .from(sessionSpend)
-    .where(and(eq(sessionSpend.subscriberId, subscriberId), eq(sessionSpend.sessionKey, sessionKey)))
-    .get();
-  return row?.spent ?? 0;
-}
-
-function settleSession(d1: D1Database, subscriberId: string, sessionKey: string) {
-  return async (event: UsageEvent): Promise<void> => {
-    const cost = event.costMicroUsd ?? 0;
-    const now = Date.now();
-    await database(d1)
-      .insert(sessionSpend)
-      .values({ subscriberId, sessionKey, spentMicroUsd: cost, requests: 1, updatedAt: now })
-      .onConflictDoUpdate({
-        target: [sessionSpend.subscriberId, sessionSpend.sessionKey],
-        set: { spentMicroUsd: sql`${sessionSpend.spentMicroUsd} + ${cost}`, requests: sql`${sessionSpend.requests} + 1`, updatedAt: now },
-      });
-  };
-}
-
 function withMaxTokens(req: InferenceRequest, n: number): InferenceRequest {
   const body: JsonObject = { ...req.body, max_tokens: n };
   if (body.max_completion_tokens !== undefined && body.max_completion_tokens !== null) body.max_completion_tokens = n;
@@ -94,21 +77,19 @@ function withMaxTokens(req: InferenceRequest, n: number): InferenceRequest {
 }
 
 /** Applies the request's budget headers, if any; without them it costs nothing (no D1 read). */
-export async function applyBudget(c: Context<AppEnv>, req: InferenceRequest, affinityKey: string | undefined): Promise<BudgetOutcome> {
-  const requestHeader = c.req.header(REQUEST_BUDGET_HEADER);
-  const sessionHeader = c.req.header(SESSION_BUDGET_HEADER);
-  if (requestHeader === undefined && sessionHeader === undefined) return { req, onUsage: [], headers: {} };
-  if (req.endpoint === "embeddings") return { req, onUsage: [], headers: {} };
+export async function applyBudget(store: BudgetStore, input: BudgetInput): Promise<BudgetOutcome> {
+  const { request: req, subscriberId, sessionKey } = input;
+  if (input.requestBudget === undefined && input.sessionBudget === undefined) return { request: req, headers: {} };
+  if (req.endpoint === "embeddings") return { request: req, headers: {} };
 
-  const requestBudget = requestHeader === undefined ? null : parseUsd(requestHeader, REQUEST_BUDGET_HEADER);
-  const sessionBudget = sessionHeader === undefined ? null : parseUsd(sessionHeader, SESSION_BUDGET_HEADER);
-  if (sessionBudget !== null && affinityKey === undefined) {
+  const requestBudget = input.requestBudget === undefined ? null : parseUsd(input.requestBudget, REQUEST_BUDGET_HEADER);
+  const sessionBudget = input.sessionBudget === undefined ? null : parseUsd(input.sessionBudget, SESSION_BUDGET_HEADER);
+  if (sessionBudget !== null && sessionKey === undefined) {
     throw invalidRequest(`'${SESSION_BUDGET_HEADER}' needs a session: send an x-session-id header (or x-session-affinity, session-id, x-claude-code-session-id).`, SESSION_BUDGET_HEADER, "missing_session");
   }
-  const { subscriberId } = c.var.principal;
   const [prices, spent] = await Promise.all([
-    listPrices(c.env.DB),
-    sessionBudget !== null && affinityKey !== undefined ? sessionSpent(c.env.DB, subscriberId, affinityKey) : Promise.resolve(0),
+    store.prices(),
+    sessionBudget !== null && sessionKey !== undefined ? store.sessionSpent(subscriberId, sessionKey) : Promise.resolve(0),
   ]);
   const price = priceFor(prices, req.model);
   const headers: Record<string, string> = {};
@@ -125,7 +106,7 @@ export async function applyBudget(c: Context<AppEnv>, req: InferenceRequest, aff
   if (left <= 0) {
     throw budgetExceeded(`The session budget of $${formatUsd(sessionBudget ?? 0)} is used up: this session has spent $${formatUsd(spent)}. Start a new session or raise ${SESSION_BUDGET_HEADER}.`, SESSION_BUDGET_HEADER, headers);
   }
-  const promptCost = costMicroUsd(price, { prompt: reportCap(countPrompt(req)), cached: 0, completion: 0 });
+  const promptCost = costMicroUsd(price, { prompt: reportCap(input.promptTokens), cached: 0, completion: 0 });
   const outputTokens = affordableOutputTokens(left - promptCost, price);
   if (promptCost >= left || outputTokens < 1) {
     const what = limitedBy === SESSION_BUDGET_HEADER ? `the $${formatUsd(left)} left in this session's budget` : `this request's budget of $${formatUsd(left)}`;
@@ -138,22 +119,10 @@ export async function applyBudget(c: Context<AppEnv>, req: InferenceRequest, aff
     capped = withMaxTokens(req, outputTokens);
     headers["x-gateway-budget-max-tokens"] = String(outputTokens);
   }
+  if (sessionBudget === null || sessionKey === undefined) return { request: capped, headers };
   return {
-    req: capped,
-    onUsage: sessionBudget !== null && affinityKey !== undefined ? [settleSession(c.env.DB, subscriberId, affinityKey)] : [],
+    request: capped,
+    settle: (event) => store.addSessionSpend(subscriberId, sessionKey, event.costMicroUsd ?? 0),
     headers,
   };
-}
-
-/**
- * The budget, then the subscriber's plan, then the relay: what every inference route calls.
- * The budget's headers go on the answer.
- */
-export async function relayWithBudget(c: Context<AppEnv>, req: InferenceRequest, rc: RelayContext): Promise<Response> {
-  const budget = await applyBudget(c, req, rc.affinityKey);
-  const res = await relayWithLimits(c, budget.req, { ...rc, onUsage: [...(rc.onUsage ?? []), ...budget.onUsage] });
-  if (Object.keys(budget.headers).length === 0) return res;
-  const out = new Response(res.body, res);
-  for (const [k, v] of Object.entries(budget.headers)) out.headers.set(k, v);
-  return out;
 }

@@ -1,0 +1,77 @@
+/**
+ * One inference request's whole life, top to bottom. Every route that serves a model (chat,
+ * completions, embeddings, Anthropic Messages, Responses) calls this with its dialect; each stage
+ * is one call into a domain module, over the dependencies in `deps` (src/pipeline/deps.ts builds
+ * them from the Worker's bindings; tests pass fakes).
+ *
+ *   1. decode      the dialect turns the body into one validated chat/completions/embeddings request
+ *   2. session     the affinity key: turns of one conversation share it
+ *   3. count       the prompt's tokens, counted once for everything below
+ *   4. budget      per-task budget headers may lower max_tokens or refuse (402)
+ *   5. admit       the subscriber's plan: limits and money, or a refusal (429/402/403)
+ *   6. route       the model's miners, ranked (404 when none serves it)
+ *   7. meter       exactly one usage event from here on; it settles admission, budget and health
+ *   8. dispatch    sign, call, fail over -> a typed outcome (answer, stream, refusal, cancelled)
+ *   9. encode      the dialect turns the outcome into the caller's answer
+ *
+ * Refusals are thrown as GatewayError (src/errors.ts) and shaped by the HTTP layer.
+ */
+import { applyBudget, REQUEST_BUDGET_HEADER, SESSION_BUDGET_HEADER } from "../billing/budget";
+import { GatewayError, withHeaders } from "../errors";
+import type { JsonObject } from "../lib/json";
+import { affinityKey, affinitySource } from "../dialects/session";
+import type { RouteHint } from "../routing/score";
+import type { InferenceRequest } from "../validation/requests";
+import type { Dialect, PipelineDeps, RequestInfo } from "./contracts";
+import { countPrompt } from "./count-prompt";
+import { dispatch } from "./dispatch";
+import { openMeter } from "./meter";
+import { route } from "./route";
+
+export async function serveInference<Ctx>(deps: PipelineDeps, info: RequestInfo, dialect: Dialect<Ctx>, body: JsonObject): Promise<Response> {
+  const decoded = dialect.decode(body, info.requestId);
+  const sessionKey = await affinityKey(info.subscriberId, affinitySource(info.headers, body, decoded.conversation));
+  const promptTokens = countPrompt(decoded.request);
+  const budget = await applyBudget(deps.budgets, {
+    requestBudget: info.headers.get(REQUEST_BUDGET_HEADER) ?? undefined,
+    sessionBudget: info.headers.get(SESSION_BUDGET_HEADER) ?? undefined,
+    subscriberId: info.subscriberId,
+    sessionKey,
+    request: decoded.request,
+    promptTokens,
+  });
+  const request = budget.request;
+  const admission = await deps.admitter.admit({
+    requestId: info.requestId,
+    subscriberId: info.subscriberId,
+    model: request.model,
+    promptTokens,
+    maxOutputTokens: request.endpoint === "embeddings" ? 0 : (request.maxTokens ?? null),
+    choices: choicesOf(request),
+  });
+
+  let outcome;
+  try {
+    const candidates = await route(deps, request, { sessionKey, hint: routeHint(info.headers.get("x-gateway-route")) });
+    const meter = openMeter(deps, { info, request, promptTokens, admission, settleBudget: budget.settle, sessionKey });
+    outcome = await dispatch(deps, { request, candidates, meter, signal: info.signal, priced: true });
+  } catch (err) {
+    admission.release(); // a no-op once the usage event settled it
+    throw err instanceof GatewayError ? withHeaders(err, admission.headers) : err;
+  }
+
+  const headers = new Headers({ ...admission.headers, ...budget.headers, "x-request-id": info.requestId });
+  if (outcome.kind === "cancelled") return new Response(null, { status: 499, headers });
+  headers.set("x-miner-hotkey", outcome.miner);
+  return dialect.encode(outcome, decoded.context, { requestId: info.requestId, promptTokens, headers, now: deps.clock() });
+}
+
+/** `x-gateway-route: latency | throughput | balanced` picks what routing favours; anything else is balanced. */
+function routeHint(value: string | null): RouteHint {
+  return value === "latency" || value === "throughput" ? value : "balanced";
+}
+
+function choicesOf(req: InferenceRequest): number {
+  const n = req.body.n;
+  return typeof n === "number" && Number.isInteger(n) && n > 1 ? n : 1;
+}
