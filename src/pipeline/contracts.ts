@@ -109,6 +109,8 @@ export interface PipelineDeps {
   miners: MinerDirectory;
   health: RoutingHealth;
   signer: Signer;
+  /** The gateway's own prompt token count (src/pipeline/count-prompt.ts); called once per request. */
+  countPrompt(request: InferenceRequest): number;
   usage: UsageSink;
   /** Calls one miner; `fetch` in production. */
   fetch: typeof fetch;

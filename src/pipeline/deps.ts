@@ -14,6 +14,7 @@ import { observeOutcome } from "../routing/health/observe";
 import { rankCandidates } from "../routing/select";
 import { gatewayKeypair } from "../routing/signer";
 import type { PipelineDeps, RoutingHealth } from "./contracts";
+import { countPrompt } from "./count-prompt";
 
 export function gatewayDeps(env: Env, config: Config, waitUntil: (p: Promise<unknown>) => void): PipelineDeps {
   const clock = Date.now;
@@ -24,6 +25,7 @@ export function gatewayDeps(env: Env, config: Config, waitUntil: (p: Promise<unk
     miners: { snapshot: () => minerSnapshot(env.DB, config.minerCacheTtlMs) },
     health: isolateHealth(env),
     signer: () => gatewayKeypair(env),
+    countPrompt,
     usage: usageSink(env),
     fetch: (input, init) => fetch(input, init),
     clock,

@@ -23,7 +23,6 @@ import { affinityKey, affinitySource } from "../dialects/session";
 import type { RouteHint } from "../routing/score";
 import type { InferenceRequest } from "../validation/requests";
 import type { Dialect, PipelineDeps, RequestInfo } from "./contracts";
-import { countPrompt } from "./count-prompt";
 import { dispatch } from "./dispatch";
 import { openMeter } from "./meter";
 import { route } from "./route";
@@ -31,7 +30,7 @@ import { route } from "./route";
 export async function serveInference<Ctx>(deps: PipelineDeps, info: RequestInfo, dialect: Dialect<Ctx>, body: JsonObject): Promise<Response> {
   const decoded = dialect.decode(body, info.requestId);
   const sessionKey = await affinityKey(info.subscriberId, affinitySource(info.headers, body, decoded.conversation));
-  const promptTokens = countPrompt(decoded.request);
+  const promptTokens = deps.countPrompt(decoded.request);
   const budget = await applyBudget(deps.budgets, {
     requestBudget: info.headers.get(REQUEST_BUDGET_HEADER) ?? undefined,
     sessionBudget: info.headers.get(SESSION_BUDGET_HEADER) ?? undefined,
