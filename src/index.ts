@@ -3,7 +3,7 @@
  * miners with canaries. The entry point only composes. Chain work runs in the separate chain
  * Worker (src/chain-worker.ts).
  */
-import { createApp } from "./app";
+import { createApp } from "./http/app";
 import { consumeUsageBatch } from "./billing/consumer";
 import type { Env } from "./env";
 import { runCanaries } from "./routing/canary";

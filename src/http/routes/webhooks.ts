@@ -6,12 +6,12 @@
  * Stripe retries; events this gateway does not act on are acknowledged and recorded.
  */
 import type { Hono } from "hono";
-import { limitsStub } from "../billing/limits-do";
-import { eventHead, observe } from "../billing/stripe-events";
-import { verifyStripeSignature } from "../billing/stripe-signature";
-import { eventSeen, recordEvent } from "../billing/stripe-store";
-import { invalidRequest, notFound, payloadTooLarge } from "../errors";
-import type { AppEnv } from "../http/app-env";
+import { limitsStub } from "../../billing/limits-do";
+import { eventHead, observe } from "../../billing/stripe-events";
+import { verifyStripeSignature } from "../../billing/stripe-signature";
+import { eventSeen, recordEvent } from "../../billing/stripe-store";
+import { invalidRequest, notFound, payloadTooLarge } from "../../errors";
+import type { AppEnv } from "../app-env";
 
 const SIGNATURE_MESSAGES = {
   missing_header: "Missing Stripe-Signature header.",

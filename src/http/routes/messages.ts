@@ -6,14 +6,14 @@
  * Also GET/HEAD `/` and `/api/hello`: Claude Code probes them before its first request.
  */
 import type { Context, Hono } from "hono";
-import { messagesDialect } from "../dialects/anthropic/dialect";
-import { messagesToChat } from "../dialects/anthropic/request";
-import { anthropicErrors } from "../http/anthropic-errors";
-import type { AppEnv } from "../http/app-env";
-import { readJsonObject } from "../http/body";
-import { requireSubscriber } from "../http/middleware";
-import { inferenceHandler } from "../http/pipeline";
-import { countMessageTokens } from "../lib/tokens";
+import { messagesDialect } from "../../dialects/anthropic/dialect";
+import { messagesToChat } from "../../dialects/anthropic/request";
+import { anthropicErrors } from "../anthropic-errors";
+import type { AppEnv } from "../app-env";
+import { readJsonObject } from "../body";
+import { requireSubscriber } from "../middleware";
+import { inferenceHandler } from "../pipeline";
+import { countMessageTokens } from "../../lib/tokens";
 
 /** The gateway's own prompt count (the one it meters), over the translated conversation. */
 async function handleCountTokens(c: Context<AppEnv>): Promise<Response> {

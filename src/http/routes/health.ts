@@ -5,11 +5,11 @@
  */
 import { eq } from "drizzle-orm";
 import type { Hono } from "hono";
-import { database } from "../db/client";
-import { chainSync } from "../db/schema";
-import type { Env } from "../env";
-import type { AppEnv } from "../http/app-env";
-import { minerSnapshot } from "../routing/directory";
+import { database } from "../../db/client";
+import { chainSync } from "../../db/schema";
+import type { Env } from "../../env";
+import type { AppEnv } from "../app-env";
+import { minerSnapshot } from "../../routing/directory";
 
 async function chainStatus(env: Env, staleAfterMs: number, now: number) {
   // The chain Worker syncs; the gateway only needs the subnet to look its state up.

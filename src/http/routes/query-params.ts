@@ -1,5 +1,5 @@
 /** Shared parsing of `since` / `until` query parameters (RFC 3339 or Unix seconds). */
-import { invalidRequest } from "../errors";
+import { invalidRequest } from "../../errors";
 
 export function timeParam(value: string | undefined, name: string): number | undefined {
   if (value === undefined || value === "") return undefined;

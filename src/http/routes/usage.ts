@@ -1,10 +1,10 @@
 /** GET /v1/usage: the caller's own usage, totals and by model and day, and spend against the plan. */
 import type { Hono } from "hono";
-import { limitsStub } from "../billing/limits-do";
-import { reportJson } from "../billing/report-json";
-import { usageReport } from "../billing/usage-query";
-import type { AppEnv } from "../http/app-env";
-import { requireSubscriber } from "../http/middleware";
+import { limitsStub } from "../../billing/limits-do";
+import { reportJson } from "../../billing/report-json";
+import { usageReport } from "../../billing/usage-query";
+import type { AppEnv } from "../app-env";
+import { requireSubscriber } from "../middleware";
 import { timeParam } from "./query-params";
 
 export function registerUsageRoutes(app: Hono<AppEnv>): void {

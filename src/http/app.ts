@@ -2,9 +2,9 @@
  * The HTTP application: middlewares, routes, and the one place errors become responses.
  */
 import { Hono } from "hono";
-import { GatewayError, internalError, methodNotAllowed, notFound, websocketNotSupported } from "./errors";
-import type { AppEnv } from "./http/app-env";
-import { requestContext } from "./http/middleware";
+import { GatewayError, internalError, methodNotAllowed, notFound, websocketNotSupported } from "../errors";
+import type { AppEnv } from "./app-env";
+import { requestContext } from "./middleware";
 import { registerAdminRoutes } from "./routes/admin";
 import { registerAdminBillingRoutes } from "./routes/admin-billing";
 import { registerHealthRoutes } from "./routes/health";

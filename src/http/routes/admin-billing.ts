@@ -12,17 +12,17 @@
  * price edits reach every subscriber within PROFILE_TTL_MS.
  */
 import type { Hono } from "hono";
-import { creditGranted, grantCredit, parseGrant } from "../billing/credits";
-import { limitsStub } from "../billing/limits-do";
-import { createPlan, getPlan, listPlans, planJson, setSubscriberPlan, updatePlan } from "../billing/plans";
-import { deletePrice, listPrices, parsePriceInput, priceJson, upsertPrice } from "../billing/pricing";
-import { reportJson } from "../billing/report-json";
-import { getSubscriber } from "../billing/subscribers";
-import { notFound } from "../errors";
-import type { AppEnv } from "../http/app-env";
-import { readJsonObject } from "../http/body";
-import { requireAdmin } from "../http/middleware";
-import { fail } from "../validation/fields";
+import { creditGranted, grantCredit, parseGrant } from "../../billing/credits";
+import { limitsStub } from "../../billing/limits-do";
+import { createPlan, getPlan, listPlans, planJson, setSubscriberPlan, updatePlan } from "../../billing/plans";
+import { deletePrice, listPrices, parsePriceInput, priceJson, upsertPrice } from "../../billing/pricing";
+import { reportJson } from "../../billing/report-json";
+import { getSubscriber } from "../../billing/subscribers";
+import { notFound } from "../../errors";
+import type { AppEnv } from "../app-env";
+import { readJsonObject } from "../body";
+import { requireAdmin } from "../middleware";
+import { fail } from "../../validation/fields";
 
 export function registerAdminBillingRoutes(app: Hono<AppEnv>): void {
   const admin = requireAdmin();

@@ -9,16 +9,16 @@
  *   POST   /admin/chain/sync                  run the metagraph sync now
  */
 import type { Hono } from "hono";
-import { limitsStub } from "../billing/limits-do";
-import { getPlan, setSubscriberPlan } from "../billing/plans";
-import { createSubscriber, getSubscriber, issueKey, listKeys, revokeKey } from "../billing/subscribers";
-import { usageReport, usageRows } from "../billing/usage-query";
-import { GatewayError, notFound } from "../errors";
-import type { AppEnv } from "../http/app-env";
-import { readJsonObject } from "../http/body";
-import { requireAdmin } from "../http/middleware";
-import { listMiners, parseStaticMiner, removeStaticMiner, upsertStaticMiners } from "../routing/static-miners";
-import { fail, optionalInteger, optionalString, requiredString } from "../validation/fields";
+import { limitsStub } from "../../billing/limits-do";
+import { getPlan, setSubscriberPlan } from "../../billing/plans";
+import { createSubscriber, getSubscriber, issueKey, listKeys, revokeKey } from "../../billing/subscribers";
+import { usageReport, usageRows } from "../../billing/usage-query";
+import { GatewayError, notFound } from "../../errors";
+import type { AppEnv } from "../app-env";
+import { readJsonObject } from "../body";
+import { requireAdmin } from "../middleware";
+import { listMiners, parseStaticMiner, removeStaticMiner, upsertStaticMiners } from "../../routing/static-miners";
+import { fail, optionalInteger, optionalString, requiredString } from "../../validation/fields";
 import { timeParam } from "./query-params";
 
 export function registerAdminRoutes(app: Hono<AppEnv>): void {

@@ -5,13 +5,13 @@
  *   POST /admin/canaries/run                   run the canary probes now
  */
 import type { Hono } from "hono";
-import { invalidRequest, modelNotFound } from "../errors";
-import type { AppEnv } from "../http/app-env";
-import { runCanaries } from "../routing/canary";
-import { minerSnapshot } from "../routing/directory";
-import { pullHealth } from "../routing/health/sync";
-import type { RouteHint } from "../routing/score";
-import { scoreCandidates } from "../routing/select";
+import { invalidRequest, modelNotFound } from "../../errors";
+import type { AppEnv } from "../app-env";
+import { runCanaries } from "../../routing/canary";
+import { minerSnapshot } from "../../routing/directory";
+import { pullHealth } from "../../routing/health/sync";
+import type { RouteHint } from "../../routing/score";
+import { scoreCandidates } from "../../routing/select";
 
 export function registerAdminRoutingRoutes(app: Hono<AppEnv>): void {
   app.get("/admin/routing", async (c) => {

@@ -1,9 +1,9 @@
 /** GET /v1/models and /v1/models/:id: the models live miners serve, in OpenAI's list shape. */
 import type { Hono } from "hono";
-import { modelNotFound } from "../errors";
-import type { AppEnv } from "../http/app-env";
-import { requireSubscriber } from "../http/middleware";
-import { minerSnapshot, type MinerSnapshot } from "../routing/directory";
+import { modelNotFound } from "../../errors";
+import type { AppEnv } from "../app-env";
+import { requireSubscriber } from "../middleware";
+import { minerSnapshot, type MinerSnapshot } from "../../routing/directory";
 
 const OWNER = "bittensor";
 

@@ -6,10 +6,10 @@
  *   POST /admin/settlements/run                   run one settlement now, in the chain Worker
  */
 import type { Hono } from "hono";
-import { listSettlements } from "../chain/settlement/records";
-import { GatewayError, invalidRequest } from "../errors";
-import type { AppEnv } from "../http/app-env";
-import { requireAdmin } from "../http/middleware";
+import { listSettlements } from "../../chain/settlement/records";
+import { GatewayError, invalidRequest } from "../../errors";
+import type { AppEnv } from "../app-env";
+import { requireAdmin } from "../middleware";
 
 function intParam(value: string | undefined, name: string, min: number, max: number): number | undefined {
   if (value === undefined || value === "") return undefined;

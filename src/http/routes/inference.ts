@@ -1,9 +1,9 @@
 /** POST /v1/chat/completions, /v1/completions, /v1/embeddings: OpenAI's dialect through the pipeline. */
 import type { Hono } from "hono";
-import { chatDialect, completionsDialect, embeddingsDialect } from "../dialects/openai/dialect";
-import type { AppEnv } from "../http/app-env";
-import { requireSubscriber } from "../http/middleware";
-import { inferenceHandler } from "../http/pipeline";
+import { chatDialect, completionsDialect, embeddingsDialect } from "../../dialects/openai/dialect";
+import type { AppEnv } from "../app-env";
+import { requireSubscriber } from "../middleware";
+import { inferenceHandler } from "../pipeline";
 
 export function registerInferenceRoutes(app: Hono<AppEnv>): void {
   const auth = requireSubscriber();
