@@ -22,7 +22,7 @@ import type { JsonObject } from "../lib/json";
 import { affinityKey, affinitySource } from "../dialects/session";
 import type { RouteHint } from "../routing/score";
 import type { InferenceRequest } from "../validation/requests";
-import type { Dialect, PipelineDeps, RequestInfo } from "./contracts";
+import type { Dialect, DispatchOutcome, PipelineDeps, RequestInfo } from "./contracts";
 import { dispatch } from "./dispatch";
 import { openMeter } from "./meter";
 import { route } from "./route";
@@ -49,7 +49,7 @@ export async function serveInference<Ctx>(deps: PipelineDeps, info: RequestInfo,
     choices: choicesOf(request),
   });
 
-  let outcome;
+  let outcome: DispatchOutcome;
   try {
     const candidates = await route(deps, request, { sessionKey, hint: routeHint(info.headers.get("x-gateway-route")) });
     const meter = openMeter(deps, { info, request, promptTokens, admission, settleBudget: budget.settle, sessionKey });
