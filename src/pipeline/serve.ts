@@ -28,9 +28,13 @@ import { openMeter } from "./meter";
 import { route } from "./route";
 
 export async function serveInference<Ctx>(deps: PipelineDeps, info: RequestInfo, dialect: Dialect<Ctx>, body: JsonObject): Promise<Response> {
+  // 1. decode
   const decoded = dialect.decode(body, info.requestId);
+  // 2. session
   const sessionKey = await affinityKey(info.subscriberId, affinitySource(info.headers, body, decoded.conversation));
+  // 3. count
   const promptTokens = deps.countPrompt(decoded.request);
+  // 4. budget
   const budget = await applyBudget(deps.budgets, {
     requestBudget: info.headers.get(REQUEST_BUDGET_HEADER) ?? undefined,
     sessionBudget: info.headers.get(SESSION_BUDGET_HEADER) ?? undefined,
@@ -40,6 +44,7 @@ export async function serveInference<Ctx>(deps: PipelineDeps, info: RequestInfo,
     promptTokens,
   });
   const request = budget.request;
+  // 5. admit
   const admission = await deps.admitter.admit({
     requestId: info.requestId,
     subscriberId: info.subscriberId,
@@ -51,14 +56,18 @@ export async function serveInference<Ctx>(deps: PipelineDeps, info: RequestInfo,
 
   let outcome: DispatchOutcome;
   try {
+    // 6. route
     const candidates = await route(deps, request, { sessionKey, hint: routeHint(info.headers.get("x-gateway-route")) });
+    // 7. meter
     const meter = openMeter(deps, { info, request, promptTokens, admission, settleBudget: budget.settle, sessionKey });
+    // 8. dispatch
     outcome = await dispatch(deps, { request, candidates, meter, signal: info.signal, priced: true });
   } catch (err) {
     admission.release(); // a no-op once the usage event settled it
     throw err instanceof GatewayError ? withHeaders(err, admission.headers) : err;
   }
 
+  // 9. encode
   const headers = new Headers({ ...admission.headers, ...budget.headers, "x-request-id": info.requestId });
   if (outcome.kind === "cancelled") return new Response(null, { status: 499, headers });
   headers.set("x-miner-hotkey", outcome.miner);
