@@ -11,10 +11,9 @@ import type { Env } from "../env";
 import type { AppEnv } from "../http/app-env";
 import { minerSnapshot } from "../routing/directory";
 
-async function chainStatus(env: Env, staleAfterMs: number, now: number) {
+async function chainStatus(env: Env, netuid: number | null, staleAfterMs: number, now: number) {
   // The chain Worker syncs; the gateway only needs the subnet to look its state up.
-  if (!env.NETUID) return null;
-  const netuid = Number(env.NETUID);
+  if (netuid === null) return null;
   const row = await database(env.DB).select().from(chainSync).where(eq(chainSync.netuid, netuid)).get();
   if (!row) return { netuid, synced: false, stale: true, last_error: null };
   const ageMs = now - row.syncedAt;
@@ -35,7 +34,7 @@ export function registerHealthRoutes(app: Hono<AppEnv>): void {
     try {
       const [snapshot, chain] = await Promise.all([
         minerSnapshot(c.env.DB, c.var.config.minerCacheTtlMs),
-        chainStatus(c.env, c.var.config.metagraphStaleAfterMs, Date.now()),
+        chainStatus(c.env, c.var.config.netuid, c.var.config.metagraphStaleAfterMs, Date.now()),
       ]);
       const status = chain?.stale ? "degraded" : "ok";
       return c.json({ status, miners: snapshot.miners.length, models: snapshot.byModel.size, chain });
