@@ -97,9 +97,10 @@ describe("secrets in the dev stack", () => {
   });
 
   it("appear in nothing wrangler printed or logged", () => {
+    // Everything wrangler and workerd printed (warnings and errors at this log level) ...
     const printed = stack.gateway.output();
-    expect(printed.length).toBeGreaterThan(0);
     for (const v of values) expect(printed.includes(v)).toBe(false);
+    // ... and its debug log files, which get every message at any level.
     const logs = filesUnder(join(stack.configDir, "logs"));
     expect(logs.length).toBeGreaterThan(0);
     for (const file of logs) {
