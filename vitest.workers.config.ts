@@ -17,10 +17,21 @@ export default defineConfig(async () => {
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {
           // The chain Worker (a separate script with @polkadot/api) is exercised by the
-          // end-to-end chain test; here its binding answers like an unreachable chain worker.
-          serviceBindings: {
-            CHAIN: () => Response.json({ error: { message: "chain worker not running in this suite", type: "api_error", code: "chain_worker_unavailable", param: null } }, { status: 503 }),
-          },
+          // end-to-end chain tests; here its RPC entrypoint fails every call like an unreachable
+          // chain Worker would (the gateway answers 503 chain_worker_unavailable).
+          workers: [
+            {
+              name: "bittensor-gateway-chain",
+              modules: true,
+              compatibilityDate: "2026-04-20",
+              script: `
+                import { WorkerEntrypoint } from "cloudflare:workers";
+                const down = () => { throw new Error("chain worker not running in this suite"); };
+                export class ChainService extends WorkerEntrypoint { sync() { down(); } settle() { down(); } runCron() { down(); } }
+                export default { fetch: () => new Response("chain worker stub", { status: 404 }) };`,
+            },
+          ],
+          serviceBindings: { CHAIN: { name: "bittensor-gateway-chain", entrypoint: "ChainService" } },
           bindings: {
             TEST_MIGRATIONS: migrations,
             // Plain JSON data; the cast only satisfies miniflare's `Json` binding type.

@@ -1,13 +1,17 @@
 /**
  * `npm run dev`: the gateway at http://127.0.0.1:8787 (PORT overrides) with a dev subnet of three
  * reference miners, D1 migrated and persisted in .wrangler/state, and the dev subscriber's key
- * GATEWAY_DEV_KEY (default sk-dev-local). Gateway configuration comes from the environment.
- * Ctrl-C stops everything.
+ * GATEWAY_DEV_KEY (default sk-dev-local). Both Workers' variables (src/config/variables.ts) come
+ * from the environment; with SUBTENSOR_URL and NETUID set the chain Worker's cron triggers run on
+ * their schedule (DEV_CHAIN_SCHEDULE_MS overrides it). Ctrl-C stops everything.
+ * `npm run dev:subnet` (scripts/dev-subnet.ts) does the same against a local Subtensor.
  */
 import { join } from "node:path";
-import { GATEWAY_VARS, ROOT, startDevStack } from "./lib/dev-stack";
+import { ROOT, startDevStack, varsFromEnvironment } from "./lib/dev-stack";
 
-const vars = Object.fromEntries(GATEWAY_VARS.filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k] as string]));
+const vars = varsFromEnvironment(process.env);
+const scheduleMs = process.env.DEV_CHAIN_SCHEDULE_MS ? Number(process.env.DEV_CHAIN_SCHEDULE_MS) : undefined;
+if (scheduleMs !== undefined && !(Number.isInteger(scheduleMs) && scheduleMs > 0)) throw new Error("DEV_CHAIN_SCHEDULE_MS must be a positive integer (ms)");
 
 const stack = await startDevStack({
   port: Number(process.env.PORT ?? 8787),
@@ -15,6 +19,7 @@ const stack = await startDevStack({
   devKey: process.env.GATEWAY_DEV_KEY ?? "sk-dev-local",
   vars,
   echo: true,
+  chainSchedule: { intervalMs: scheduleMs },
 });
 
 console.log(`

@@ -1,50 +1,68 @@
 /**
  * The chain Worker: a separate script (wrangler.chain.toml) for everything that talks to
- * Subtensor. It runs the cron jobs and answers the gateway's service-binding calls (`CHAIN`), so
- * @polkadot/api lives only in this bundle and the gateway's fetch path never parses or loads it
- * (measured in the README: bundle size and cold start of both).
+ * Subtensor. It runs the cron jobs and serves the gateway over RPC: the gateway's `CHAIN` service
+ * binding points at the ChainService entrypoint below, so @polkadot/api lives only in this bundle
+ * and the gateway's fetch path never parses or loads it (bundle size and cold start of both are
+ * measured in BENCHMARKS.md).
  *
  * It has no public route (`workers_dev = false`, no routes): only the gateway can call it.
+ * Every method answers plain data, `{ok: true, ...}` or `{ok: false, code, message}`; the gateway
+ * maps the codes to HTTP (src/routes/chain-calls.ts). An exception reaching the gateway therefore
+ * means the Worker could not be reached, not that a job failed.
  */
-import type { Env } from "./env";
-import { GatewayError, notFound } from "./errors";
-import { runMetagraphSync } from "./jobs/metagraph-sync";
-import { runScheduled } from "./jobs/scheduled";
-import { runSettlementJob } from "./jobs/settlement";
+import { WorkerEntrypoint } from "cloudflare:workers";
+import { chainConfig, ConfigError, type ChainConfig } from "./config/chain";
+import type { ChainEnv } from "./env";
+import { runMetagraphSync, type MetagraphSyncOutcome } from "./jobs/metagraph-sync";
+import { runScheduled, type ScheduledReport } from "./jobs/scheduled";
+import { runSettlementJob, type SettlementOutcome } from "./jobs/settlement";
 
-async function handle(request: Request, env: Env): Promise<Response> {
-  const { pathname } = new URL(request.url);
-  if (request.method === "POST" && pathname === "/sync") {
-    const outcome = await runMetagraphSync(env);
-    if (!outcome.ok) {
-      const status = outcome.code === "chain_not_configured" ? 409 : 502;
-      throw new GatewayError(status, status === 409 ? "invalid_request_error" : "api_error", outcome.code, outcome.message);
-    }
-    return Response.json(outcome);
+/** Why the chain Worker did not run a job at all. */
+export type ChainWorkerFailure = { ok: false; code: "configuration_error" | "internal_error"; message: string };
+
+/** Reads the configuration first (a bad variable fails every call, naming it), then runs the job. */
+async function guarded<T>(env: ChainEnv, what: string, job: (cfg: ChainConfig) => Promise<T>): Promise<T | ChainWorkerFailure> {
+  let cfg: ChainConfig;
+  try {
+    cfg = chainConfig(env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(`chain worker configuration error: ${err.message}`);
+    return { ok: false, code: "configuration_error", message: err.message };
   }
-  if (request.method === "POST" && pathname === "/settle") {
-    const outcome = await runSettlementJob(env);
-    if (!outcome.ok) {
-      const status = outcome.code === "settlement_disabled" ? 409 : outcome.code === "chain_config" ? 500 : 502;
-      throw new GatewayError(status, status === 409 ? "invalid_request_error" : "api_error", outcome.code, outcome.message);
-    }
-    return Response.json(outcome.report);
+  try {
+    return await job(cfg);
+  } catch (err) {
+    console.error(`chain worker: ${what} failed`, err);
+    return { ok: false, code: "internal_error", message: "The chain worker hit an internal error. It has been logged." };
   }
-  throw notFound(`Unknown chain worker route: ${request.method} ${pathname}`);
+}
+
+export class ChainService extends WorkerEntrypoint<ChainEnv> {
+  /** One metagraph sync now (POST /admin/chain/sync). */
+  async sync(): Promise<MetagraphSyncOutcome | ChainWorkerFailure> {
+    return guarded(this.env, "metagraph sync", (cfg) => runMetagraphSync(this.env, cfg));
+  }
+
+  /** One settlement run now (POST /admin/settlements/run). */
+  async settle(): Promise<SettlementOutcome | ChainWorkerFailure> {
+    return guarded(this.env, "settlement", (cfg) => runSettlementJob(this.env, cfg));
+  }
+
+  /** What the cron trigger `cron` runs, now: the dev stack's stand-in for cron (wrangler fires none for this Worker in dev). */
+  async runCron(cron: string): Promise<({ ok: true } & ScheduledReport) | ChainWorkerFailure> {
+    return guarded(this.env, `scheduled ${cron}`, async (cfg) => ({ ok: true as const, ...(await runScheduled(cron, this.env, cfg)) }));
+  }
 }
 
 export default {
-  async fetch(request, env) {
-    try {
-      return await handle(request, env);
-    } catch (err) {
-      if (err instanceof GatewayError) return Response.json(err.toBody(), { status: err.status });
-      console.error("chain worker error", err);
-      return Response.json({ error: { message: "The chain worker hit an internal error.", type: "server_error", code: "internal_error", param: null } }, { status: 500 });
-    }
+  async fetch() {
+    return Response.json({ error: { message: "The chain worker has no HTTP routes; the gateway calls it over RPC.", type: "not_found_error", code: "not_found", param: null } }, { status: 404 });
   },
 
   async scheduled(controller, env) {
-    await runScheduled(controller, env);
+    // A misconfigured variable fails the run loudly (logged, and the invocation is marked failed).
+    const cfg = chainConfig(env);
+    await runScheduled(controller.cron, env, cfg);
   },
-} satisfies ExportedHandler<Env>;
+} satisfies ExportedHandler<ChainEnv>;

@@ -5,7 +5,7 @@
  */
 import { createApp } from "./http/app";
 import { consumeUsageBatch } from "./billing/consumer";
-import type { Env } from "./env";
+import { config, type Env } from "./env";
 import { runCanaries } from "./routing/canary";
 
 export { SubscriberLimits } from "./billing/limits-do";
@@ -21,8 +21,10 @@ export default {
   },
 
   // The gateway's own cron: canary probes (no chain code; that runs in the chain Worker).
+  // A misconfigured variable throws here, naming it: the run fails loudly.
   async scheduled(controller, env) {
-    if (env.CANARY_CRON && env.CANARY_CRON !== controller.cron) return;
+    const { canaryCron } = config(env);
+    if (canaryCron && canaryCron !== controller.cron) return;
     const results = await runCanaries(env);
     const failed = results.filter((r) => !r.pass);
     console.log(`canaries: ${results.length - failed.length}/${results.length} passed`);

@@ -1,56 +1,22 @@
 /**
  * The local dev stack, used by `npm run dev`, the end-to-end tests and the benchmark:
- * reference miners (separate processes), D1 migrated, the gateway under `wrangler dev`
- * (workerd, with the local Queue and D1), then seeded through the admin API with the miners
- * and a dev subscriber whose key is GATEWAY_DEV_KEY.
+ * reference miners (separate processes), D1 migrated, the gateway and the chain Worker under one
+ * `wrangler dev` (workerd, with the local Queue and D1), seeded through the admin API with a dev
+ * subscriber whose key is GATEWAY_DEV_KEY and then the miners. With SUBTENSOR_URL and NETUID set,
+ * it runs one metagraph sync and then the chain Worker's cron triggers on their schedule.
+ * It resolves when /health says the gateway is usable (docs/configuration.md, "The dev stack").
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { keypairFromUri } from "../../src/protocol/keys";
+import { isVariable } from "../../src/config/variables";
+import { writeDevConfig, type DevVars } from "./dev-config";
+import { cronTriggers, startChainSchedule, type ChainSchedule, type ScheduledRun } from "./dev-schedule";
 import { freePort, startProcess, waitForHttp, waitForPort, type Managed } from "./processes";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
-
-/** Configuration names the gateway reads; `npm run dev` forwards any of them set in the environment. */
-export const GATEWAY_VARS = [
-  "ENVIRONMENT",
-  "ADMIN_TOKEN",
-  "GATEWAY_HOTKEY_MNEMONIC",
-  "MAX_BODY_BYTES",
-  "MINER_TIMEOUT_MS",
-  "FIRST_BYTE_TIMEOUT_MS",
-  "STREAM_IDLE_TIMEOUT_MS",
-  "ROUTING_DEADLINE_MS",
-  "MAX_MINER_ATTEMPTS",
-  "AUTH_CACHE_TTL_MS",
-  "MINER_CACHE_TTL_MS",
-  "JWT_HS256_SECRET",
-  "JWT_JWKS_URL",
-  "JWT_ISSUER",
-  "JWT_AUDIENCE",
-  "JWT_ALGORITHMS",
-  "JWT_AUTO_PROVISION",
-  "SUBTENSOR_URL",
-  "NETUID",
-  "ALLOW_PRIVATE_AXONS",
-  "METAGRAPH_SYNC_CRON",
-  "DEFAULT_PLAN_ID",
-  "LEASE_TTL_MS",
-  "STRIPE_WEBHOOK_SECRET",
-  "SETTLEMENT_ENABLED",
-  "SETTLEMENT_CRON",
-  "SETTLEMENT_EPOCH_BLOCKS",
-  "SETTLEMENT_LAG_MS",
-  "SETTLEMENT_INCLUSION_TIMEOUT_MS",
-  "WEIGHTS_VERSION_KEY",
-  "PAYOUT_ENABLED",
-  "PAYOUT_SHARE_BPS",
-  "PAYOUT_RAO_PER_USD",
-  "PAYOUT_MIN_RAO",
-  "PAYOUT_MAX_RAO_PER_EPOCH",
-  "PAYOUT_TREASURY_MNEMONIC",
-] as const;
+export { varsFromEnvironment, type DevVars } from "./dev-config";
 
 export interface MinerSpec {
   hotkeyUri: string;
@@ -74,9 +40,16 @@ export interface DevStackOptions {
   externalMiners?: ExternalMiner[];
   /** Where local D1/Queue state lives; a fresh temp dir when omitted. */
   persistTo?: string;
-  vars?: Partial<Record<(typeof GATEWAY_VARS)[number], string>>;
+  /** Variables of either Worker (src/config/variables.ts); secrets are passed out of sight. */
+  vars?: DevVars;
   devKey?: string;
   echo?: boolean;
+  /**
+   * The chain Worker's cron triggers (only with SUBTENSOR_URL and NETUID): run on their own schedule
+   * by default, every `intervalMs` when given, or not at all with `false` (a test that drives
+   * settlement by hand). The one sync at start runs either way.
+   */
+  chainSchedule?: { intervalMs?: number } | false;
 }
 
 export interface DevStack {
@@ -86,6 +59,10 @@ export interface DevStack {
   miners: { hotkey: string; url: string; process: Managed }[];
   gateway: Managed;
   persistTo: string;
+  /** Private directory (0700) with the files that hold the stack's variables and wrangler's logs. */
+  configDir: string;
+  /** Runs of the chain Worker's triggers so far (newest last). */
+  chainRuns: ScheduledRun[];
   stop(): Promise<void>;
 }
 
@@ -97,41 +74,31 @@ export const DEFAULT_MINERS: MinerSpec[] = [
 
 const WRANGLER_ENV = { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", NO_COLOR: "1" };
 
-/**
- * `--var` reaches only the first Worker of a multi-config `wrangler dev`, so the chain Worker gets
- * a copy of wrangler.chain.toml with the stack's variables as its [vars] (the last table there).
- */
-function chainWorkerConfig(dir: string, vars: Record<string, string>): string {
-  const base = readFileSync(join(ROOT, "wrangler.chain.toml"), "utf8");
-  const head = base.slice(0, base.search(/^\[vars\]\s*$/m));
-  const lines = Object.entries(vars).map(([k, v]) => `${k} = ${JSON.stringify(v)}`);
-  const file = join(dir, "wrangler.chain.dev.toml");
-  writeFileSync(
-    file,
-    head
-      .replace(/^main = "(.*)"$/m, (_, m: string) => `main = ${JSON.stringify(join(ROOT, m))}`)
-      .replace(/^migrations_dir = "(.*)"$/m, (_, m: string) => `migrations_dir = ${JSON.stringify(join(ROOT, m))}`) + `[vars]\n${lines.join("\n")}\n`,
-  );
-  return file;
+function withoutWorkerVariables(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !isVariable(name)));
 }
 
 export async function startDevStack(opts: DevStackOptions = {}): Promise<DevStack> {
   const port = opts.port ?? (await freePort());
   const persistTo = opts.persistTo ?? mkdtempSync(join(tmpdir(), "gateway-dev-"));
-  const vars: Record<string, string> = {
+  const vars: DevVars = {
     ENVIRONMENT: "development",
     ADMIN_TOKEN: "dev-admin-token",
     GATEWAY_HOTKEY_MNEMONIC: "//Alice",
     ALLOW_PRIVATE_AXONS: "true",
     // sub_dev and anything created in dev get generous limits; put a subscriber on 'free' to try the real ones.
     DEFAULT_PLAN_ID: "unlimited",
-    ...Object.fromEntries(Object.entries(opts.vars ?? {}).filter((e): e is [string, string] => e[1] !== undefined)),
+    ...opts.vars,
   };
   const devKey = opts.devKey ?? "sk-dev-local";
-  const env = { ...process.env, ...WRANGLER_ENV };
+  // Children get no copy of the Workers' variables from this process's environment: they reach
+  // wrangler only through the private files.
+  const env = { ...withoutWorkerVariables(process.env), ...WRANGLER_ENV };
   const stopAll: (() => Promise<void>)[] = [];
+  const cleanups: (() => void)[] = [];
   const stop = async () => {
-    await Promise.all(stopAll.splice(0).map((s) => s()));
+    await Promise.allSettled(stopAll.splice(0).map((s) => s()));
+    for (const c of cleanups.splice(0)) c();
     // A stack that made its own state directory leaves nothing behind.
     if (!opts.persistTo) rmSync(persistTo, { recursive: true, force: true });
   };
@@ -160,43 +127,76 @@ export async function startDevStack(opts: DevStackOptions = {}): Promise<DevStac
     const migrated = await new Promise<number | null>((r) => migrate.child.once("exit", (code) => r(code)));
     if (migrated !== 0) throw new Error(`D1 migrations failed:\n${migrate.output()}`);
 
-    const varArgs = Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
-    const chainConfig = chainWorkerConfig(persistTo, vars);
+    // Every variable goes through private files, none on the command line (docs/configuration.md, "Secrets").
+    const files = writeDevConfig(ROOT, vars);
+    cleanups.push(() => rmSync(files.dir, { recursive: true, force: true }));
     const inspectorPort = await freePort();
     const gateway = startProcess(
       "gateway",
       process.execPath,
       [
-        wrangler, "dev", "-c", join(ROOT, "wrangler.toml"), "-c", chainConfig, "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort),
-        "--persist-to", persistTo, "--show-interactive-dev-session=false", "--test-scheduled", "--log-level", "warn", ...varArgs,
+        wrangler, "dev", "-c", join(ROOT, "wrangler.toml"), "-c", files.chainConfig, "--env-file", files.gatewayEnvFile,
+        "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort),
+        "--persist-to", persistTo, "--show-interactive-dev-session=false", "--test-scheduled", "--log-level", "warn",
       ],
-      { cwd: ROOT, env, echo: opts.echo },
+      { cwd: ROOT, env: { ...env, WRANGLER_LOG_PATH: files.logDir }, echo: opts.echo },
     );
     stopAll.push(() => gateway.stop());
     const url = `http://127.0.0.1:${port}`;
-    await waitForHttp(`${url}/health`, 90_000, gateway);
+    // Up means the gateway answers /health at all: it says 503 "starting" until it has miners.
+    await waitForHttp(`${url}/health`, 90_000, gateway, (res) => res.headers.get("content-type")?.includes("application/json") === true);
 
-    const admin = async (method: string, path: string, body: unknown) => {
+    const admin = async (method: string, path: string, body?: unknown) => {
       const res = await fetch(`${url}${path}`, {
         method,
         headers: { authorization: `Bearer ${vars.ADMIN_TOKEN}`, "content-type": "application/json" },
-        body: JSON.stringify(body),
+        body: body === undefined ? undefined : JSON.stringify(body),
       });
-      if (!res.ok) throw new Error(`seeding ${method} ${path} failed: ${res.status} ${await res.text()}`);
+      if (!res.ok) throw new Error(`dev stack: ${method} ${path} failed: ${res.status} ${await res.text()}`);
+      return res.json() as Promise<unknown>;
     };
-    await admin("PUT", "/admin/miners", {
-      miners: miners.map((m, i) => ({ hotkey: m.hotkey, uid: i + 1, axon_url: m.url, models: m.models ?? ["demo/tiny-chat", "demo/tiny-embed"] })),
-    });
+    // The subscriber first, the miners last: once /health sees a miner, the dev key works too.
     await admin("POST", "/admin/subscribers", { id: "sub_dev", name: "Local developer" });
     await admin("POST", "/admin/subscribers/sub_dev/keys", { key: devKey, name: "dev" });
+    if (miners.length > 0) {
+      await admin("PUT", "/admin/miners", {
+        miners: miners.map((m, i) => ({ hotkey: m.hotkey, uid: i + 1, axon_url: m.url, models: m.models ?? ["demo/tiny-chat", "demo/tiny-embed"] })),
+      });
+    }
+
+    // Chain discovery: one sync now, then the chain Worker's triggers on their schedule.
+    const chainRuns: ScheduledRun[] = [];
+    if (vars.SUBTENSOR_URL && vars.NETUID) {
+      const first = await admin("POST", "/admin/chain/sync");
+      if (opts.echo) console.log(`[dev] metagraph sync at start: ${JSON.stringify(first)}`);
+      if (opts.chainSchedule !== false) {
+        const schedule: ChainSchedule = startChainSchedule({
+          gatewayUrl: url,
+          adminToken: vars.ADMIN_TOKEN ?? "",
+          crons: cronTriggers(ROOT),
+          intervalMs: opts.chainSchedule?.intervalMs,
+          onRun: (run) => {
+            chainRuns.push(run);
+            if (chainRuns.length > 100) chainRuns.shift();
+            if (opts.echo) console.log(`[dev] chain cron "${run.cron}": ${run.status} ${JSON.stringify(run.body)}`);
+          },
+        });
+        stopAll.unshift(async () => schedule.stop());
+      }
+    }
+
+    // Ready means usable: /health answers 200 only once the miner directory has an active miner.
+    await waitForHttp(`${url}/health`, 60_000, gateway);
 
     return {
       url,
-      adminToken: vars.ADMIN_TOKEN as string,
+      adminToken: vars.ADMIN_TOKEN ?? "",
       devKey,
       miners: spawned.map(({ hotkey, url: u, process: p }) => ({ hotkey, url: u, process: p })),
       gateway,
       persistTo,
+      configDir: files.dir,
+      chainRuns,
       stop,
     };
   } catch (err) {

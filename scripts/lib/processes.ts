@@ -83,14 +83,15 @@ export async function waitForPort(host: string, port: number, timeoutMs: number,
   throw new Error(`nothing listened on ${host}:${port} within ${timeoutMs} ms${proc ? `:\n${proc.output()}` : ""}`);
 }
 
-export async function waitForHttp(url: string, timeoutMs: number, proc?: Managed): Promise<void> {
+/** Polls `url` until `ready` accepts an answer (default: any 2xx). */
+export async function waitForHttp(url: string, timeoutMs: number, proc?: Managed, ready: (res: Response) => boolean = (res) => res.ok): Promise<void> {
   const until = Date.now() + timeoutMs;
   let last = "";
   while (Date.now() < until) {
     if (proc && proc.child.exitCode !== null) throw new Error(`process exited early:\n${proc.output()}`);
     try {
       const res = await fetch(url);
-      if (res.ok) return;
+      if (ready(res)) return;
       last = `status ${res.status}: ${await res.text()}`;
     } catch (err) {
       last = String(err);

@@ -30,6 +30,13 @@ export class ChainDecodeError extends ChainError {
 export class ChainConfigError extends ChainError {
   override name = "ChainConfigError";
   readonly code = "chain_config";
+  /** The configuration variable at fault, when one is. */
+  constructor(
+    message: string,
+    readonly variable?: string,
+  ) {
+    super(message);
+  }
 }
 
 /**

@@ -3,17 +3,33 @@
  */
 import type { MiddlewareHandler } from "hono";
 import { authenticate, authFailure } from "../auth/authenticate";
-import { config } from "../env";
+import { ConfigError } from "../config/gateway";
+import { config, type Config, type Env } from "../env";
 import { GatewayError } from "../errors";
 import { timingSafeEqual } from "../lib/crypto";
 import type { AppEnv } from "./app-env";
+
+/**
+ * Workers have no start hook, so configuration is read on the first request of an isolate (and
+ * cached); while a variable is invalid, every route, /health included, answers this 500 naming it,
+ * and the log says the same on each request.
+ */
+function validConfig(env: Env): Config {
+  try {
+    return config(env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(`configuration error: ${err.message}`);
+    throw new GatewayError(500, "server_error", "configuration_error", `The gateway is misconfigured: ${err.message}.`);
+  }
+}
 
 /** Gives every request an id (echoed as `x-request-id`) and the parsed config. */
 export function requestContext(): MiddlewareHandler<AppEnv> {
   return async function requestContextMiddleware(c, next) {
     const requestId = `req_${crypto.randomUUID().replace(/-/g, "")}`;
     c.set("requestId", requestId);
-    c.set("config", config(c.env));
+    c.set("config", validConfig(c.env));
     await next();
     c.res.headers.set("x-request-id", requestId);
   };

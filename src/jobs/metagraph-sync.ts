@@ -6,26 +6,29 @@
 import { sql } from "drizzle-orm";
 import { database } from "../db/client";
 import { chainSync } from "../db/schema";
-import type { Env } from "../env";
+import type { ChainConfig } from "../config/chain";
+import type { ChainEnv } from "../env";
 import { invalidateMinerSnapshot } from "../routing/directory";
 
 export type MetagraphSyncOutcome =
   | { ok: true; netuid: number; block: number; found: number; kept: number; skipped: { hotkey: string; uid: number; reason: string }[]; deactivated: string[]; durationMs: number }
   | { ok: false; code: string; message: string };
 
-/** Chain discovery is on when both SUBTENSOR_URL and NETUID are configured. */
-export function chainDiscoveryEnabled(env: Env): env is Env & { SUBTENSOR_URL: string; NETUID: string } {
-  return Boolean(env.SUBTENSOR_URL && env.NETUID);
-}
-
-export async function runMetagraphSync(env: Env, now = Date.now): Promise<MetagraphSyncOutcome> {
-  if (!chainDiscoveryEnabled(env)) return { ok: false, code: "chain_not_configured", message: "SUBTENSOR_URL and NETUID are not both set" };
-  if (!env.GATEWAY_HOTKEY_MNEMONIC) return { ok: false, code: "chain_config", message: "GATEWAY_HOTKEY_MNEMONIC is not set" };
+/** Chain discovery is on when both SUBTENSOR_URL and NETUID are configured (src/config/chain.ts). */
+export async function runMetagraphSync(env: ChainEnv, cfg: ChainConfig, now = Date.now): Promise<MetagraphSyncOutcome> {
+  const discovery = cfg.discovery;
+  if (!discovery) return { ok: false, code: "chain_not_configured", message: "SUBTENSOR_URL and NETUID are not both set" };
   const { syncMetagraph, ChainError } = await import("../chain/sync");
-  const netuid = Number(env.NETUID);
+  const netuid = discovery.netuid;
   try {
     const report = await syncMetagraph(
-      { DB: env.DB, SUBTENSOR_URL: env.SUBTENSOR_URL, NETUID: env.NETUID, GATEWAY_HOTKEY_MNEMONIC: env.GATEWAY_HOTKEY_MNEMONIC, ALLOW_PRIVATE_AXONS: env.ALLOW_PRIVATE_AXONS },
+      {
+        DB: env.DB,
+        SUBTENSOR_URL: discovery.subtensorUrl,
+        NETUID: String(netuid),
+        GATEWAY_HOTKEY_MNEMONIC: discovery.hotkeyUri,
+        ALLOW_PRIVATE_AXONS: String(discovery.allowPrivateAxons),
+      },
       { now },
     );
     const row = {
@@ -49,12 +52,10 @@ export async function runMetagraphSync(env: Env, now = Date.now): Promise<Metagr
     if (!(err instanceof ChainError)) throw err;
     // The last good miner list keeps serving; remember the failure for /health.
     console.error(`metagraph sync failed (${err.code}): ${err.message}`);
-    if (Number.isInteger(netuid)) {
-      await database(env.DB)
-        .update(chainSync)
-        .set({ lastErrorCode: err.code, lastErrorAt: now() })
-        .where(sql`${chainSync.netuid} = ${netuid}`);
-    }
+    await database(env.DB)
+      .update(chainSync)
+      .set({ lastErrorCode: err.code, lastErrorAt: now() })
+      .where(sql`${chainSync.netuid} = ${netuid}`);
     return { ok: false, code: err.code, message: err.message };
   }
 }

@@ -59,6 +59,8 @@ beforeAll(async () => {
   await toNextEpoch(api, netuid); // validator permits are handed out when an epoch runs
   stack = await startDevStack({
     miners: [],
+    // Settlement runs are driven by hand below; the stack still runs its one sync at start.
+    chainSchedule: false,
     vars: {
       SUBTENSOR_URL: chain.wsUrl,
       NETUID: String(netuid),

@@ -32,6 +32,9 @@ const config: Config = {
   authCacheTtlMs: 0,
   minerCacheTtlMs: 0,
   metagraphStaleAfterMs: 60_000,
+  billing: { defaultPlanId: "free", leaseTtlMs: 60_000 },
+  netuid: null,
+  canaryCron: null,
   jwt: { hs256Secret: undefined, jwksUrl: undefined, issuer: undefined, audience: undefined, algorithms: [], autoProvision: false },
 };
 const signer = keypairFromUri("//Alice");

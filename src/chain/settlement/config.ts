@@ -53,19 +53,19 @@ function present(v: string | undefined): string | undefined {
 function integer(name: string, value: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
   const t = present(value);
   if (t === undefined) return undefined;
-  if (!/^[0-9]+$/.test(t) || Number(t) < min || Number(t) > max) throw new ChainConfigError(`${name} must be an integer ${min}-${max}, got ${JSON.stringify(value)}`);
+  if (!/^[0-9]+$/.test(t) || Number(t) < min || Number(t) > max) throw new ChainConfigError(`${name} must be an integer ${min}-${max}, got ${JSON.stringify(value)}`, name);
   return Number(t);
 }
 
 function big(name: string, value: string | undefined): bigint | undefined {
   const t = present(value);
   if (t === undefined) return undefined;
-  if (!/^[0-9]{1,30}$/.test(t)) throw new ChainConfigError(`${name} must be a non-negative integer, got ${JSON.stringify(value)}`);
+  if (!/^[0-9]{1,30}$/.test(t)) throw new ChainConfigError(`${name} must be a non-negative integer, got ${JSON.stringify(value)}`, name);
   return BigInt(t);
 }
 
 function required<T>(name: string, value: T | undefined): T {
-  if (value === undefined) throw new ChainConfigError(`${name} is required for settlement`);
+  if (value === undefined) throw new ChainConfigError(`${name} is required for settlement`, name);
   return value;
 }
 
@@ -73,7 +73,7 @@ export function settlementConfig(env: SettlementEnv): SettlementConfig {
   const netuid = required("NETUID", integer("NETUID", env.NETUID, 0, 65535));
   const validatorUri = required("GATEWAY_HOTKEY_MNEMONIC", present(env.GATEWAY_HOTKEY_MNEMONIC));
   const versionKey = big("WEIGHTS_VERSION_KEY", env.WEIGHTS_VERSION_KEY);
-  if (versionKey !== undefined && versionKey > 0xffff_ffff_ffff_ffffn) throw new ChainConfigError("WEIGHTS_VERSION_KEY must fit in a u64");
+  if (versionKey !== undefined && versionKey > 0xffff_ffff_ffff_ffffn) throw new ChainConfigError("WEIGHTS_VERSION_KEY must fit in a u64", "WEIGHTS_VERSION_KEY");
   const payoutsOn = /^(1|true|yes)$/i.test(env.PAYOUT_ENABLED?.trim() ?? "");
   let payouts: PayoutConfig | null = null;
   if (payoutsOn) {

@@ -6,17 +6,19 @@
  *   DELETE /admin/keys/:id                    revoke
  *   GET    /admin/usage?subscriber_id&since&until&rows=N
  *   GET    /admin/miners | PUT /admin/miners {miners:[...]} | DELETE /admin/miners/:hotkey
- *   POST   /admin/chain/sync                  run the metagraph sync now
+ *   POST   /admin/chain/sync                  run the metagraph sync now (chain Worker, over RPC)
+ *   POST   /admin/chain/scheduled {cron}      run what that cron trigger of the chain Worker runs
  */
 import type { Hono } from "hono";
 import { limitsStub } from "../../billing/limits-do";
 import { getPlan, setSubscriberPlan } from "../../billing/plans";
 import { createSubscriber, getSubscriber, issueKey, listKeys, revokeKey } from "../../billing/subscribers";
 import { usageReport, usageRows } from "../../billing/usage-query";
-import { GatewayError, notFound } from "../../errors";
+import { notFound } from "../../errors";
 import type { AppEnv } from "../app-env";
 import { readJsonObject } from "../body";
 import { requireAdmin } from "../middleware";
+import { callChain } from "./chain-calls";
 import { listMiners, parseStaticMiner, removeStaticMiner, upsertStaticMiners } from "../../routing/static-miners";
 import { fail, optionalInteger, optionalString, requiredString } from "../../validation/fields";
 import { timeParam } from "./query-params";
@@ -78,11 +80,14 @@ export function registerAdminRoutes(app: Hono<AppEnv>): void {
     return c.json({ object: "list", data: await listMiners(c.env.DB) });
   });
 
-  app.post("/admin/chain/sync", async (c) => {
-    // The chain Worker answers in the gateway's error shape already; pass it through.
-    if (!c.env.CHAIN) throw new GatewayError(503, "api_error", "chain_worker_unbound", "The CHAIN service binding is not configured.");
-    const res = await c.env.CHAIN.fetch("https://chain.internal/sync", { method: "POST" });
-    return new Response(res.body, { status: res.status, headers: { "content-type": "application/json" } });
+  app.post("/admin/chain/sync", async (c) => c.json(await callChain(c.env, async (chain) => await chain.sync())));
+
+  // What a cron trigger of the chain Worker runs, now. The dev stack calls this on the chain
+  // Worker's schedule, since wrangler fires no cron triggers for a secondary Worker in dev.
+  app.post("/admin/chain/scheduled", async (c) => {
+    const body = await readJsonObject(c.req.raw, c.var.config.maxBodyBytes);
+    const cron = requiredString(body, "cron");
+    return c.json(await callChain(c.env, async (chain) => await chain.runCron(cron)));
   });
 
   app.delete("/admin/miners/:hotkey", async (c) => {

@@ -3,13 +3,14 @@
  *   GET  /v1/settlements?netuid=&before=&limit=   public, no credentials: epochs newest first, each
  *        miner's verified work, quality, weight and payout, and the extrinsic hashes (sealed while
  *        commit-reveal still hides the weights)
- *   POST /admin/settlements/run                   run one settlement now, in the chain Worker
+ *   POST /admin/settlements/run                   run one settlement now, in the chain Worker (RPC)
  */
 import type { Hono } from "hono";
-import { listSettlements } from "../../chain/settlement/records";
-import { GatewayError, invalidRequest } from "../../errors";
+import { invalidRequest } from "../../errors";
 import type { AppEnv } from "../app-env";
 import { requireAdmin } from "../middleware";
+import { listSettlements } from "../../settlements/read";
+import { callChain } from "./chain-calls";
 
 function intParam(value: string | undefined, name: string, min: number, max: number): number | undefined {
   if (value === undefined || value === "") return undefined;
@@ -30,9 +31,7 @@ export function registerSettlementRoutes(app: Hono<AppEnv>): void {
   });
 
   app.post("/admin/settlements/run", requireAdmin(), async (c) => {
-    // The chain Worker answers in the gateway's error shape already; pass it through.
-    if (!c.env.CHAIN) throw new GatewayError(503, "api_error", "chain_worker_unbound", "The CHAIN service binding is not configured.");
-    const res = await c.env.CHAIN.fetch("https://chain.internal/settle", { method: "POST" });
-    return new Response(res.body, { status: res.status, headers: { "content-type": "application/json" } });
+    const outcome = await callChain(c.env, async (chain) => await chain.settle());
+    return c.json(outcome.report);
   });
 }

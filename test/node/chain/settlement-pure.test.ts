@@ -9,7 +9,7 @@ import { settlementConfig, type SettlementEnv } from "../../../src/chain/settlem
 import { chainEpochIndex, epochIndex, epochLength, epochStartBlock, revealTiming, revealWindow } from "../../../src/chain/settlement/epoch";
 import { payoutPool, splitPayouts } from "../../../src/chain/settlement/payouts";
 import { minerQuality } from "../../../src/chain/settlement/quality";
-import { isSealed } from "../../../src/chain/settlement/records";
+import { isSealed } from "../../../src/settlements/read";
 import { describePoolRefusal } from "../../../src/chain/settlement/tx";
 import type { UsageGroup } from "../../../src/chain/settlement/usage";
 import { FALLBACK_PRICE, minerWork, priceOf } from "../../../src/chain/settlement/work";

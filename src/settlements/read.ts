@@ -1,11 +1,12 @@
 // The public view of settlements (GET /v1/settlements): each epoch with its window, every miner's
 // verified work, quality, weight and payout, and the extrinsics that carried them. Drizzle only (the
-// gateway Worker serves it; no chain code is loaded). While commit-reveal hides the weights on chain
-// (committed, not yet revealed) the per-miner figures are sealed here too: they would reveal them.
+// gateway Worker serves it; it lives outside src/chain, which only the chain Worker loads). While
+// commit-reveal hides the weights on chain (committed, not yet revealed) the per-miner figures are
+// sealed here too: they would reveal them.
 import type { D1Database } from "@cloudflare/workers-types";
 import { and, asc, desc, eq, inArray, lt, type SQL } from "drizzle-orm";
-import { settlementExtrinsics, settlementMiners, settlements, type SettlementExtrinsicRow, type SettlementMinerRow, type SettlementRow } from "../../db/schema";
-import { settlementDb } from "./store";
+import { drizzle } from "drizzle-orm/d1";
+import { settlementExtrinsics, settlementMiners, settlements, type SettlementExtrinsicRow, type SettlementMinerRow, type SettlementRow } from "../db/schema";
 
 export type SettlementQuery = { netuid?: number; before?: number; limit: number };
 
@@ -83,7 +84,7 @@ export type PublicSettlement = ReturnType<typeof settlementView>;
 
 /** Newest first; `before` pages by epoch. */
 export async function listSettlements(d1: D1Database, q: SettlementQuery): Promise<{ data: PublicSettlement[]; has_more: boolean }> {
-  const db = settlementDb(d1);
+  const db = drizzle(d1);
   const where: SQL[] = [];
   if (q.netuid !== undefined) where.push(eq(settlements.netuid, q.netuid));
   if (q.before !== undefined) where.push(lt(settlements.epoch, q.before));

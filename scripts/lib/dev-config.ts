@@ -1,0 +1,73 @@
+/**
+ * How the dev stack hands configuration to `wrangler dev` without leaking secrets: every variable
+ * (secret or not) goes into files in a private directory (mode 0700, files 0600), never on a
+ * command line (visible in `ps`) and never in a world-readable file. The names are the ones the
+ * Workers read (src/config/variables.ts).
+ *
+ *   <dir>/gateway.env             --env-file of `wrangler dev`: the gateway's variables, as secrets
+ *   <dir>/chain/wrangler.toml     wrangler.chain.toml with absolute paths and no [vars]
+ *   <dir>/chain/.dev.vars         the chain Worker's variables (wrangler reads it next to its config)
+ *   <dir>/logs/                   wrangler's debug logs (WRANGLER_LOG_PATH)
+ */
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { isVariable, variablesOf, type VariableName } from "../../src/config/variables";
+
+export type DevVars = Partial<Record<VariableName, string>>;
+
+export interface DevConfigFiles {
+  dir: string;
+  gatewayEnvFile: string;
+  chainConfig: string;
+  logDir: string;
+}
+
+/** The variables of `process.env` the Workers read (what `npm run dev` forwards). */
+export function varsFromEnvironment(env: NodeJS.ProcessEnv): DevVars {
+  const vars: DevVars = {};
+  for (const [name, value] of Object.entries(env)) if (value !== undefined && isVariable(name)) vars[name] = value;
+  return vars;
+}
+
+/** Dotenv format as wrangler reads it: one KEY="value" per line, the value JSON-quoted. */
+function dotenv(vars: DevVars, names: readonly VariableName[]): string {
+  return names
+    .filter((n) => vars[n] !== undefined)
+    .map((n) => {
+      const value = vars[n] ?? "";
+      if (/[\r\n]/.test(value)) throw new Error(`dev stack: ${n} must be a single line`);
+      return `${n}=${JSON.stringify(value)}\n`;
+    })
+    .join("");
+}
+
+function writePrivate(file: string, text: string): void {
+  writeFileSync(file, text, { mode: 0o600 });
+  chmodSync(file, 0o600); // in case the file existed with a wider mode
+}
+
+/** wrangler.chain.toml for `wrangler dev` from another directory: absolute paths, no [vars] (they come from .dev.vars). */
+function chainWorkerToml(root: string): string {
+  const base = readFileSync(join(root, "wrangler.chain.toml"), "utf8");
+  const varsAt = base.search(/^\[vars\]\s*$/m);
+  const head = varsAt >= 0 ? base.slice(0, varsAt) : base;
+  return head
+    .replace(/^main = "(.*)"$/m, (_, m: string) => `main = ${JSON.stringify(join(root, m))}`)
+    .replace(/^migrations_dir = "(.*)"$/m, (_, m: string) => `migrations_dir = ${JSON.stringify(join(root, m))}`);
+}
+
+export function writeDevConfig(root: string, vars: DevVars): DevConfigFiles {
+  const dir = mkdtempSync(join(tmpdir(), "gateway-dev-config-")); // created 0700
+  chmodSync(dir, 0o700);
+  const chainDir = join(dir, "chain");
+  const logDir = join(dir, "logs");
+  mkdirSync(chainDir, { mode: 0o700 });
+  mkdirSync(logDir, { mode: 0o700 });
+  const gatewayEnvFile = join(dir, "gateway.env");
+  writePrivate(gatewayEnvFile, dotenv(vars, variablesOf("gateway")));
+  const chainConfig = join(chainDir, "wrangler.toml");
+  writePrivate(chainConfig, chainWorkerToml(root));
+  writePrivate(join(chainDir, ".dev.vars"), dotenv(vars, variablesOf("chain")));
+  return { dir, gatewayEnvFile, chainConfig, logDir };
+}

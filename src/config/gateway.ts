@@ -1,0 +1,96 @@
+/**
+ * The gateway Worker's configuration: every variable it reads (src/config/variables.ts), parsed and
+ * validated in one place, once per env object. A bad value is a ConfigError naming the variable;
+ * the request middleware turns it into a 500 `configuration_error` on every route (including
+ * /health) and logs it, the queue and cron handlers throw it (docs/configuration.md).
+ */
+import { ConfigError, cron, flag, integer, optionalInteger, text, url } from "./parse";
+import type { GatewayVariable } from "./variables";
+
+/** The gateway's variables as a Worker sees them: optional strings, validated here. */
+export type GatewayVars = { readonly [K in GatewayVariable]?: string };
+
+export { ConfigError } from "./parse";
+
+export interface Config {
+  maxBodyBytes: number;
+  minerTimeoutMs: number;
+  firstByteTimeoutMs: number;
+  streamIdleTimeoutMs: number;
+  routingDeadlineMs: number;
+  maxMinerAttempts: number;
+  authCacheTtlMs: number;
+  minerCacheTtlMs: number;
+  metagraphStaleAfterMs: number;
+  jwt: {
+    hs256Secret: string | undefined;
+    jwksUrl: string | undefined;
+    issuer: string | undefined;
+    audience: string | undefined;
+    algorithms: string[];
+    autoProvision: boolean;
+  };
+  billing: {
+    /** The plan of subscribers without one (new ones, and those whose paid subscription ended). */
+    defaultPlanId: string;
+    /**
+     * How long a reservation lives without a heartbeat. The request renews it every third of this
+     * while it runs, so only a crashed isolate's reservation ever expires, and within this time.
+     */
+    leaseTtlMs: number;
+  };
+  /** The subnet whose metagraph age /health reports; null when chain discovery is off. */
+  netuid: number | null;
+  /** The cron trigger that runs canaries; null: every trigger of the gateway. */
+  canaryCron: string | null;
+}
+
+const DEFAULT_JWT_ALGORITHMS = "HS256,RS256,ES256,EdDSA";
+
+function algorithms(value: string | undefined): string[] {
+  const list = (text(value) ?? DEFAULT_JWT_ALGORITHMS)
+    .split(",")
+    .map((a) => a.trim())
+    .filter((a) => a !== "");
+  if (list.some((a) => a.toLowerCase() === "none")) throw new ConfigError("JWT_ALGORITHMS", "must not list 'none'");
+  return list;
+}
+
+/** Pure: reads the variables of a Worker env (or any record of strings). */
+export function parseGatewayConfig(env: GatewayVars): Config {
+  const leaseTtlMs = integer("LEASE_TTL_MS", env.LEASE_TTL_MS, 60_000, 1_000);
+  return {
+    maxBodyBytes: integer("MAX_BODY_BYTES", env.MAX_BODY_BYTES, 1024 * 1024),
+    minerTimeoutMs: integer("MINER_TIMEOUT_MS", env.MINER_TIMEOUT_MS, 300_000),
+    firstByteTimeoutMs: integer("FIRST_BYTE_TIMEOUT_MS", env.FIRST_BYTE_TIMEOUT_MS, 15_000),
+    streamIdleTimeoutMs: integer("STREAM_IDLE_TIMEOUT_MS", env.STREAM_IDLE_TIMEOUT_MS, 30_000),
+    routingDeadlineMs: integer("ROUTING_DEADLINE_MS", env.ROUTING_DEADLINE_MS, 30_000),
+    maxMinerAttempts: Math.max(1, integer("MAX_MINER_ATTEMPTS", env.MAX_MINER_ATTEMPTS, 3)),
+    authCacheTtlMs: integer("AUTH_CACHE_TTL_MS", env.AUTH_CACHE_TTL_MS, 10_000),
+    minerCacheTtlMs: integer("MINER_CACHE_TTL_MS", env.MINER_CACHE_TTL_MS, 5_000),
+    metagraphStaleAfterMs: integer("METAGRAPH_STALE_AFTER_MS", env.METAGRAPH_STALE_AFTER_MS, 15 * 60_000),
+    jwt: {
+      hs256Secret: env.JWT_HS256_SECRET || undefined,
+      jwksUrl: url("JWT_JWKS_URL", env.JWT_JWKS_URL, ["https:", "http:"]),
+      issuer: text(env.JWT_ISSUER),
+      audience: text(env.JWT_AUDIENCE),
+      algorithms: algorithms(env.JWT_ALGORITHMS),
+      autoProvision: flag("JWT_AUTO_PROVISION", env.JWT_AUTO_PROVISION),
+    },
+    billing: { defaultPlanId: text(env.DEFAULT_PLAN_ID) ?? "free", leaseTtlMs },
+    netuid: optionalInteger("NETUID", env.NETUID, 0, 65535) ?? null,
+    canaryCron: cron("CANARY_CRON", env.CANARY_CRON) ?? null,
+  };
+}
+
+const parsed = new WeakMap<GatewayVars, Config>();
+
+/** Parsed once per isolate per env object: the request path never re-parses strings. Throws ConfigError. */
+export function gatewayConfig(env: GatewayVars): Config {
+  let cfg = parsed.get(env);
+  if (!cfg) {
+    cfg = parseGatewayConfig(env);
+    parsed.set(env, cfg);
+  }
+  return cfg;
+}

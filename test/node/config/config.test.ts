@@ -1,0 +1,95 @@
+// The two config modules: defaults, validation, and errors that name the variable (never a secret's value).
+import { describe, expect, it } from "vitest";
+import { ConfigError, parseChainConfig } from "../../../src/config/chain";
+import { parseGatewayConfig } from "../../../src/config/gateway";
+import { isSecret, variablesOf, VARIABLES } from "../../../src/config/variables";
+
+const DB = {} as Parameters<typeof parseChainConfig>[0]["DB"];
+
+function refusal(run: () => unknown): ConfigError {
+  try {
+    run();
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("gateway configuration", () => {
+  it("has the documented defaults when nothing is set", () => {
+    const cfg = parseGatewayConfig({});
+    expect(cfg).toMatchObject({
+      maxBodyBytes: 1_048_576,
+      minerTimeoutMs: 300_000,
+      maxMinerAttempts: 3,
+      billing: { defaultPlanId: "free", leaseTtlMs: 60_000 },
+      netuid: null,
+      canaryCron: null,
+      jwt: { algorithms: ["HS256", "RS256", "ES256", "EdDSA"], autoProvision: false },
+    });
+  });
+
+  it("reads what is set", () => {
+    const cfg = parseGatewayConfig({ MAX_BODY_BYTES: "2048", NETUID: "7", JWT_AUTO_PROVISION: "true", CANARY_CRON: "*/10 * * * *", LEASE_TTL_MS: "5000" });
+    expect(cfg).toMatchObject({ maxBodyBytes: 2048, netuid: 7, canaryCron: "*/10 * * * *", billing: { leaseTtlMs: 5000 }, jwt: { autoProvision: true } });
+  });
+
+  it.each([
+    ["MAX_BODY_BYTES", "lots", /MAX_BODY_BYTES must be an integer/],
+    ["MINER_TIMEOUT_MS", "-1", /MINER_TIMEOUT_MS must be an integer/],
+    ["LEASE_TTL_MS", "10", /LEASE_TTL_MS must be an integer from 1000/],
+    ["NETUID", "70000", /NETUID must be an integer from 0 to 65535/],
+    ["JWT_AUTO_PROVISION", "sometimes", /JWT_AUTO_PROVISION must be true or false/],
+    ["JWT_JWKS_URL", "not a url", /JWT_JWKS_URL must be a URL/],
+    ["JWT_ALGORITHMS", "HS256,none", /JWT_ALGORITHMS must not list 'none'/],
+    ["CANARY_CRON", "hourly", /CANARY_CRON must be a cron expression/],
+  ])("refuses %s=%j, naming it", (name, value, message) => {
+    const err = refusal(() => parseGatewayConfig({ [name]: value }));
+    expect(err.variable).toBe(name);
+    expect(err.message).toMatch(message);
+  });
+});
+
+describe("chain Worker configuration", () => {
+  it("has discovery and settlement off by default", () => {
+    expect(parseChainConfig({ DB })).toEqual({ discovery: null, metagraphSyncCron: null, settlement: null, settlementCron: null });
+  });
+
+  it("turns discovery on with SUBTENSOR_URL and NETUID, and then needs the hotkey", () => {
+    const env = { DB, SUBTENSOR_URL: "ws://127.0.0.1:9944", NETUID: "3" };
+    expect(refusal(() => parseChainConfig(env)).variable).toBe("GATEWAY_HOTKEY_MNEMONIC");
+    expect(parseChainConfig({ ...env, GATEWAY_HOTKEY_MNEMONIC: "//Alice", ALLOW_PRIVATE_AXONS: "true" }).discovery).toEqual({
+      subtensorUrl: "ws://127.0.0.1:9944",
+      netuid: 3,
+      hotkeyUri: "//Alice",
+      allowPrivateAxons: true,
+    });
+  });
+
+  it("validates settlement at start, naming the variable and hiding secrets", () => {
+    const base = { DB, SUBTENSOR_URL: "ws://127.0.0.1:9944", NETUID: "3", GATEWAY_HOTKEY_MNEMONIC: "//Alice", SETTLEMENT_ENABLED: "true" };
+    expect(parseChainConfig(base).settlement).toMatchObject({ netuid: 3, payouts: null });
+    expect(refusal(() => parseChainConfig({ ...base, SETTLEMENT_LAG_MS: "soon" })).variable).toBe("SETTLEMENT_LAG_MS");
+    expect(refusal(() => parseChainConfig({ ...base, PAYOUT_ENABLED: "true" })).variable).toBe("PAYOUT_TREASURY_MNEMONIC");
+    expect(refusal(() => parseChainConfig({ ...base, NETUID: undefined })).variable).toBe("NETUID");
+    expect(refusal(() => parseChainConfig({ ...base, SETTLEMENT_ENABLED: "maybe" })).message).toMatch(/SETTLEMENT_ENABLED must be true or false/);
+  });
+
+  it("never quotes a secret's value", () => {
+    expect(isSecret("PAYOUT_TREASURY_MNEMONIC")).toBe(true);
+    const err = refusal(() => parseChainConfig({ DB, SETTLEMENT_ENABLED: "true", NETUID: "1", GATEWAY_HOTKEY_MNEMONIC: "//Alice", PAYOUT_ENABLED: "true", PAYOUT_TREASURY_MNEMONIC: "//T", PAYOUT_SHARE_BPS: "x" }));
+    expect(err.variable).toBe("PAYOUT_SHARE_BPS");
+    expect(err.message).not.toContain("//T");
+  });
+});
+
+describe("the variable list", () => {
+  it("names each variable once and gives every one a Worker", () => {
+    const names = VARIABLES.map((v) => v.name);
+    expect(new Set(names).size).toBe(names.length);
+    expect(variablesOf("gateway")).toContain("ADMIN_TOKEN");
+    expect(variablesOf("chain")).toContain("SETTLEMENT_ENABLED");
+    expect(variablesOf("chain")).not.toContain("ADMIN_TOKEN");
+  });
+});
