@@ -12,6 +12,8 @@ import { freePort, startProcess, waitForHttp } from "../../scripts/lib/processes
 import { commandLine, cpuMicros, descendants } from "./procfs";
 
 export interface WorkerdComponent {
+  /** The component's id in bench/workerd/components.ts (`?c=`). */
+  id: string;
   name: string;
   iterations: number;
   cpuUsPerOp: number;
@@ -90,7 +92,7 @@ export async function measureWorkerdComponents(n: number, log: (line: string) =>
       const used = await cpuOf(name, iterations);
       const base0 = await cpuOf("noop", iterations);
       perOp.set(name, Math.max(0, used - base0) / iterations);
-      components.push({ name: LABELS[name] as string, iterations, cpuUsPerOp: Math.max(0, used - base0) / iterations });
+      components.push({ id: name, name: LABELS[name] as string, iterations, cpuUsPerOp: Math.max(0, used - base0) / iterations });
       log(`workerd ${name}: ${(Math.max(0, used - base0) / iterations).toFixed(1)} us/op`);
     }
     const d1Res = await fetch(`${base}/?c=d1`);
