@@ -202,6 +202,16 @@ function evaluateTargets(
     note: "includes the queue consumer, local D1 (SQLite) and the limits Durable Object, all in this workerd",
   });
   out.push({ issue: "#7", what: "infrastructure cost per million requests", target: "< $2.00", measured: usd(costMicroUsd), pass: costMicroUsd < 2_000_000n, note: "" });
+  const wasmSign = input.workerd?.components.find((c) => c.id === "sr25519-wasm");
+  const signRatio = input.workerd?.ratios?.find((r) => r.what.startsWith("sr25519 signature"));
+  out.push({
+    issue: "#12",
+    what: "sr25519 signature in workerd (WebAssembly)",
+    target: "<= 80 µs",
+    measured: wasmSign ? `${f1(wasmSign.cpuUsPerOp)} µs` : "not measured",
+    pass: wasmSign ? wasmSign.cpuUsPerOp <= 80 : null,
+    note: signRatio ? `${f2(signRatio.ratio)}x faster than the pure-TS signer in the same workerd` : "",
+  });
   const sel = input.node.select.find((s) => s.miners === 64) ?? input.node.select[0];
   out.push({
     issue: "#4",
@@ -379,6 +389,8 @@ export function renderMarkdown(s: Summary2): string {
     ),
   );
   out.push("");
+  for (const r of input.workerd?.ratios ?? []) out.push(`- ${r.what}: **${f2(r.ratio)}x** (CPU per call, same workerd)`);
+  if ((input.workerd?.ratios ?? []).length > 0) out.push("");
   if (input.node.select.length > 0) {
     out.push(`Picking a miner (\`src/routing/select.ts\`; ${input.node.selectNote}):`);
     out.push("");

@@ -12,27 +12,49 @@ import { freePort, startProcess, waitForHttp } from "../../scripts/lib/processes
 import { commandLine, cpuMicros, descendants } from "./procfs";
 
 export interface WorkerdComponent {
+  /** The component's id in bench/workerd/components.ts (`?c=`). */
+  id: string;
   name: string;
   iterations: number;
   cpuUsPerOp: number;
 }
 
+export interface ComponentRatio {
+  what: string;
+  /** slower / faster, both CPU µs per call in the same workerd. */
+  ratio: number;
+}
+
 export interface WorkerdComponents {
   components: WorkerdComponent[];
+  /** The WebAssembly signer against the pure-TS one (issue #12: signatures in microseconds). */
+  ratios: ComponentRatio[];
   d1: { rowsRead: number; rowsWritten: number };
 }
 
+/** [what, slower component, faster component]: reported as ratios when both ran. */
+const RATIOS: readonly [string, string, string][] = [
+  ["sr25519 signature, pure TS / WebAssembly", "sr25519-js", "sr25519-wasm"],
+  ["signRequest, pure-TS signer / WebAssembly signer", "sign-js", "sign"],
+];
+
 const LABELS: Record<string, string> = {
-  sign: "Epistula signRequest (current)",
+  sign: "Epistula signRequest (current: sr25519 in WebAssembly)",
+  "sign-js": "Epistula signRequest with the pure-TS sr25519 signer",
+  "sr25519-wasm": "sr25519 signature alone, WebAssembly (schnorrkel)",
+  "sr25519-js": "sr25519 signature alone, pure TS (prepared signer)",
   "sign-scure": "Epistula signing as before (@scure/sr25519 sign)",
   sha256: "sha256 of the body (crypto.subtle)",
   json: "JSON.parse + JSON.stringify of the miner's answer",
   tokens: "token counting (prompt + answer)",
 };
 /** Relative iteration counts: cheap components run more often so each call burns >= ~0.2 s of CPU. */
-const SCALE: Record<string, number> = { sign: 1, "sign-scure": 0.5, sha256: 100, json: 100, tokens: 100 };
+const SCALE: Record<string, number> = { sign: 2, "sign-js": 1, "sr25519-wasm": 2, "sr25519-js": 1, "sign-scure": 0.5, sha256: 100, json: 100, tokens: 100 };
 
-export async function measureWorkerdComponents(n: number, log: (line: string) => void): Promise<WorkerdComponents> {
+/** `only`: a subset of the component ids (LABELS' keys) to measure; all of them otherwise. */
+export async function measureWorkerdComponents(n: number, log: (line: string) => void, only?: readonly string[]): Promise<WorkerdComponents> {
+  const unknown = (only ?? []).filter((c) => !(c in LABELS));
+  if (unknown.length > 0) throw new Error(`unknown components ${unknown.join(", ")} (known: ${Object.keys(LABELS).join(", ")})`);
   const wrangler = join(ROOT, "node_modules/wrangler/bin/wrangler.js");
   const config = join(ROOT, "bench/workerd/wrangler.toml");
   const persist = mkdtempSync(join(tmpdir(), "bench-components-"));
@@ -63,17 +85,25 @@ export async function measureWorkerdComponents(n: number, log: (line: string) =>
       return cpuMicros(worker) - before;
     };
     const components: WorkerdComponent[] = [];
-    for (const name of Object.keys(LABELS)) {
+    const perOp = new Map<string, number>();
+    for (const name of only ?? Object.keys(LABELS)) {
       const iterations = Math.max(1, Math.round(n * (SCALE[name] ?? 1)));
       await cpuOf(name, Math.max(1, Math.floor(iterations / 10))); // warm-up (JIT)
       const used = await cpuOf(name, iterations);
       const base0 = await cpuOf("noop", iterations);
-      components.push({ name: LABELS[name] as string, iterations, cpuUsPerOp: Math.max(0, used - base0) / iterations });
+      perOp.set(name, Math.max(0, used - base0) / iterations);
+      components.push({ id: name, name: LABELS[name] as string, iterations, cpuUsPerOp: Math.max(0, used - base0) / iterations });
       log(`workerd ${name}: ${(Math.max(0, used - base0) / iterations).toFixed(1)} us/op`);
     }
     const d1Res = await fetch(`${base}/?c=d1`);
     const d1 = (await d1Res.json()) as { rowsRead: number; rowsWritten: number };
-    return { components, d1 };
+    const ratios: ComponentRatio[] = [];
+    for (const [what, slower, faster] of RATIOS) {
+      const a = perOp.get(slower);
+      const b = perOp.get(faster);
+      if (a !== undefined && b !== undefined && b > 0) ratios.push({ what, ratio: a / b });
+    }
+    return { components, ratios, d1 };
   } finally {
     await proc.stop();
     rmSync(persist, { recursive: true, force: true });

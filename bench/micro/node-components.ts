@@ -4,11 +4,15 @@
  * path it replaced), hashing, JSON, token counting, and picking a miner with src/routing/select.ts
  * as it exists at run time.
  */
+import { readFileSync } from "node:fs";
 import { sign as scureSign } from "@scure/sr25519";
 import { signRequest, sha256Hex, epistulaMessage } from "../../src/protocol/epistula";
 import { keypairFromUri } from "../../src/protocol/keys";
+import { prepareSigner } from "../../src/protocol/sr25519-signer";
+import { wasmSr25519 } from "../../src/protocol/sr25519-wasm";
 import { countMessageTokens, countTokens } from "../../src/lib/tokens";
 import { measure, type MicroResult } from "./measure";
+import { SR25519_WASM_FILES } from "../../scripts/build-wasm";
 
 const utf8 = new TextEncoder();
 
@@ -28,7 +32,7 @@ export async function measureNodeComponents(body: string, answer: string, iterat
   const bytes = utf8.encode(body);
   const parsedBody = JSON.parse(body) as { messages: unknown };
   const components: MicroResult[] = [];
-  components.push(await measure("Epistula signRequest (current)", () => signRequest({ body: bytes, signer: alice, signedFor: bob.ss58 }), { iterations }));
+  components.push(await measure("Epistula signRequest with the pure-TS sr25519 signer", () => signRequest({ body: bytes, signer: alice, signedFor: bob.ss58 }), { iterations }));
   components.push(
     await measure(
       "Epistula signing as before (@scure/sr25519 sign)",
@@ -36,6 +40,15 @@ export async function measureNodeComponents(body: string, answer: string, iterat
       { iterations: Math.max(50, Math.floor(iterations / 2)) },
     ),
   );
+  // The same module the Worker imports, compiled from the committed file (labels as in workerd).
+  const wasmFile = SR25519_WASM_FILES.find((f) => f.to.endsWith(".wasm"))?.to;
+  if (wasmFile) {
+    const wasm = wasmSr25519(new WebAssembly.Module(readFileSync(wasmFile)));
+    const js = prepareSigner(alice.secretKey, alice.publicKey);
+    const message = utf8.encode(epistulaMessage(await sha256Hex(bytes), crypto.randomUUID(), Date.now(), bob.ss58));
+    components.push(await measure("sr25519 signature alone, WebAssembly (schnorrkel)", () => wasm.sign(alice.publicKey, alice.secretKey, message), { iterations }));
+    components.push(await measure("sr25519 signature alone, pure TS (prepared signer)", () => js.sign(message), { iterations: Math.max(50, Math.floor(iterations / 2)) }));
+  }
   components.push(await measure("sha256 of the body (crypto.subtle)", () => sha256Hex(bytes), { iterations: iterations * 5 }));
   components.push(await measure("JSON.parse + JSON.stringify of the miner's answer", () => JSON.stringify(JSON.parse(answer)), { iterations: iterations * 5 }));
   components.push(

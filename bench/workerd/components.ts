@@ -11,6 +11,9 @@ import { utcDay, type UsageEvent } from "../../src/billing/usage-event";
 import { countMessageTokens, countTokens } from "../../src/lib/tokens";
 import { epistulaMessage, sha256Hex, signRequest } from "../../src/protocol/epistula";
 import { keypairFromUri } from "../../src/protocol/keys";
+import { prepareSigner } from "../../src/protocol/sr25519-signer";
+import { wasmSr25519, withWasmSigning } from "../../src/protocol/sr25519-wasm";
+import schnorrkelWasm from "../../src/protocol/wasm/schnorrkel.wasm";
 
 interface Env {
   DB: D1Database;
@@ -19,6 +22,11 @@ interface Env {
 const utf8 = new TextEncoder();
 const alice = keypairFromUri("//Alice");
 const bob = keypairFromUri("//Bob");
+// The gateway's signer (src/routing/signer.ts binds the same module the same way).
+const wasm = wasmSr25519(schnorrkelWasm);
+const aliceWasm = withWasmSigning(alice, wasm);
+const aliceJs = prepareSigner(alice.secretKey, alice.publicKey);
+const message = utf8.encode(epistulaMessage("602e3064157cabc6e64331ed2d7bdc86568bdf1b687a78db9768d77402c31fe1", "6f1c1c3e-6f0a-4f57-9e0a-1c2b3d4e5f60", 1_764_000_000_000, bob.ss58));
 const body = JSON.stringify({ model: "bench/fast", messages: [{ role: "user", content: "Say something short about rivers." }], max_tokens: 16 });
 const bytes = utf8.encode(body);
 const answer = JSON.stringify({
@@ -33,7 +41,10 @@ const messages = (JSON.parse(body) as { messages: unknown }).messages;
 
 const components: Record<string, () => unknown> = {
   noop: () => undefined,
-  sign: () => signRequest({ body: bytes, signer: alice, signedFor: bob.ss58 }),
+  sign: () => signRequest({ body: bytes, signer: aliceWasm, signedFor: bob.ss58 }),
+  "sign-js": () => signRequest({ body: bytes, signer: alice, signedFor: bob.ss58 }),
+  "sr25519-wasm": () => wasm.sign(alice.publicKey, alice.secretKey, message),
+  "sr25519-js": () => aliceJs.sign(message),
   "sign-scure": async () => scureSign(alice.secretKey, utf8.encode(epistulaMessage(await sha256Hex(bytes), crypto.randomUUID(), Date.now(), bob.ss58))),
   sha256: () => sha256Hex(bytes),
   json: () => JSON.stringify(JSON.parse(answer)),

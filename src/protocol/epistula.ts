@@ -79,7 +79,8 @@ export async function signRequest(opts: SignRequestOptions): Promise<Record<stri
   const timestamp = String(Math.floor(opts.now ?? Date.now()));
   const uuid = opts.uuid ?? crypto.randomUUID();
   const message = epistulaMessage(await sha256Hex(opts.body), uuid, timestamp, opts.signedFor);
-  const signature = preparedSigner(opts.signer).sign(utf8.encode(message));
+  const bytes = utf8.encode(message);
+  const signature = opts.signer.sign ? opts.signer.sign(bytes) : preparedSigner(opts.signer).sign(bytes);
   return {
     [EPISTULA_HEADERS.version]: EPISTULA_VERSION,
     [EPISTULA_HEADERS.timestamp]: timestamp,

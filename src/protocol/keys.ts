@@ -24,6 +24,12 @@ export type Sr25519Keypair = {
   secretKey: Uint8Array;
   /** SS58 address, prefix 42. */
   ss58: string;
+  /**
+   * A faster implementation of this key's sr25519 signature ("substrate" context, 64 bytes),
+   * when one is bound: the gateway Worker binds WebAssembly (src/routing/signer.ts). Without it
+   * signRequest uses the pure-TS signer (sr25519-signer.ts), which runs anywhere.
+   */
+  sign?: (message: Uint8Array) => Uint8Array;
 };
 
 export const DEV_PHRASE = "bottom drive obey lake curtain smoke basket hold race lonely fit walk";

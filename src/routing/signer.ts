@@ -1,11 +1,16 @@
 /**
  * The gateway's hotkey, derived once per isolate from GATEWAY_HOTKEY_MNEMONIC (derivation is
- * expensive; signing is not cheap either, so nothing else is recomputed per request).
+ * expensive), with its signature bound to sr25519 in WebAssembly (signing is on every miner
+ * call: see docs/signing.md). The module is the precompiled one wrangler bundles from the
+ * `.wasm` import; it is instantiated on the first signature.
  */
 import type { Env } from "../env";
 import { GatewayError } from "../errors";
 import { keypairFromUri, type Sr25519Keypair } from "../protocol/keys";
+import { wasmSr25519, withWasmSigning } from "../protocol/sr25519-wasm";
+import schnorrkelWasm from "../protocol/wasm/schnorrkel.wasm";
 
+const sr25519 = wasmSr25519(schnorrkelWasm);
 let cached: { uri: string; keypair: Sr25519Keypair } | null = null;
 
 export function gatewayKeypair(env: Env): Sr25519Keypair {
@@ -14,6 +19,6 @@ export function gatewayKeypair(env: Env): Sr25519Keypair {
     console.error("GATEWAY_HOTKEY_MNEMONIC is not set: cannot sign miner requests");
     throw new GatewayError(503, "api_error", "gateway_not_configured", "The gateway is not configured to reach miners yet.");
   }
-  if (cached?.uri !== uri) cached = { uri, keypair: keypairFromUri(uri) };
+  if (cached?.uri !== uri) cached = { uri, keypair: withWasmSigning(keypairFromUri(uri), sr25519) };
   return cached.keypair;
 }

@@ -32,6 +32,8 @@ export interface Fixtures {
   jwksUrl: string;
   /** RS256 private key (JWK) matching the JWKS, for signing test tokens. */
   rsaPrivateJwk: JWK;
+  /** Checks sr25519 signatures in Node with @polkadot/util-crypto; serves the Epistula vectors (test/support/sr25519-verifier.ts). */
+  sr25519VerifierUrl: string;
 }
 
 declare module "vitest" {

@@ -7,6 +7,7 @@ import { exportJWK, generateKeyPair } from "jose";
 import type { TestProject } from "vitest/node";
 import { startMiner } from "../../miner/server";
 import { freePort } from "../../scripts/lib/processes";
+import { startSr25519Verifier } from "../support/sr25519-verifier";
 import type { Fixtures } from "./fixtures";
 
 export default async function setup(project: TestProject) {
@@ -59,6 +60,8 @@ export default async function setup(project: TestProject) {
   const jwksAddr = jwks.address();
   const jwksPort = typeof jwksAddr === "object" && jwksAddr ? jwksAddr.port : 0;
 
+  const sr25519Verifier = await startSr25519Verifier();
+
   const fixtures: Fixtures = {
     healthy: [bob, charlie],
     failing: dave,
@@ -72,11 +75,13 @@ export default async function setup(project: TestProject) {
     unreachableUrl: `http://127.0.0.1:${await freePort()}`,
     jwksUrl: `http://127.0.0.1:${jwksPort}/.well-known/jwks.json`,
     rsaPrivateJwk,
+    sr25519VerifierUrl: sr25519Verifier.url,
   };
   project.provide("fixtures", fixtures);
 
   return async () => {
     await Promise.all(started.map((m) => m.close()));
     await new Promise<void>((r) => jwks.close(() => r()));
+    await sr25519Verifier.close();
   };
 }
