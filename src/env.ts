@@ -2,12 +2,21 @@
  * Bindings and configuration. Every name here is the same in dev (`npm run dev` passes them as
  * wrangler vars), tests and production (wrangler.toml [vars] + `wrangler secret put`).
  */
-import type { UsageEvent } from "./billing/usage-event";
+import type { UsageBatchMessage } from "./billing/usage-batch";
 import type { SubscriberLimits } from "./billing/limits-do";
 
 export interface Env {
   DB: D1Database;
-  USAGE_QUEUE: Queue<UsageEvent>;
+  /** Usage batches, one message per isolate flush (src/billing/usage-batcher.ts). */
+  USAGE_QUEUE: Queue<UsageBatchMessage>;
+  /** The raw usage archive: one NDJSON object per batch (src/billing/usage-archive.ts). */
+  USAGE_ARCHIVE: R2Bucket;
+  /** Longest an event waits in its isolate before its batch is sent (ms; default 50). */
+  USAGE_BATCH_MS?: string;
+  /** Most events in one batch (default 100; a batch is also cut before ~48 KB). */
+  USAGE_BATCH_MAX_EVENTS?: string;
+  /** Events kept per subscriber in the recent-requests list (default 200; older ones are in the archive). */
+  USAGE_RECENT_PER_SUBSCRIBER?: string;
   /** Shared miner measurements, one object per model (src/routing/health/miner-health-do.ts). */
   MINER_HEALTH?: DurableObjectNamespace<import("./routing/health/miner-health-do").MinerHealth>;
   /** The chain Worker (wrangler.chain.toml): metagraph sync and settlement on demand. */
