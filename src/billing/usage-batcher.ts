@@ -5,9 +5,12 @@
  *
  * `add` resolves when the event's batch was handed off durably (the queue took it, or the
  * fallback wrote it), so the request that registered the meter's `settled` with `waitUntil`
- * keeps the isolate alive until then. Every caller gets its own promise, created in its own
- * request's context; the batch's I/O runs in the context of a request whose event is in the
- * batch (the first one's timer, or the one that filled it), which stays alive until it is done.
+ * keeps the isolate alive until then. Requests and workerd: the batch's promise is created in
+ * the context of the request that opened the batch, and every request in the batch awaits that
+ * one promise. workerd tracks an await of another request's promise as pending work of the
+ * awaiting request (a promise of its own, resolved from elsewhere, would look hung and be
+ * cancelled). The batch's I/O runs in the context of a request whose event is in it (the
+ * opener's timer, or the request that filled it), and the opener stays alive until it is done.
  */
 import type { UsageEvent } from "./usage-event";
 import type { UsageBatch } from "./usage-batch";
@@ -25,16 +28,13 @@ export type BatchHandoff = (batch: UsageBatch) => Promise<void>;
 
 export const DEFAULT_BATCH_OPTIONS: BatcherOptions = { maxDelayMs: 50, maxEvents: 100, maxChars: 48_000 };
 
-interface Waiter {
-  resolve: () => void;
-  reject: (err: unknown) => void;
-}
-
 interface OpenBatch {
   lines: string[];
   chars: number;
-  waiters: Waiter[];
   sent: boolean;
+  done: Promise<void>;
+  resolve: () => void;
+  reject: (err: unknown) => void;
 }
 
 export class UsageBatcher {
@@ -59,11 +59,10 @@ export class UsageBatcher {
     const json = JSON.stringify(event);
     if (this.open && this.open.chars + json.length + 1 > this.opts.maxChars) this.send(this.open);
     const batch = this.open ?? this.start();
-    const done = new Promise<void>((resolve, reject) => batch.waiters.push({ resolve, reject }));
     batch.lines.push(json);
     batch.chars += json.length + 1;
     if (batch.lines.length >= this.opts.maxEvents) this.send(batch);
-    return done;
+    return batch.done;
   }
 
   /** Sends the open batch now (an isolate that knows it is about to go idle, tests). */
@@ -72,7 +71,13 @@ export class UsageBatcher {
   }
 
   private start(): OpenBatch {
-    const batch: OpenBatch = { lines: [], chars: 0, waiters: [], sent: false };
+    let resolve!: () => void;
+    let reject!: (err: unknown) => void;
+    const done = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    const batch: OpenBatch = { lines: [], chars: 0, sent: false, done, resolve, reject };
     this.open = batch;
     // Never cleared: sending is idempotent per batch, and a timer belongs to the request that set it.
     setTimeout(() => this.send(batch), this.opts.maxDelayMs);
@@ -84,13 +89,6 @@ export class UsageBatcher {
     batch.sent = true;
     if (this.open === batch) this.open = null;
     const out: UsageBatch = { id: this.newId(), flushedAt: this.now(), ndjson: batch.lines.join("\n") };
-    this.handoff(out).then(
-      () => {
-        for (const w of batch.waiters) w.resolve();
-      },
-      (err: unknown) => {
-        for (const w of batch.waiters) w.reject(err);
-      },
-    );
+    this.handoff(out).then(batch.resolve, batch.reject);
   }
 }
