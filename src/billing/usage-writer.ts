@@ -8,6 +8,7 @@
  * Rows written per batch: one ledger row, one per (subscriber, key, model, kind, hour), one per
  * (miner, model, kind, second) and one per subscriber in the batch. None per request.
  */
+import type { D1Database, D1PreparedStatement } from "@cloudflare/workers-types";
 import { archiveKey, type ParsedEvent, type UsageBatch } from "./usage-batch";
 import { rollupBatch, type HourlyRow, type MinerSecondRow, type RecentList } from "./usage-rollup";
 
