@@ -119,3 +119,9 @@ async function recentEvents(d1: D1Database, f: UsageFilter): Promise<UsageEvent[
   }
   return out;
 }
+
+/** How usage was recorded: batches applied and the events in them (admin, benchmark cost model). */
+export async function usageRecorded(d1: D1Database): Promise<{ batches: number; events: number }> {
+  const row = await d1.prepare("SELECT count(*) AS batches, coalesce(sum(events), 0) AS events FROM usage_batches WHERE archive_key <> ''").first<{ batches: number; events: number }>();
+  return row ?? { batches: 0, events: 0 };
+}
