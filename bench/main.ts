@@ -119,6 +119,9 @@ async function main(): Promise<void> {
     // Metering was on: the gateway's own usage report must count what it served.
     const usageRes = await fetch(`${gateway.url}/v1/usage`, { headers: { authorization: `Bearer ${gateway.devKey}` } });
     const usage = (await usageRes.json()) as { totals?: { requests?: number } | null };
+    // How the run's usage travelled: events per batch sets the queue, R2 and D1 lines of the cost.
+    const recordedRes = await fetch(`${gateway.url}/admin/usage?subscriber_id=sub_dev`, { headers: { authorization: `Bearer ${gateway.stack.adminToken}` } });
+    const recorded = ((await recordedRes.json()) as { recorded?: { batches: number; events: number } }).recorded ?? { batches: 0, events: 0 };
     const gatewayServed = Object.values(results).reduce((n, byPath) => n + (byPath.gateway?.ok ?? 0) + (byPath["gateway-workerd"]?.ok ?? 0), 0);
 
     log("measuring components in workerd");
@@ -143,7 +146,7 @@ async function main(): Promise<void> {
       results,
       memory: { idleKib: idleRss, peakSampledKib: peakSampled, peakHwmKib: peakHwm },
       cpuTotalUs: cpuTotal,
-      metering: { servedByGateway: gatewayServed, meteredRequests: usage.totals?.requests ?? 0 },
+      metering: { servedByGateway: gatewayServed, meteredRequests: usage.totals?.requests ?? 0, batches: recorded.batches, batchedEvents: recorded.events },
       node,
       workerd,
     });

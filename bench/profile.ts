@@ -46,8 +46,9 @@ const STEPS: Record<string, string[]> = {
   "limits Durable Object (SubscriberLimits methods)": ["reserve", "settle", "renew", "release"],
   "request body read + validation": ["readJsonObject", "validateChat"],
   "relay (whole, includes signing and the miner fetch)": ["relay"],
-  "usage meter finish + queue send": ["finish", "usageSink"],
-  "queue consumer (D1 batch write)": ["consumeUsageBatch"],
+  "usage meter finish + batching": ["finish", "add"],
+  "usage batch hand-off (queue send)": ["handOff"],
+  "queue consumer (R2 archive + D1 rollups)": ["consumeUsageBatch"],
   "token counting": ["countTokens", "countMessageTokens", "countPrompt"],
   "hono routing / compose": ["dispatch", "compose"],
 };

@@ -4,7 +4,7 @@
  * the names in src/config/variables.ts, typed as optional strings because the config modules
  * (src/config/gateway.ts, src/config/chain.ts) validate them. docs/configuration.md lists them all.
  */
-import type { UsageEvent } from "./billing/usage-event";
+import type { UsageBatchMessage } from "./billing/usage-batch";
 import type { ChainVars } from "./config/chain";
 import type { GatewayVars } from "./config/gateway";
 
@@ -14,8 +14,8 @@ import type { GatewayVars } from "./config/gateway";
 // stay optional here.
 export type Env = GatewayBindings &
   GatewayVars & {
-    /** The generated type says `Queue` (of unknown); the gateway only ever sends usage events. */
-    USAGE_QUEUE: Queue<UsageEvent>;
+    /** The generated type says `Queue` (of unknown); the gateway sends usage batches (src/billing/usage-batcher.ts). */
+    USAGE_QUEUE: Queue<UsageBatchMessage>;
   };
 
 /** The chain Worker's env (wrangler.chain.toml): the gateway's D1 and its own variables. */

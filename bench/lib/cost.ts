@@ -20,6 +20,7 @@ export const PRICES = {
   d1RowsWritten: { what: "D1 rows written", unit: "row", microUsdPerMillion: 1_000_000n, source: "developers.cloudflare.com/d1/platform/pricing/" },
   d1RowsRead: { what: "D1 rows read", unit: "row", microUsdPerMillion: 1_000n, source: "developers.cloudflare.com/d1/platform/pricing/" },
   queueOps: { what: "Queues operations (per 64 KB written, read or deleted)", unit: "operation", microUsdPerMillion: 400_000n, source: "developers.cloudflare.com/queues/platform/pricing/" },
+  r2ClassA: { what: "R2 Class A operations (PutObject)", unit: "operation", microUsdPerMillion: 4_500_000n, source: "developers.cloudflare.com/r2/pricing/" },
   doRequests: { what: "Durable Objects requests", unit: "request", microUsdPerMillion: 150_000n, source: "developers.cloudflare.com/durable-objects/platform/pricing/" },
   doRowsWritten: { what: "Durable Objects SQLite storage rows written", unit: "row", microUsdPerMillion: 1_000_000n, source: "developers.cloudflare.com/durable-objects/platform/pricing/" },
 } as const satisfies Record<string, PriceLine>;

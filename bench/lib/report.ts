@@ -22,7 +22,8 @@ export interface RunInput {
   results: Results;
   memory: { idleKib: Record<string, number>; peakSampledKib: Record<string, number>; peakHwmKib: Record<string, number> };
   cpuTotalUs: Record<string, number>;
-  metering: { servedByGateway: number; meteredRequests: number };
+  /** Usage the run metered, and how it travelled: `batches` applied holding `batchedEvents` events. */
+  metering: { servedByGateway: number; meteredRequests: number; batches: number; batchedEvents: number };
   node: NodeComponents;
   workerd: WorkerdComponents | null;
 }
@@ -126,18 +127,25 @@ export function buildSummary(input: RunInput): Summary2 {
   const gatewayCpuUsPerRequest = reqs > 0 ? cpuUs / reqs : Number.NaN;
 
   // What one request does, per billed line (see the report's cost section for the derivation).
-  const d1Written = input.workerd?.d1.rowsWritten ?? 0;
-  const d1Read = input.workerd?.d1.rowsRead ?? 0;
+  // Usage travels in batches: one queue message (< 64 KB: write, read, delete = 3 operations), one
+  // R2 put and one D1 transaction per batch, so those lines are per batch / events per batch, with
+  // events per batch as the run actually batched them (the gateway's usage_batches ledger).
+  const { batches, batchedEvents } = input.metering;
+  const perEvent = (perBatchMilli: bigint): bigint => (batchedEvents > 0 ? (perBatchMilli * BigInt(batches)) / BigInt(batchedEvents) : perBatchMilli);
+  const d1Written = input.workerd?.d1.rowsWrittenPerBatch ?? 0;
+  const d1Read = input.workerd?.d1.rowsReadPerBatch ?? 0;
   const usage: UsagePerRequest = {
-    workerRequests: 1000n + 10n, // the request + 1/100 of a queue consumer invocation (batches of 100)
+    workerRequests: 1000n + perEvent(10n), // the request + 1/100 of a queue consumer invocation per batch message (up to 100 messages per invocation)
     workerCpuMs: BigInt(Math.round(Number.isFinite(gatewayCpuUsPerRequest) ? gatewayCpuUsPerRequest : 0)), // µs = milli-CPU-ms
-    d1RowsWritten: BigInt(d1Written) * 1000n,
-    d1RowsRead: BigInt(d1Read) * 1000n,
-    queueOps: 3000n, // write + read + delete of one < 64 KB message
+    d1RowsWritten: perEvent(BigInt(Math.round(d1Written * 1000))),
+    d1RowsRead: perEvent(BigInt(Math.round(d1Read * 1000))),
+    queueOps: perEvent(3000n),
+    r2ClassA: perEvent(1000n),
     doRequests: 2016n, // limits DO: reserve + settle; MinerHealth DO: one report per 64 observations at load
     doRowsWritten: 5000n, // limits DO storage keys: reserve 2 (lease, bucket), settle 3 (lease, bucket, counters)
   };
-  if (!input.workerd) problems.push("workerd component run failed: D1 rows per request unknown (counted as 0)");
+  if (batchedEvents === 0) problems.push("metering: no usage batches recorded; queue, R2 and D1 lines counted as one batch per request");
+  if (!input.workerd) problems.push("workerd component run failed: D1 rows per usage batch unknown (counted as 0)");
   const priced = costPerMillionRequests(usage);
   const cost = {
     usage: Object.fromEntries(Object.entries(usage).map(([k, v]) => [k, milli(v)])),
@@ -410,10 +418,12 @@ export function renderMarkdown(s: Summary2): string {
   out.push(
     [
       "What one non-streamed request does, and where each figure comes from:",
-      "- Workers requests: the request itself, plus one queue-consumer invocation per batch of up to 100 usage messages (1/100 at full batches; up to 1 per request at a trickle).",
+      `- Usage is metered in batches (docs/metering.md): each isolate sends its usage events as one queue message every 50 ms or 100 events; the consumer writes one R2 object and one D1 transaction per batch. This run: ${input.metering.batches} batches for ${input.metering.batchedEvents} events (${input.metering.batchedEvents > 0 ? (input.metering.batchedEvents / input.metering.batches).toFixed(1) : "n/a"} per batch), so each per-batch line below is divided by that.`,
+      "- Workers requests: the request itself, plus 1/100 of a queue-consumer invocation per batch message (up to 100 messages per invocation).",
       "- Workers CPU: the measured CPU of the Worker's workerd per request (above). Locally that also includes D1's SQLite, the queue machinery and the limits Durable Object, which production does not bill as Worker CPU, so this line is an upper bound.",
-      `- D1 rows written: ${input.workerd ? `${input.workerd.d1.rowsWritten} per usage row, as D1 itself reports (\`meta.rows_written\`) for the consumer's insert (the row plus its index entries); rows read ${input.workerd.d1.rowsRead}` : "not measured"}. API-key and miner lookups are cached per isolate (10 s / 5 s) and round to zero per request.`,
-      "- Queue operations: one usage message (< 64 KB) is written, read and deleted: 3.",
+      `- D1 rows written: ${input.workerd ? `${input.workerd.d1.rowsWrittenPerBatch} per usage batch of ${input.workerd.d1.eventsPerBatch} events from one subscriber, model and miner, as D1 itself reports (\`meta.rows_written\`, rows plus index entries) for the consumer's transaction (ledger row, hourly and per-second rollups, recent-requests list), mean of a batch that creates its rollup rows and one that adds to them; rows read ${input.workerd.d1.rowsReadPerBatch}` : "not measured"}. None per request. API-key and miner lookups are cached per isolate (10 s / 5 s) and round to zero per request.`,
+      "- Queue operations: one batch message (< 64 KB) is written, read and deleted: 3 per batch.",
+      "- R2: one PutObject (Class A) per batch for the raw NDJSON archive.",
       "- Durable Objects: the routing MinerHealth object gets one `report` per isolate per model per second or per 64 requests, whichever comes first (1/64 per request at load; its storage writes are not counted). The per-subscriber limits object is called twice (`reserve` before relaying, `settle` after; `renew` only for requests longer than half the lease). Its storage writes are counted from the code (`src/billing/limits-state.ts`: reserve puts the lease and the minute bucket, settle deletes the lease and puts the bucket and counters), not measured. Durable Object duration (GB-s) is not per request and is not included.",
     ].join("\n"),
   );

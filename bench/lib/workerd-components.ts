@@ -1,8 +1,8 @@
 /**
  * Runs bench/workerd/components.ts under `wrangler dev` and measures each component's CPU per
  * call inside workerd: the Worker's workerd CPU time (from /proc) around one request that runs
- * the component n times, minus the same request running nothing. Also asks D1 how many rows one
- * usage insert reads and writes.
+ * the component n times, minus the same request running nothing. Also asks D1 how many rows
+ * recording one usage batch reads and writes.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -29,7 +29,8 @@ export interface WorkerdComponents {
   components: WorkerdComponent[];
   /** The WebAssembly signer against the pure-TS one (issue #12: signatures in microseconds). */
   ratios: ComponentRatio[];
-  d1: { rowsRead: number; rowsWritten: number };
+  /** D1's own count for recording one usage batch (mean of a batch that creates its rollup rows and one that adds to them). */
+  d1: { rowsReadPerBatch: number; rowsWrittenPerBatch: number; eventsPerBatch: number };
 }
 
 /** [what, slower component, faster component]: reported as ratios when both ran. */
@@ -95,8 +96,11 @@ export async function measureWorkerdComponents(n: number, log: (line: string) =>
       components.push({ id: name, name: LABELS[name] as string, iterations, cpuUsPerOp: Math.max(0, used - base0) / iterations });
       log(`workerd ${name}: ${(Math.max(0, used - base0) / iterations).toFixed(1)} us/op`);
     }
-    const d1Res = await fetch(`${base}/?c=d1`);
-    const d1 = (await d1Res.json()) as { rowsRead: number; rowsWritten: number };
+    const d1Res = await fetch(`${base}/?c=d1&n=50`);
+    const measured = (await d1Res.json()) as { eventsPerBatch: number; batches: { rowsRead: number; rowsWritten: number }[] };
+    const mean = (f: (b: { rowsRead: number; rowsWritten: number }) => number) => measured.batches.reduce((s, b) => s + f(b), 0) / measured.batches.length;
+    const d1 = { rowsReadPerBatch: mean((b) => b.rowsRead), rowsWrittenPerBatch: mean((b) => b.rowsWritten), eventsPerBatch: measured.eventsPerBatch };
+    log(`workerd d1: ${d1.rowsWrittenPerBatch} rows written, ${d1.rowsReadPerBatch} read per usage batch (${measured.batches.map((b) => b.rowsWritten).join(" then ")})`);
     const ratios: ComponentRatio[] = [];
     for (const [what, slower, faster] of RATIOS) {
       const a = perOp.get(slower);

@@ -1,13 +1,15 @@
 /**
  * GET /?c=<component>&n=<iterations>: runs one request-path component n times inside workerd and
  * answers when done; the caller reads this workerd's CPU time from /proc around the call.
- * GET /?c=d1 inserts one usage row the way the queue consumer does and returns D1's own count of
- * rows read and written for it (what D1 bills).
+ * GET /?c=d1&n=<events> records two usage batches of n events the way the queue consumer does
+ * (same subscriber, model and miner, as in the benchmark's traffic: the first creates its rollup
+ * rows, the second adds to them) and returns D1's own count of rows read and written per batch
+ * (what D1 bills).
  */
 import { sign as scureSign } from "@scure/sr25519";
-import { database } from "../../src/db/client";
-import { usageEvents } from "../../src/db/schema";
-import { utcDay, type UsageEvent } from "../../src/billing/usage-event";
+import { parseBatch } from "../../src/billing/usage-batch";
+import type { UsageEvent } from "../../src/billing/usage-event";
+import { usageBatchStatements } from "../../src/billing/usage-writer";
 import { countMessageTokens, countTokens } from "../../src/lib/tokens";
 import { epistulaMessage, sha256Hex, signRequest } from "../../src/protocol/epistula";
 import { keypairFromUri } from "../../src/protocol/keys";
@@ -51,8 +53,7 @@ const components: Record<string, () => unknown> = {
   tokens: () => countMessageTokens(messages) + countTokens(answer),
 };
 
-function sampleEvent(): UsageEvent {
-  const now = Date.now();
+function sampleEvent(now: number): UsageEvent {
   return {
     requestId: `req_bench_${crypto.randomUUID().replace(/-/g, "")}`,
     kind: "subscriber",
@@ -81,13 +82,20 @@ export default {
     const url = new URL(req.url);
     const name = url.searchParams.get("c") ?? "noop";
     if (name === "d1") {
-      const e = sampleEvent();
-      const res = await database(env.DB)
-        .insert(usageEvents)
-        .values({ ...e, day: utcDay(e.createdAt) })
-        .onConflictDoNothing({ target: usageEvents.requestId })
-        .run();
-      return Response.json({ rowsRead: res.meta.rows_read, rowsWritten: res.meta.rows_written });
+      const n = Math.max(1, Number(url.searchParams.get("n") ?? "50"));
+      const start = Math.floor(Date.now() / 1000) * 1000;
+      const perBatch: { rowsRead: number; rowsWritten: number }[] = [];
+      for (let b = 0; b < 2; b++) {
+        // A batch flushed ~50 ms after the previous one: its events started within those 50 ms.
+        const events = Array.from({ length: n }, (_, i) => sampleEvent(start + b * 50 + Math.floor((i * 50) / n)));
+        const batch = { id: `ub_bench_${crypto.randomUUID().replace(/-/g, "")}`, flushedAt: start + b * 50 + 50, ndjson: events.map((e) => JSON.stringify(e)).join("\n") };
+        const results = await env.DB.batch(usageBatchStatements(env.DB, batch, parseBatch(batch).events));
+        perBatch.push({
+          rowsRead: results.reduce((s, r) => s + r.meta.rows_read, 0),
+          rowsWritten: results.reduce((s, r) => s + r.meta.rows_written, 0),
+        });
+      }
+      return Response.json({ eventsPerBatch: n, batches: perBatch });
     }
     const fn = components[name];
     if (!fn) return new Response(`unknown component ${name}`, { status: 404 });

@@ -1,7 +1,9 @@
 /**
- * The usage event: one per request that reached routing, whatever happened to it. It travels
- * through the USAGE_QUEUE to the consumer, which writes it to D1 keyed by `requestId`.
+ * The usage event: one per request that reached routing, whatever happened to it. Isolates send
+ * them in batches through the USAGE_QUEUE; the consumer archives every batch whole (R2 NDJSON) and
+ * folds it into the D1 rollups exactly once (docs/metering.md).
  */
+import { isObject } from "../lib/json";
 
 export type UsageStatus = "ok" | "miner_error" | "no_miner" | "client_cancelled" | "timeout" | "bad_response";
 
@@ -41,4 +43,36 @@ export interface UsageEvent {
 
 export function utcDay(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
+}
+
+/**
+ * Whether a parsed value has the fields every reader relies on. Extra fields (added by later
+ * versions) are kept: events travel and are archived as whole JSON.
+ */
+export function isUsageEvent(v: unknown): v is UsageEvent {
+  if (!isObject(v)) return false;
+  const nullableString = (x: unknown) => x === null || typeof x === "string";
+  const nullableCount = (x: unknown) => x === undefined || x === null || (typeof x === "number" && Number.isFinite(x));
+  return (
+    typeof v.requestId === "string" &&
+    (v.kind === "subscriber" || v.kind === "canary") &&
+    nullableString(v.subscriberId) &&
+    nullableString(v.apiKeyId) &&
+    typeof v.endpoint === "string" &&
+    typeof v.model === "string" &&
+    nullableString(v.minerHotkey) &&
+    typeof v.status === "string" &&
+    typeof v.httpStatus === "number" &&
+    typeof v.createdAt === "number" &&
+    Number.isInteger(v.createdAt) &&
+    v.createdAt >= 0 &&
+    v.createdAt <= 8.64e15 &&
+    typeof v.durationMs === "number" &&
+    typeof v.promptTokensCounted === "number" &&
+    typeof v.completionTokensCounted === "number" &&
+    nullableCount(v.promptTokensReported) &&
+    nullableCount(v.completionTokensReported) &&
+    nullableCount(v.cachedPromptTokensReported) &&
+    (v.costMicroUsd === undefined || (typeof v.costMicroUsd === "number" && Number.isInteger(v.costMicroUsd)))
+  );
 }

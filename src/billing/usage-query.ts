@@ -1,11 +1,17 @@
 /**
  * Usage reports from D1: totals and per model per UTC day, for one subscriber (the caller's own
- * `GET /v1/usage`) or for everyone (admin). Both the miner-reported and the gateway-counted token
- * figures are shown: they differ when a miner over- or under-reports.
+ * `GET /v1/usage`) or for everyone (admin), summed from the hourly rollup; and single requests
+ * from the recent-requests list. Both the miner-reported and the gateway-counted token figures
+ * are shown: they differ when a miner over- or under-reports.
+ *
+ * `since`/`until` select whole UTC hours: an hour counts when it starts in
+ * [since rounded down to its hour, until). Per-request rows are filtered exactly.
  */
-import { and, count, eq, gte, lt, sql, type SQL } from "drizzle-orm";
+import { and, eq, gte, lt, sql, type SQL } from "drizzle-orm";
 import { database } from "../db/client";
-import { usageEvents } from "../db/schema";
+import { usageHourly } from "../db/schema";
+import { isUsageEvent, type UsageEvent } from "./usage-event";
+import { HOUR_MS } from "./usage-rollup";
 
 export interface UsageFilter {
   subscriberId?: string;
@@ -15,69 +21,107 @@ export interface UsageFilter {
   until?: number;
 }
 
+const h = usageHourly;
 const sums = {
-  requests: count(),
-  succeeded: sql<number>`coalesce(sum(case when ${usageEvents.status} = 'ok' then 1 else 0 end), 0)`,
-  prompt_tokens: sql<number>`coalesce(sum(${usageEvents.promptTokensCounted}), 0)`,
-  completion_tokens: sql<number>`coalesce(sum(${usageEvents.completionTokensCounted}), 0)`,
-  prompt_tokens_reported: sql<number>`coalesce(sum(${usageEvents.promptTokensReported}), 0)`,
-  completion_tokens_reported: sql<number>`coalesce(sum(${usageEvents.completionTokensReported}), 0)`,
-  cost_micro_usd: sql<number>`coalesce(sum(${usageEvents.costMicroUsd}), 0)`,
+  requests: sql<number>`coalesce(sum(${h.requests}), 0)`,
+  succeeded: sql<number>`coalesce(sum(${h.succeeded}), 0)`,
+  prompt_tokens: sql<number>`coalesce(sum(${h.promptTokens}), 0)`,
+  completion_tokens: sql<number>`coalesce(sum(${h.completionTokens}), 0)`,
+  prompt_tokens_reported: sql<number>`coalesce(sum(${h.promptTokensReported}), 0)`,
+  completion_tokens_reported: sql<number>`coalesce(sum(${h.completionTokensReported}), 0)`,
+  cost_micro_usd: sql<number>`coalesce(sum(${h.costMicroUsd}), 0)`,
 };
 
 export async function usageReport(d1: D1Database, filter: UsageFilter) {
   const db = database(d1);
   const where = whereOf(filter);
   const [totals, byModelDay] = await db.batch([
-    db.select(sums).from(usageEvents).where(where),
-    db
-      .select({ day: usageEvents.day, model: usageEvents.model, ...sums })
-      .from(usageEvents)
-      .where(where)
-      .groupBy(usageEvents.day, usageEvents.model)
-      .orderBy(usageEvents.day, usageEvents.model),
+    db.select(sums).from(h).where(where),
+    db.select({ day: h.day, model: h.model, ...sums }).from(h).where(where).groupBy(h.day, h.model).orderBy(h.day, h.model),
   ]);
   return { totals: totals[0] ?? null, by_model_day: byModelDay };
 }
 
-/** Raw usage rows with the API's snake_case field names (the column names). */
-export async function usageRows(d1: D1Database, filter: UsageFilter, limit: number) {
-  const t = usageEvents;
-  return database(d1)
-    .select({
-      request_id: t.requestId,
-      kind: t.kind,
-      subscriber_id: t.subscriberId,
-      api_key_id: t.apiKeyId,
-      endpoint: t.endpoint,
-      model: t.model,
-      miner_hotkey: t.minerHotkey,
-      status: t.status,
-      http_status: t.httpStatus,
-      error_code: t.errorCode,
-      streamed: t.streamed,
-      attempts: t.attempts,
-      prompt_tokens_reported: t.promptTokensReported,
-      completion_tokens_reported: t.completionTokensReported,
-      prompt_tokens_counted: t.promptTokensCounted,
-      completion_tokens_counted: t.completionTokensCounted,
-      ttft_ms: t.ttftMs,
-      duration_ms: t.durationMs,
-      created_at: t.createdAt,
-      cached_prompt_tokens_reported: t.cachedPromptTokensReported,
-      cost_micro_usd: t.costMicroUsd,
-    })
-    .from(t)
-    .where(whereOf(filter))
-    .orderBy(t.createdAt)
-    .limit(limit)
-    .all();
-}
-
 function whereOf(f: UsageFilter): SQL | undefined {
   const parts: SQL[] = [];
-  if (f.subscriberId !== undefined) parts.push(eq(usageEvents.subscriberId, f.subscriberId));
-  if (f.since !== undefined) parts.push(gte(usageEvents.createdAt, f.since));
-  if (f.until !== undefined) parts.push(lt(usageEvents.createdAt, f.until));
+  if (f.subscriberId !== undefined) parts.push(eq(h.subscriberId, f.subscriberId));
+  if (f.since !== undefined) parts.push(gte(h.hour, Math.floor(f.since / HOUR_MS) * HOUR_MS));
+  if (f.until !== undefined) parts.push(lt(h.hour, f.until));
   return parts.length ? and(...parts) : undefined;
+}
+
+/** The API shape of one request (snake_case, the names the per-request rows always had). */
+export function requestRow(e: UsageEvent) {
+  return {
+    request_id: e.requestId,
+    kind: e.kind,
+    subscriber_id: e.subscriberId,
+    api_key_id: e.apiKeyId,
+    endpoint: e.endpoint,
+    model: e.model,
+    miner_hotkey: e.minerHotkey,
+    status: e.status,
+    http_status: e.httpStatus,
+    error_code: e.errorCode,
+    streamed: e.streamed,
+    attempts: e.attempts,
+    prompt_tokens_reported: e.promptTokensReported ?? null,
+    completion_tokens_reported: e.completionTokensReported ?? null,
+    prompt_tokens_counted: e.promptTokensCounted,
+    completion_tokens_counted: e.completionTokensCounted,
+    ttft_ms: e.ttftMs,
+    duration_ms: e.durationMs,
+    created_at: e.createdAt,
+    cached_prompt_tokens_reported: e.cachedPromptTokensReported ?? null,
+    cost_micro_usd: e.costMicroUsd ?? 0,
+  };
+}
+
+export type RequestRow = ReturnType<typeof requestRow>;
+
+/**
+ * The recent requests in the filter, oldest first, at most `limit`: what the recent-requests list
+ * holds (USAGE_RECENT_PER_SUBSCRIBER per subscriber; older requests are in the R2 archive).
+ */
+export async function usageRows(d1: D1Database, filter: UsageFilter, limit: number): Promise<RequestRow[]> {
+  const events = await recentEvents(d1, filter);
+  return events
+    .sort((a, b) => a.createdAt - b.createdAt || (a.requestId < b.requestId ? -1 : 1))
+    .slice(0, limit)
+    .map(requestRow);
+}
+
+/** A subscriber's most recent requests, newest first (the app's recent-requests list). */
+export async function recentRequests(d1: D1Database, subscriberId: string, opts: { limit: number; before?: number }): Promise<RequestRow[]> {
+  const events = await recentEvents(d1, { subscriberId, until: opts.before });
+  return events
+    .sort((a, b) => b.createdAt - a.createdAt || (a.requestId < b.requestId ? 1 : -1))
+    .slice(0, opts.limit)
+    .map(requestRow);
+}
+
+async function recentEvents(d1: D1Database, f: UsageFilter): Promise<UsageEvent[]> {
+  const stmt =
+    f.subscriberId === undefined
+      ? d1.prepare("SELECT events FROM usage_recent")
+      : d1.prepare("SELECT events FROM usage_recent WHERE subscriber_id = ?").bind(f.subscriberId);
+  const { results } = await stmt.all<{ events: string }>();
+  const out: UsageEvent[] = [];
+  for (const row of results) {
+    const parsed: unknown = JSON.parse(row.events);
+    if (!Array.isArray(parsed)) continue;
+    for (const e of parsed) {
+      if (!isUsageEvent(e)) continue;
+      if (f.since !== undefined && e.createdAt < f.since) continue;
+      if (f.until !== undefined && e.createdAt >= f.until) continue;
+      out.push(e);
+    }
+  }
+  return out;
+}
+
+/** How usage was recorded: batches applied and the events in them (admin, benchmark cost model). */
+export async function usageRecorded(d1: D1Database): Promise<{ batches: number; events: number }> {
+  const row = await d1.prepare("SELECT count(*) AS batches, coalesce(sum(events), 0) AS events FROM usage_batches WHERE archive_key <> ''").first<{ batches: number; events: number }>();
+  return row ?? { batches: 0, events: 0 };
 }

@@ -1,18 +1,61 @@
 /**
- * Where usage events go: the USAGE_QUEUE. If the queue refuses the send, the event is written to
- * D1 directly (idempotent by request id), so an outage of one path loses nothing.
+ * Where usage events go: an isolate-level batcher (usage-batcher.ts) that sends one USAGE_QUEUE
+ * message per batch. If the queue refuses a batch, the isolate records it itself, the way the
+ * consumer would (archive, then rollups guarded by the batch id: usage-record.ts), so an outage of
+ * one path loses nothing, and a send that failed after all reached the queue is not counted twice.
+ * If both fail the batch is logged whole (one NDJSON line per event) for replay: docs/metering.md.
  */
 import type { Env } from "../env";
-import type { UsageEvent } from "./usage-event";
-import { writeUsageEvents } from "./usage-writer";
+import type { UsageSink } from "../pipeline/contracts";
+import { batchMessage, type UsageBatch } from "./usage-batch";
+import { DEFAULT_BATCH_OPTIONS, UsageBatcher, type BatcherOptions } from "./usage-batcher";
+import { recordUsageBatch } from "./usage-record";
 
-export function usageSink(env: Env): (event: UsageEvent) => Promise<void> {
-  return async (event) => {
-    try {
-      await env.USAGE_QUEUE.send(event, { contentType: "json" });
-    } catch (err) {
-      console.error(`usage queue send failed for ${event.requestId}; writing to D1 directly`, err);
-      await writeUsageEvents(env.DB, [event]);
-    }
+type SinkEnv = Pick<Env, "DB" | "USAGE_QUEUE" | "USAGE_ARCHIVE" | "USAGE_RECENT_PER_SUBSCRIBER" | "USAGE_BATCH_MS" | "USAGE_BATCH_MAX_EVENTS">;
+
+const batchers = new WeakMap<SinkEnv, UsageBatcher>();
+
+/** The isolate's batcher for these bindings; one per isolate, shared by every request. */
+export function usageBatcher(env: SinkEnv): UsageBatcher {
+  let batcher = batchers.get(env);
+  if (!batcher) {
+    batcher = new UsageBatcher((batch) => handOff(env, batch), batcherOptions(env));
+    batchers.set(env, batcher);
+  }
+  return batcher;
+}
+
+export function usageSink(env: SinkEnv): UsageSink {
+  const batcher = usageBatcher(env);
+  return (event) => batcher.add(event);
+}
+
+export async function handOff(env: SinkEnv, batch: UsageBatch): Promise<void> {
+  try {
+    await env.USAGE_QUEUE.send(batchMessage(batch), { contentType: "v8" });
+    return;
+  } catch (err) {
+    console.error(`usage queue refused batch ${batch.id}; recording it directly`, err);
+  }
+  try {
+    await recordUsageBatch(env, batch);
+  } catch (err) {
+    console.error(`usage batch ${batch.id} could not be recorded (queue and direct write failed); its events follow for replay`, err);
+    console.error(`usage-batch-unrecorded ${JSON.stringify({ id: batch.id, flushedAt: batch.flushedAt })}\n${batch.ndjson}`);
+    throw err;
+  }
+}
+
+function batcherOptions(env: SinkEnv): BatcherOptions {
+  return {
+    ...DEFAULT_BATCH_OPTIONS,
+    maxDelayMs: positiveInt(env.USAGE_BATCH_MS) ?? DEFAULT_BATCH_OPTIONS.maxDelayMs,
+    maxEvents: positiveInt(env.USAGE_BATCH_MAX_EVENTS) ?? DEFAULT_BATCH_OPTIONS.maxEvents,
   };
+}
+
+function positiveInt(raw: string | undefined): number | undefined {
+  if (raw === undefined || raw.trim() === "") return undefined;
+  const n = Number(raw);
+  return Number.isInteger(n) && n > 0 ? n : undefined;
 }

@@ -1,18 +1,144 @@
 /**
- * Writes usage events to D1 in one batch (one implicit transaction): all land or none do.
- * `ON CONFLICT(request_id) DO NOTHING` makes a replayed event a no-op. One statement per row,
- * because D1 caps bound parameters per statement (100) and a row has 20 columns.
+ * Applies one usage batch to D1 in one `db.batch` (one transaction: all of it lands or none).
+ * Exactly once: every rollup statement is guarded by "this batch is not in usage_batches yet",
+ * and the batch's ledger row is the transaction's last statement. A redelivered batch (or the
+ * producer's direct write racing its own queue message) finds its ledger row and changes nothing;
+ * D1 runs write transactions one at a time, so two copies cannot both pass the guard.
+ *
+ * Rows written per batch: one ledger row, one per (subscriber, key, model, kind, hour), one per
+ * (miner, model, kind, second) and one per subscriber in the batch. None per request.
  */
-import { database } from "../db/client";
-import { usageEvents } from "../db/schema";
-import { utcDay, type UsageEvent } from "./usage-event";
+import type { D1Database, D1PreparedStatement } from "@cloudflare/workers-types";
+import { archiveKey, type ParsedEvent, type UsageBatch } from "./usage-batch";
+import { rollupBatch, type HourlyRow, type MinerSecondRow, type RecentList } from "./usage-rollup";
 
-export async function writeUsageEvents(d1: D1Database, events: readonly UsageEvent[]): Promise<void> {
-  if (events.length === 0) return;
-  const db = database(d1);
-  const [first, ...rest] = events.map((e) =>
-    db.insert(usageEvents).values({ ...e, day: utcDay(e.createdAt) }).onConflictDoNothing({ target: usageEvents.requestId }),
-  );
-  if (!first) return;
-  await db.batch([first, ...rest]);
+/** How many recent events the per-request view keeps per subscriber (USAGE_RECENT_PER_SUBSCRIBER). */
+export const DEFAULT_RECENT_PER_SUBSCRIBER = 200;
+
+const NOT_APPLIED = "NOT EXISTS (SELECT 1 FROM usage_batches WHERE batch_id = ?1)";
+
+const HOURLY_SQL = `
+INSERT INTO usage_hourly (subscriber_id, hour, api_key_id, model, kind, day, requests, succeeded, prompt_tokens, completion_tokens,
+  prompt_tokens_reported, completion_tokens_reported, cached_prompt_tokens_reported, cost_micro_usd)
+SELECT ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15 WHERE ${NOT_APPLIED}
+ON CONFLICT (subscriber_id, hour, api_key_id, model, kind) DO UPDATE SET
+  requests = requests + excluded.requests,
+  succeeded = succeeded + excluded.succeeded,
+  prompt_tokens = prompt_tokens + excluded.prompt_tokens,
+  completion_tokens = completion_tokens + excluded.completion_tokens,
+  prompt_tokens_reported = prompt_tokens_reported + excluded.prompt_tokens_reported,
+  completion_tokens_reported = completion_tokens_reported + excluded.completion_tokens_reported,
+  cached_prompt_tokens_reported = cached_prompt_tokens_reported + excluded.cached_prompt_tokens_reported,
+  cost_micro_usd = cost_micro_usd + excluded.cost_micro_usd`;
+
+const MINER_SQL = `
+INSERT INTO usage_miner_seconds (second, miner_hotkey, model, kind, requests, counted, prompt_tokens, completion_tokens, served, failed,
+  refused, cancelled_empty, over_reported, reported_tokens, counted_tokens_of_reported, cost_micro_usd)
+SELECT ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17 WHERE ${NOT_APPLIED}
+ON CONFLICT (second, miner_hotkey, model, kind) DO UPDATE SET
+  requests = requests + excluded.requests,
+  counted = counted + excluded.counted,
+  prompt_tokens = prompt_tokens + excluded.prompt_tokens,
+  completion_tokens = completion_tokens + excluded.completion_tokens,
+  served = served + excluded.served,
+  failed = failed + excluded.failed,
+  refused = refused + excluded.refused,
+  cancelled_empty = cancelled_empty + excluded.cancelled_empty,
+  over_reported = over_reported + excluded.over_reported,
+  reported_tokens = reported_tokens + excluded.reported_tokens,
+  counted_tokens_of_reported = counted_tokens_of_reported + excluded.counted_tokens_of_reported,
+  cost_micro_usd = cost_micro_usd + excluded.cost_micro_usd`;
+
+// The batch's events first (newest first), then what the list held, cut to ?4 events. Readers sort
+// by created_at; the order here only decides which events fall off the end.
+const RECENT_SQL = `
+INSERT INTO usage_recent (subscriber_id, events, updated_at)
+SELECT ?2, ?3, ?5 WHERE ${NOT_APPLIED}
+ON CONFLICT (subscriber_id) DO UPDATE SET
+  events = (
+    SELECT json_group_array(json(value)) FROM (
+      SELECT value FROM (
+        SELECT value, 0 AS part, CAST(key AS INTEGER) AS pos FROM json_each(?3)
+        UNION ALL
+        SELECT value, 1 AS part, CAST(key AS INTEGER) AS pos FROM json_each(usage_recent.events)
+      ) ORDER BY part, pos LIMIT ?4
+    )
+  ),
+  updated_at = excluded.updated_at`;
+
+const LEDGER_SQL = `
+INSERT INTO usage_batches (batch_id, events, archive_key, flushed_at, applied_at) VALUES (?1, ?2, ?3, ?4, ?5)
+ON CONFLICT (batch_id) DO NOTHING`;
+
+export interface WriteOptions {
+  recentPerSubscriber?: number;
+  now?: number;
+}
+
+/** Folds a batch's events into the rollups, once per batch id. */
+export async function writeUsageBatch(d1: D1Database, batch: UsageBatch, events: readonly ParsedEvent[], opts: WriteOptions = {}): Promise<void> {
+  await d1.batch(usageBatchStatements(d1, batch, events, opts));
+}
+
+/** The statements of one batch's transaction, in order; the ledger row comes last. */
+export function usageBatchStatements(d1: D1Database, batch: UsageBatch, events: readonly ParsedEvent[], opts: WriteOptions = {}): D1PreparedStatement[] {
+  const now = opts.now ?? Date.now();
+  const keep = opts.recentPerSubscriber ?? DEFAULT_RECENT_PER_SUBSCRIBER;
+  const rollup = rollupBatch(events, keep);
+  return [
+    ...rollup.hourly.map((r) => hourly(d1, batch.id, r)),
+    ...rollup.minerSeconds.map((r) => minerSecond(d1, batch.id, r)),
+    ...(keep > 0 ? rollup.recent.map((r) => recent(d1, batch.id, r, keep, now)) : []),
+    d1.prepare(LEDGER_SQL).bind(batch.id, events.length, archiveKey(batch), batch.flushedAt, now),
+  ];
+}
+
+function hourly(d1: D1Database, batchId: string, r: HourlyRow): D1PreparedStatement {
+  return d1
+    .prepare(HOURLY_SQL)
+    .bind(
+      batchId,
+      r.subscriberId,
+      r.hour,
+      r.apiKeyId,
+      r.model,
+      r.kind,
+      r.day,
+      r.requests,
+      r.succeeded,
+      r.promptTokens,
+      r.completionTokens,
+      r.promptTokensReported,
+      r.completionTokensReported,
+      r.cachedPromptTokensReported,
+      r.costMicroUsd,
+    );
+}
+
+function minerSecond(d1: D1Database, batchId: string, r: MinerSecondRow): D1PreparedStatement {
+  return d1
+    .prepare(MINER_SQL)
+    .bind(
+      batchId,
+      r.second,
+      r.minerHotkey,
+      r.model,
+      r.kind,
+      r.requests,
+      r.counted,
+      r.promptTokens,
+      r.completionTokens,
+      r.served,
+      r.failed,
+      r.refused,
+      r.cancelledEmpty,
+      r.overReported,
+      r.reportedTokens,
+      r.countedTokensOfReported,
+      r.costMicroUsd,
+    );
+}
+
+function recent(d1: D1Database, batchId: string, r: RecentList, keep: number, now: number): D1PreparedStatement {
+  return d1.prepare(RECENT_SQL).bind(batchId, r.subscriberId, `[${r.events.join(",")}]`, keep, now);
 }

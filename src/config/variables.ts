@@ -42,6 +42,11 @@ export const VARIABLES = [
   { name: "JWT_ALGORITHMS", workers: gateway },
   { name: "JWT_AUTO_PROVISION", workers: gateway },
 
+  // Metering in batches (src/billing/usage-batcher.ts, docs/metering.md).
+  { name: "USAGE_BATCH_MS", workers: gateway },
+  { name: "USAGE_BATCH_MAX_EVENTS", workers: gateway },
+  { name: "USAGE_RECENT_PER_SUBSCRIBER", workers: gateway },
+
   { name: "DEFAULT_PLAN_ID", workers: gateway },
   { name: "LEASE_TTL_MS", workers: gateway },
   { name: "STRIPE_WEBHOOK_SECRET", workers: gateway, secret: true },

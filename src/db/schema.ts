@@ -43,8 +43,9 @@ export const apiKeys = sqliteTable(
 );
 
 /**
- * One row per request that reached routing. `request_id` is the idempotency key: the queue
- * consumer inserts with ON CONFLICT DO NOTHING, so a replayed message never adds a row.
+ * LEGACY (before migration 0008): one row per request that reached routing. Nothing writes it any
+ * more; usage is metered in batches (docs/metering.md) into the rollups below and the R2 archive.
+ * Its rows were folded into the rollups by migration 0008 and stay here for audit until exported.
  */
 export const usageEvents = sqliteTable(
   "usage_events",
@@ -110,7 +111,6 @@ export const miners = sqliteTable(
 
 export type Subscriber = typeof subscribers.$inferSelect;
 export type ApiKey = typeof apiKeys.$inferSelect;
-export type UsageEventRow = typeof usageEvents.$inferInsert;
 export type MinerRow = typeof miners.$inferSelect;
 
 /** The last metagraph sync per subnet: what `/health` reports as the miner list's staleness. */
@@ -367,3 +367,94 @@ export const sessionSpend = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.subscriberId, t.sessionKey] }), index("session_spend_updated_idx").on(t.updatedAt)],
 );
+
+// ---------------------------------------------------------------------------------------------
+// Usage, metered in batches (docs/metering.md). Every raw event is kept in the R2 archive
+// (USAGE_ARCHIVE, one NDJSON object per batch); D1 holds what readers need, written once per
+// batch: never a row per request. Absent dimensions are '' (not NULL): SQLite treats NULLs as
+// distinct in a primary key, so an upsert could not find the row to add to.
+
+/**
+ * The batches already applied: a redelivered batch (queue replay, or the producer's direct write
+ * racing its own queue message) changes nothing. Written in the same D1 batch (one transaction) as
+ * the rollups it guards.
+ */
+export const usageBatches = sqliteTable("usage_batches", {
+  batchId: text("batch_id").primaryKey(),
+  events: integer("events").notNull(),
+  /** R2 key of the batch's NDJSON in USAGE_ARCHIVE (written before this row). */
+  archiveKey: text("archive_key").notNull(),
+  /** When the producer flushed the batch (Unix ms). */
+  flushedAt: integer("flushed_at").notNull(),
+  appliedAt: integer("applied_at").notNull(),
+});
+
+/**
+ * Who used what: per subscriber, API key, model, kind and UTC hour. GET /v1/usage and
+ * /admin/usage sum these. Token figures are gateway-counted unless named `_reported`.
+ */
+export const usageHourly = sqliteTable(
+  "usage_hourly",
+  {
+    subscriberId: text("subscriber_id").notNull(),
+    /** Start of the UTC hour, Unix ms. */
+    hour: integer("hour").notNull(),
+    apiKeyId: text("api_key_id").notNull(),
+    model: text("model").notNull(),
+    kind: text("kind").notNull(),
+    /** UTC day (YYYY-MM-DD) of `hour`, for per-day reports without date math in SQL. */
+    day: text("day").notNull(),
+    requests: integer("requests").notNull(),
+    succeeded: integer("succeeded").notNull(),
+    promptTokens: integer("prompt_tokens").notNull(),
+    completionTokens: integer("completion_tokens").notNull(),
+    promptTokensReported: integer("prompt_tokens_reported").notNull(),
+    completionTokensReported: integer("completion_tokens_reported").notNull(),
+    cachedPromptTokensReported: integer("cached_prompt_tokens_reported").notNull(),
+    costMicroUsd: integer("cost_micro_usd").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.subscriberId, t.hour, t.apiKeyId, t.model, t.kind] })],
+);
+
+/**
+ * Who served what: per miner, model, kind and second, already sorted into settlement's classes
+ * (src/chain/settlement/usage-class.ts). Settlement sums a window of whole seconds; the second
+ * (not the hour) keeps its windows, which end wherever `now - SETTLEMENT_LAG_MS` falls, exact.
+ * `miner_hotkey` '' holds requests no miner took (their cost still counts as revenue).
+ */
+export const usageMinerSeconds = sqliteTable(
+  "usage_miner_seconds",
+  {
+    /** Start of the second, Unix ms (a multiple of 1000) of the requests' created_at. */
+    second: integer("second").notNull(),
+    minerHotkey: text("miner_hotkey").notNull(),
+    model: text("model").notNull(),
+    kind: text("kind").notNull(),
+    requests: integer("requests").notNull(),
+    counted: integer("counted").notNull(),
+    promptTokens: integer("prompt_tokens").notNull(),
+    completionTokens: integer("completion_tokens").notNull(),
+    served: integer("served").notNull(),
+    failed: integer("failed").notNull(),
+    refused: integer("refused").notNull(),
+    cancelledEmpty: integer("cancelled_empty").notNull(),
+    overReported: integer("over_reported").notNull(),
+    reportedTokens: integer("reported_tokens").notNull(),
+    countedTokensOfReported: integer("counted_tokens_of_reported").notNull(),
+    costMicroUsd: integer("cost_micro_usd").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.second, t.minerHotkey, t.model, t.kind] })],
+);
+
+/**
+ * Each subscriber's most recent requests (USAGE_RECENT_PER_SUBSCRIBER, whole events as JSON,
+ * newest first): the per-request view (/admin/usage?rows=, the app's recent-requests list).
+ * One row per subscriber, rewritten once per batch that has its requests; older events live in
+ * the R2 archive. '' holds the gateway's own canary probes.
+ */
+export const usageRecent = sqliteTable("usage_recent", {
+  subscriberId: text("subscriber_id").primaryKey(),
+  /** JSON array of UsageEvent objects. */
+  events: text("events").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});

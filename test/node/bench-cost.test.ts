@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { costPerMillionRequests, milli, usd, type UsagePerRequest } from "../../bench/lib/cost";
 
-const none: UsagePerRequest = { workerRequests: 0n, workerCpuMs: 0n, d1RowsWritten: 0n, d1RowsRead: 0n, queueOps: 0n, doRequests: 0n, doRowsWritten: 0n };
+const none: UsagePerRequest = { workerRequests: 0n, workerCpuMs: 0n, d1RowsWritten: 0n, d1RowsRead: 0n, queueOps: 0n, r2ClassA: 0n, doRequests: 0n, doRowsWritten: 0n };
 
 describe("bench cost model", () => {
   it("prices a million requests in integer micro-USD", () => {
@@ -14,6 +14,12 @@ describe("bench cost model", () => {
     expect(by.queueOps).toBe(1_200_000n); // 3M ops at $0.40/M
     expect(totalMicroUsd).toBe(5_530_000n);
     expect(usd(totalMicroUsd)).toBe("$5.530000");
+  });
+
+  it("prices a batch's R2 put shared by its events", () => {
+    // One PutObject per batch of 40 events: 25 milli-operations per request.
+    const { lines } = costPerMillionRequests({ ...none, r2ClassA: 25n });
+    expect(lines.find((l) => l.key === "r2ClassA")?.microUsd).toBe(112_500n); // 25k ops at $4.50/M
   });
 
   it("keeps fractions of a unit and formats them", () => {

@@ -35,8 +35,37 @@ async function runBatch(messages: { id: string; body: unknown; attempts?: number
   return getQueueResult(batch, ctx);
 }
 
-const rowCount = async (requestId: string) =>
-  (await env.DB.prepare("SELECT count(*) AS n FROM usage_events WHERE request_id = ?").bind(requestId).first<{ n: number }>())?.n;
+// How many times the request is in what the consumer keeps: its recent-requests list (one entry
+// per metered request) and the raw archive. (Before batching this read the per-request table.)
+const rowCount = async (requestId: string) => {
+  const recent = await env.DB.prepare("SELECT count(*) AS n FROM usage_recent r, json_each(r.events) e WHERE json_extract(e.value, '$.requestId') = ?")
+    .bind(requestId)
+    .first<{ n: number }>();
+  return recent?.n;
+};
+
+const recentRow = async (requestId: string) => {
+  const row = await env.DB.prepare("SELECT e.value AS event FROM usage_recent r, json_each(r.events) e WHERE json_extract(e.value, '$.requestId') = ?")
+    .bind(requestId)
+    .first<{ event: string }>();
+  return row ? (JSON.parse(row.event) as UsageEvent) : null;
+};
+
+async function archivedIds(): Promise<string[]> {
+  const ids: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await env.USAGE_ARCHIVE.list({ prefix: "usage/", cursor });
+    for (const o of page.objects) {
+      const text = await (await env.USAGE_ARCHIVE.get(o.key))!.text();
+      for (const line of text.split("\n")) if (line) ids.push((JSON.parse(line) as UsageEvent).requestId);
+    }
+    cursor = page.truncated ? page.cursor : undefined;
+  } while (cursor);
+  return ids;
+}
+
+const inArchive = async (requestId: string) => (await archivedIds()).filter((id) => id === requestId).length;
 
 describe("usage queue consumer", () => {
   it("writes each event once and acknowledges the batch", async () => {
@@ -47,8 +76,13 @@ describe("usage queue consumer", () => {
     expect(result.explicitAcks.sort()).toEqual(["m1", "m2"]);
     expect(result.retryMessages).toEqual([]);
     expect(await rowCount("req_consumer_a")).toBe(1);
-    const row = await env.DB.prepare("SELECT status, http_status, day FROM usage_events WHERE request_id = ?").bind("req_consumer_b").first();
-    expect(row).toEqual({ status: "miner_error", http_status: 502, day: "2026-11-24" });
+    expect(await inArchive("req_consumer_a")).toBe(1);
+    const row = await recentRow("req_consumer_b");
+    expect({ status: row?.status, http_status: row?.httpStatus }).toEqual({ status: "miner_error", http_status: 502 });
+    const hour = await env.DB.prepare("SELECT day, requests, succeeded FROM usage_hourly WHERE subscriber_id = 'sub_consumer_test' AND hour = ?")
+      .bind(Date.UTC(2026, 10, 24, 12))
+      .first();
+    expect(hour).toEqual({ day: "2026-11-24", requests: 2, succeeded: 1 });
   });
 
   it("ignores a replayed message and a duplicate inside one batch", async () => {
@@ -59,13 +93,13 @@ describe("usage queue consumer", () => {
     ]);
     expect(again.explicitAcks.sort()).toEqual(["r2", "r3"]);
     expect(await rowCount("req_consumer_replay")).toBe(1);
-    const row = await env.DB.prepare("SELECT completion_tokens_counted AS n FROM usage_events WHERE request_id = ?").bind("req_consumer_replay").first<{ n: number }>();
-    expect(row?.n).toBe(5);
+    expect(await inArchive("req_consumer_replay")).toBe(1);
+    expect((await recentRow("req_consumer_replay"))?.completionTokensCounted).toBe(5);
   });
 
   it("retries the whole batch when D1 fails, and the retry lands exactly once", async () => {
     // A real D1 failure: the table is gone while the batch is written.
-    await env.DB.exec("ALTER TABLE usage_events RENAME TO usage_events_away");
+    await env.DB.exec("ALTER TABLE usage_hourly RENAME TO usage_hourly_away");
     let failed;
     try {
       failed = await runBatch([
@@ -73,7 +107,7 @@ describe("usage queue consumer", () => {
         { id: "f2", body: usageEvent("req_consumer_fail_2"), attempts: 3 },
       ]);
     } finally {
-      await env.DB.exec("ALTER TABLE usage_events_away RENAME TO usage_events");
+      await env.DB.exec("ALTER TABLE usage_hourly_away RENAME TO usage_hourly");
     }
     expect(failed.explicitAcks).toEqual([]);
     expect(failed.retryMessages.map((m: { msgId: string }) => m.msgId).sort()).toEqual(["f1", "f2"]);
@@ -85,6 +119,8 @@ describe("usage queue consumer", () => {
     expect(retried.explicitAcks.sort()).toEqual(["f1", "f2"]);
     expect(await rowCount("req_consumer_fail_1")).toBe(1);
     expect(await rowCount("req_consumer_fail_2")).toBe(1);
+    expect(await inArchive("req_consumer_fail_1")).toBe(1);
+    expect(await inArchive("req_consumer_fail_2")).toBe(1);
   });
 
   it("acknowledges (and logs) a malformed message instead of blocking the queue", async () => {

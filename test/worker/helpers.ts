@@ -1,6 +1,8 @@
 /** Shared helpers for the workerd tests: calling the Worker, seeding D1 through the admin API. */
 import { env, SELF } from "cloudflare:test";
 import { expect } from "vitest";
+import { isUsageEvent } from "../../src/billing/usage-event";
+import { requestRow } from "../../src/billing/usage-query";
 
 export const ADMIN = { authorization: "Bearer test-admin-token", "content-type": "application/json" };
 
@@ -39,6 +41,7 @@ export const chat = (key: string, body: Record<string, unknown>) =>
 
 export interface UsageRow {
   request_id: string;
+  created_at: number;
   subscriber_id: string | null;
   status: string;
   http_status: number;
@@ -53,11 +56,27 @@ export interface UsageRow {
   ttft_ms: number | null;
 }
 
-/** Waits until the queue consumer has written the row for `requestId` (the queue batches ~1 s). */
+/**
+ * One metered request in the shape the per-request rows had (booleans as 0/1, as SQLite stored
+ * them), read from the recent-requests list the consumer keeps (usage_recent).
+ */
+function asRow(json: string): UsageRow {
+  const event: unknown = JSON.parse(json);
+  if (!isUsageEvent(event)) throw new Error(`not a usage event in usage_recent: ${json}`);
+  const row = requestRow(event);
+  return { ...row, streamed: row.streamed ? 1 : 0 };
+}
+
+async function recentRows(where: string, bind: string): Promise<UsageRow[]> {
+  const { results } = await env.DB.prepare(`SELECT e.value AS event FROM usage_recent r, json_each(r.events) e WHERE ${where}`).bind(bind).all<{ event: string }>();
+  return results.map((r) => asRow(r.event)).sort((a, b) => Number(a.created_at) - Number(b.created_at));
+}
+
+/** Waits until the queue consumer has recorded `requestId` (the queue batches ~1 s). */
 export async function usageRow(requestId: string, timeoutMs = 10_000): Promise<UsageRow> {
   const until = Date.now() + timeoutMs;
   for (;;) {
-    const row = await env.DB.prepare("SELECT * FROM usage_events WHERE request_id = ?").bind(requestId).first<UsageRow>();
+    const [row] = await recentRows("json_extract(e.value, '$.requestId') = ?", requestId);
     if (row) return row;
     if (Date.now() > until) throw new Error(`no usage row for ${requestId} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
@@ -67,7 +86,7 @@ export async function usageRow(requestId: string, timeoutMs = 10_000): Promise<U
 export async function usageRowsFor(subscriberId: string, expected: number, timeoutMs = 15_000): Promise<UsageRow[]> {
   const until = Date.now() + timeoutMs;
   for (;;) {
-    const { results } = await env.DB.prepare("SELECT * FROM usage_events WHERE subscriber_id = ? ORDER BY created_at").bind(subscriberId).all<UsageRow>();
+    const results = await recentRows("r.subscriber_id = ?", subscriberId);
     if (results.length >= expected || Date.now() > until) return results;
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -86,11 +86,16 @@ describe("score-based routing", () => {
   }, 120_000);
 
   it("meters canary traffic as canary, never to a subscriber", async () => {
-    const { results } = await env.DB.prepare("SELECT kind, subscriber_id FROM usage_events WHERE kind = 'canary' LIMIT 50").all<{ kind: string; subscriber_id: string | null }>();
+    // Canary events are kept in the recent-requests list (the per-request table before batching).
+    const canary = "FROM usage_recent r, json_each(r.events) e WHERE json_extract(e.value, '$.kind') = 'canary'";
+    const { results } = await env.DB.prepare(`SELECT json_extract(e.value, '$.kind') AS kind, json_extract(e.value, '$.subscriberId') AS subscriber_id ${canary} LIMIT 50`).all<{
+      kind: string;
+      subscriber_id: string | null;
+    }>();
     expect(results.length).toBeGreaterThan(0);
     expect(results.every((row) => row.subscriber_id === null)).toBe(true);
     // Wrong answers are recorded as such, so settlement can count failed canaries.
-    const wrong = await env.DB.prepare("SELECT count(*) AS n FROM usage_events WHERE kind = 'canary' AND miner_hotkey = ? AND status = 'bad_response'")
+    const wrong = await env.DB.prepare(`SELECT count(*) AS n ${canary} AND json_extract(e.value, '$.minerHotkey') = ? AND json_extract(e.value, '$.status') = 'bad_response'`)
       .bind(r.garbage.hotkey)
       .first<{ n: number }>();
     expect(wrong?.n).toBeGreaterThan(0);

@@ -12,7 +12,7 @@ import { epochIndex, epochLength, type EpochSchedule } from "./epoch";
 import { payoutPool, splitPayouts, type PayoutLine } from "./payouts";
 import { insertSettlement, latestSettlement, supersedePendingWeights } from "./store";
 import { SETTLEMENT_FORMULA, type MinerPayoutStatus, type PayoutStatus, type SettlementMode, type WeightsStatus } from "./types";
-import { readUsageWindow } from "./usage";
+import { readUsageWindow, windowBound } from "./usage";
 import { computeWeights } from "./weights";
 import { minerWork, type MinerWork, type ModelPrice } from "./work";
 
@@ -38,8 +38,10 @@ export async function planDue(ctx: RunContext, d1: D1Database): Promise<Settleme
   if (latest && latest.epoch >= closed) return null;
 
   const now = ctx.now();
-  const windowStart = latest?.windowEnd ?? now - epochLength(schedule) * BLOCK_MS;
-  const windowEnd = Math.max(windowStart, now - ctx.cfg.lagMs);
+  // Usage is rolled up per second (usage_miner_seconds), so windows are whole seconds: the end is
+  // now - lag rounded up to the next second (a lag of 0 takes everything metered so far).
+  const windowStart = latest?.windowEnd ?? windowBound(now - epochLength(schedule) * BLOCK_MS);
+  const windowEnd = Math.max(windowStart, windowBound(now - ctx.cfg.lagMs));
   const [metagraph, usage, priceList] = await Promise.all([readMetagraph(ctx.api, netuid), readUsageWindow(d1, windowStart, windowEnd), prices(ctx)]);
   const works = minerWork(usage.groups, priceList);
   const byHotkey = new Map(metagraph.neurons.map((n) => [n.hotkey, n]));

@@ -4,7 +4,7 @@
  *   GET    /admin/subscribers/:id             the subscriber and its keys (prefixes only)
  *   POST   /admin/subscribers/:id/keys        {name?, key?} -> the key, shown this once
  *   DELETE /admin/keys/:id                    revoke
- *   GET    /admin/usage?subscriber_id&since&until&rows=N
+ *   GET    /admin/usage?subscriber_id&since&until&rows=N   (+ `recorded`: usage batches applied, events in them)
  *   GET    /admin/miners | PUT /admin/miners {miners:[...]} | DELETE /admin/miners/:hotkey
  *   POST   /admin/chain/sync                  run the metagraph sync now (chain Worker, over RPC)
  *   POST   /admin/chain/scheduled {cron}      run what that cron trigger of the chain Worker runs
@@ -13,8 +13,8 @@ import type { Hono } from "hono";
 import { limitsStub } from "../../billing/limits-do";
 import { getPlan, setSubscriberPlan } from "../../billing/plans";
 import { createSubscriber, getSubscriber, issueKey, listKeys, revokeKey } from "../../billing/subscribers";
-import { usageReport, usageRows } from "../../billing/usage-query";
-import { notFound } from "../../errors";
+import { usageRecorded, usageReport, usageRows } from "../../billing/usage-query";
+import { GatewayError, notFound } from "../../errors";
 import type { AppEnv } from "../app-env";
 import { readJsonObject } from "../body";
 import { requireAdmin } from "../middleware";
@@ -66,8 +66,8 @@ export function registerAdminRoutes(app: Hono<AppEnv>): void {
       until: timeParam(c.req.query("until"), "until"),
     };
     const rowLimit = optionalInteger({ rows: c.req.query("rows") ? Number(c.req.query("rows")) : undefined }, "rows", 0, 10_000) ?? 0;
-    const report = await usageReport(c.env.DB, filter);
-    return c.json({ object: "usage", ...report, rows: rowLimit > 0 ? await usageRows(c.env.DB, filter, rowLimit) : undefined });
+    const [report, recorded] = await Promise.all([usageReport(c.env.DB, filter), usageRecorded(c.env.DB)]);
+    return c.json({ object: "usage", ...report, recorded, rows: rowLimit > 0 ? await usageRows(c.env.DB, filter, rowLimit) : undefined });
   });
 
   app.get("/admin/miners", async (c) => c.json({ object: "list", data: await listMiners(c.env.DB) }));

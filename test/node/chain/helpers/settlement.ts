@@ -1,7 +1,10 @@
-// Shared by the settlement chain tests: usage rows written straight into the test D1, chain reads
+// Shared by the settlement chain tests: usage metered into the test D1 by the consumer's writer, chain reads
 // (weights, commits, balances), moving to the next epoch, and a controllable clock.
 import type { D1Database } from "@cloudflare/workers-types";
 import type { ApiPromise } from "@polkadot/api";
+import { parseBatch } from "../../../../src/billing/usage-batch";
+import type { UsageEvent } from "../../../../src/billing/usage-event";
+import { writeUsageBatch } from "../../../../src/billing/usage-writer";
 import { chainEpochIndex } from "../../../../src/chain/settlement/epoch";
 import { newBlocks } from "../../../support/subnet";
 
@@ -21,34 +24,41 @@ export type UsageSpec = {
 
 let seq = 0;
 
+/** The usage event a spec describes, as the gateway's meter emits it. */
+export function usageEventOf(r: UsageSpec): UsageEvent {
+  const reported = r.reported === undefined ? { prompt: r.prompt, completion: r.completion } : r.reported;
+  const status = r.status ?? "ok";
+  return {
+    requestId: `req_settle_${++seq}`,
+    kind: r.kind ?? "subscriber",
+    subscriberId: r.kind === "canary" ? null : "sub_test",
+    apiKeyId: null,
+    endpoint: "chat.completions",
+    model: r.model ?? "demo/tiny-chat",
+    minerHotkey: r.miner,
+    status,
+    httpStatus: r.httpStatus ?? (status === "ok" ? 200 : status === "client_cancelled" ? 499 : 502),
+    errorCode: null,
+    streamed: false,
+    attempts: 1,
+    promptTokensReported: reported?.prompt ?? null,
+    completionTokensReported: reported?.completion ?? null,
+    promptTokensCounted: r.prompt,
+    completionTokensCounted: r.completion,
+    ttftMs: null,
+    durationMs: 10,
+    createdAt: r.createdAt,
+    cachedPromptTokensReported: null,
+    costMicroUsd: r.costMicroUsd ?? 0,
+  };
+}
+
+/** Meters the specs the way the gateway's usage consumer does: one batch into the D1 rollups. */
 export async function insertUsage(db: D1Database, rows: readonly UsageSpec[]): Promise<void> {
-  const statements = rows.map((r) => {
-    const reported = r.reported === undefined ? { prompt: r.prompt, completion: r.completion } : r.reported;
-    const status = r.status ?? "ok";
-    return db
-      .prepare(
-        `INSERT INTO usage_events (request_id, kind, subscriber_id, endpoint, model, miner_hotkey, status, http_status, streamed, attempts,
-           prompt_tokens_reported, completion_tokens_reported, prompt_tokens_counted, completion_tokens_counted, duration_ms, created_at, day, cost_micro_usd)
-         VALUES (?, ?, ?, 'chat.completions', ?, ?, ?, ?, 0, 1, ?, ?, ?, ?, 10, ?, ?, ?)`,
-      )
-      .bind(
-        `req_settle_${++seq}`,
-        r.kind ?? "subscriber",
-        r.kind === "canary" ? null : "sub_test",
-        r.model ?? "demo/tiny-chat",
-        r.miner,
-        status,
-        r.httpStatus ?? (status === "ok" ? 200 : status === "client_cancelled" ? 499 : 502),
-        reported?.prompt ?? null,
-        reported?.completion ?? null,
-        r.prompt,
-        r.completion,
-        r.createdAt,
-        new Date(r.createdAt).toISOString().slice(0, 10),
-        r.costMicroUsd ?? 0,
-      );
-  });
-  if (statements.length > 0) await db.batch(statements);
+  if (rows.length === 0) return;
+  const events = rows.map(usageEventOf);
+  const batch = { id: `ub_settle_${seq}`, flushedAt: Date.now(), ndjson: events.map((e) => JSON.stringify(e)).join("\n") };
+  await writeUsageBatch(db, batch, parseBatch(batch).events);
 }
 
 function palletQuery(api: ApiPromise, item: string) {

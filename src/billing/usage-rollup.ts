@@ -1,0 +1,117 @@
+/**
+ * What one batch adds to D1 (pure): its events summed per rollup row, and each subscriber's
+ * newest events for the recent-requests list. The writer (usage-writer.ts) turns this into one
+ * D1 transaction.
+ */
+import { addCounts, usageCounts, ZERO_COUNTS, type UsageCounts } from "../chain/settlement/usage-class";
+import type { ParsedEvent } from "./usage-batch";
+import { utcDay, type UsageEvent } from "./usage-event";
+
+export const HOUR_MS = 3_600_000;
+export const SECOND_MS = 1_000;
+
+export interface HourlyRow {
+  subscriberId: string;
+  hour: number;
+  apiKeyId: string;
+  model: string;
+  kind: string;
+  day: string;
+  requests: number;
+  succeeded: number;
+  promptTokens: number;
+  completionTokens: number;
+  promptTokensReported: number;
+  completionTokensReported: number;
+  cachedPromptTokensReported: number;
+  costMicroUsd: number;
+}
+
+export interface MinerSecondRow extends UsageCounts {
+  second: number;
+  minerHotkey: string;
+  model: string;
+  kind: string;
+}
+
+export interface RecentList {
+  subscriberId: string;
+  /** JSON texts of the subscriber's events in this batch, newest first. */
+  events: string[];
+}
+
+export interface BatchRollup {
+  hourly: HourlyRow[];
+  minerSeconds: MinerSecondRow[];
+  recent: RecentList[];
+}
+
+/** '' for an absent dimension: the rollups' primary keys cannot hold NULL usefully. */
+const dim = (v: string | null | undefined): string => v ?? "";
+
+export function rollupBatch(events: readonly ParsedEvent[], recentPerSubscriber: number): BatchRollup {
+  const hourly = new Map<string, HourlyRow>();
+  const miner = new Map<string, MinerSecondRow>();
+  const recent = new Map<string, ParsedEvent[]>();
+  for (const p of events) {
+    const e = p.event;
+    const hour = Math.floor(e.createdAt / HOUR_MS) * HOUR_MS;
+    const hKey = JSON.stringify([dim(e.subscriberId), hour, dim(e.apiKeyId), e.model, e.kind]);
+    const h = hourly.get(hKey) ?? emptyHourly(e, hour);
+    hourly.set(hKey, addHourly(h, e));
+
+    const second = Math.floor(e.createdAt / SECOND_MS) * SECOND_MS;
+    const mKey = JSON.stringify([second, dim(e.minerHotkey), e.model, e.kind]);
+    const m = miner.get(mKey) ?? { second, minerHotkey: dim(e.minerHotkey), model: e.model, kind: e.kind, ...ZERO_COUNTS };
+    miner.set(mKey, { ...m, ...addCounts(m, usageCounts(e)) });
+
+    const sub = dim(e.subscriberId);
+    const list = recent.get(sub) ?? [];
+    list.push(p);
+    recent.set(sub, list);
+  }
+  return {
+    hourly: [...hourly.values()],
+    minerSeconds: [...miner.values()],
+    recent: [...recent.entries()].map(([subscriberId, list]) => ({
+      subscriberId,
+      events: list
+        .sort((a, b) => b.event.createdAt - a.event.createdAt)
+        .slice(0, recentPerSubscriber)
+        .map((p) => p.json),
+    })),
+  };
+}
+
+function emptyHourly(e: UsageEvent, hour: number): HourlyRow {
+  return {
+    subscriberId: dim(e.subscriberId),
+    hour,
+    apiKeyId: dim(e.apiKeyId),
+    model: e.model,
+    kind: e.kind,
+    day: utcDay(hour),
+    requests: 0,
+    succeeded: 0,
+    promptTokens: 0,
+    completionTokens: 0,
+    promptTokensReported: 0,
+    completionTokensReported: 0,
+    cachedPromptTokensReported: 0,
+    costMicroUsd: 0,
+  };
+}
+
+function addHourly(h: HourlyRow, e: UsageEvent): HourlyRow {
+  return {
+    ...h,
+    requests: h.requests + 1,
+    succeeded: h.succeeded + (e.status === "ok" ? 1 : 0),
+    promptTokens: h.promptTokens + e.promptTokensCounted,
+    completionTokens: h.completionTokens + e.completionTokensCounted,
+    promptTokensReported: h.promptTokensReported + (e.promptTokensReported ?? 0),
+    completionTokensReported: h.completionTokensReported + (e.completionTokensReported ?? 0),
+    cachedPromptTokensReported: h.cachedPromptTokensReported + (e.cachedPromptTokensReported ?? 0),
+    costMicroUsd: h.costMicroUsd + (e.costMicroUsd ?? 0),
+  };
+}

@@ -1,0 +1,89 @@
+// How one usage event counts for settlement (pure). The gateway's usage consumer applies it to
+// every event once, when it folds a batch into the per-second miner rollup (usage_miner_seconds);
+// settlement then only sums. Recomputing from the raw archive applies the same function.
+import type { UsageEvent } from "../../billing/usage-event";
+
+/** Billing believes a miner's token report up to 10% over the gateway's own count (src/billing/pricing.ts REPORT_TOLERANCE_PERCENT). */
+export const REPORT_TOLERANCE_PERCENT = 10;
+/** On top of that, chat-template overhead a real tokenizer adds to a prompt: below it nothing is "over-reported". */
+export const OVER_REPORT_SLACK_TOKENS = 16;
+
+/**
+ * One event's contribution to its (miner, model, kind, second) rollup. With pc/cc the counted and
+ * pr/cr the reported prompt/completion tokens (the counted value when not reported):
+ * - served: status 'ok', or 'client_cancelled' after output was delivered;
+ * - refused: the miner answered 4xx (the request's fault): neither success nor failure;
+ * - cancelledEmpty: the client left before any output: neither;
+ * - failed: everything else that reached the miner (errors, timeouts, bad answers, cut streams);
+ * - overReported: served with a usage report claiming more than
+ *   floor((pc + cc) x (100 + REPORT_TOLERANCE_PERCENT) + 99) / 100) + OVER_REPORT_SLACK_TOKENS tokens.
+ * Counted work = served AND NOT over, in gateway-counted tokens.
+ */
+export type UsageCounts = {
+  requests: number;
+  counted: number;
+  promptTokens: number;
+  completionTokens: number;
+  served: number;
+  failed: number;
+  refused: number;
+  cancelledEmpty: number;
+  overReported: number;
+  reportedTokens: number;
+  countedTokensOfReported: number;
+  costMicroUsd: number;
+};
+
+type Classified = Pick<
+  UsageEvent,
+  "status" | "httpStatus" | "promptTokensCounted" | "completionTokensCounted" | "promptTokensReported" | "completionTokensReported" | "costMicroUsd"
+>;
+
+export function usageCounts(e: Classified): UsageCounts {
+  const pc = e.promptTokensCounted;
+  const cc = e.completionTokensCounted;
+  // `??` and `!= null` also cover fields missing from an event archived by an older version.
+  const hasReport = e.promptTokensReported != null || e.completionTokensReported != null;
+  const reported = (e.promptTokensReported ?? pc) + (e.completionTokensReported ?? cc);
+  const served = e.status === "ok" || (e.status === "client_cancelled" && cc > 0);
+  const refused = e.status === "miner_error" && e.httpStatus >= 400 && e.httpStatus <= 499;
+  const cancelledEmpty = e.status === "client_cancelled" && cc === 0;
+  const threshold = Math.floor(((pc + cc) * (100 + REPORT_TOLERANCE_PERCENT) + 99) / 100) + OVER_REPORT_SLACK_TOKENS;
+  const over = served && hasReport && reported > threshold;
+  const counted = served && !over;
+  return {
+    requests: 1,
+    counted: counted ? 1 : 0,
+    promptTokens: counted ? pc : 0,
+    completionTokens: counted ? cc : 0,
+    served: served ? 1 : 0,
+    failed: !served && !refused && !cancelledEmpty ? 1 : 0,
+    refused: refused ? 1 : 0,
+    cancelledEmpty: cancelledEmpty ? 1 : 0,
+    overReported: over ? 1 : 0,
+    reportedTokens: served && hasReport ? reported : 0,
+    countedTokensOfReported: served && hasReport ? pc + cc : 0,
+    costMicroUsd: e.costMicroUsd ?? 0,
+  };
+}
+
+export const ZERO_COUNTS: UsageCounts = Object.freeze({
+  requests: 0,
+  counted: 0,
+  promptTokens: 0,
+  completionTokens: 0,
+  served: 0,
+  failed: 0,
+  refused: 0,
+  cancelledEmpty: 0,
+  overReported: 0,
+  reportedTokens: 0,
+  countedTokensOfReported: 0,
+  costMicroUsd: 0,
+});
+
+export function addCounts(a: UsageCounts, b: UsageCounts): UsageCounts {
+  const out = { ...a };
+  for (const k of Object.keys(b) as (keyof UsageCounts)[]) out[k] += b[k];
+  return out;
+}
