@@ -77,6 +77,11 @@ export interface Env {
   DEFAULT_PLAN_ID?: string;
   /** Life of a request's reservation without a heartbeat (ms). */
   LEASE_TTL_MS?: string;
+  /** Grant books (docs/admission.md): TTL, slice share of the plan, idle give-back and settlement flush delays. */
+  GRANT_TTL_MS?: string;
+  GRANT_SLICE_FRACTION?: string;
+  GRANT_IDLE_MS?: string;
+  GRANT_FLUSH_MS?: string;
   /** Stripe webhook signing secret (`whsec_...`). Secret. Without it /webhooks/stripe answers 404. */
   STRIPE_WEBHOOK_SECRET?: string;
 }
