@@ -34,7 +34,7 @@ const VARIANTS: Record<string, { what: string; patches: Patch[] }> = {
     patches: [
       {
         file: "src/pipeline/deps.ts",
-        find: "admitter: limitsAdmitter({ limits: env.LIMITS, leaseTtlMs: billingConfig(env).leaseTtlMs, waitUntil, clock }),",
+        find: "admitter: grantAdmitter({ env, waitUntil }),",
         replace:
           'admitter: { admit: async (r) => ({ headers: {}, price: { model: r.model, inputMicroUsdPerMtok: 0, outputMicroUsdPerMtok: 0, cachedInputMicroUsdPerMtok: 0 }, settle: async () => {}, release() {} }) },',
       },

@@ -7,7 +7,7 @@
  */
 import { abortAllDurableObjects, env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { stubTransport } from "../../src/billing/grant-admitter";
+import { stubTransport } from "../../src/billing/admission";
 import { GrantBook, type BookAdmission, type BookContext, type BookOutcome, type BookRequest, type BookSettings, type LimitsTransport } from "../../src/billing/grants";
 import { limitsStub } from "../../src/billing/limits-do";
 import { admin, createPlan, setPrice, subscriberOnPlan } from "./helpers";
