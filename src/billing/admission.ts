@@ -62,14 +62,20 @@ export class GrantBooks {
   }
 }
 
-const isolateBooks = new WeakMap<Env, GrantBooks>();
+/**
+ * This isolate's books: module state, so every request the isolate serves shares them (the
+ * `env` object is not guaranteed to be the same one across requests). Settings that differ
+ * (another deployment's configuration in the same isolate, as in tests) get their own set.
+ */
+const isolateBooks = new Map<string, GrantBooks>();
 
-/** The books of this isolate for `env` (one set per deployment's env object). */
 export function booksFor(env: Env): GrantBooks {
-  let books = isolateBooks.get(env);
+  const settings = bookSettings(env);
+  const key = JSON.stringify(settings);
+  let books = isolateBooks.get(key);
   if (!books) {
-    books = new GrantBooks(bookSettings(env));
-    isolateBooks.set(env, books);
+    books = new GrantBooks(settings);
+    isolateBooks.set(key, books);
   }
   return books;
 }

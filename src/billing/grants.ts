@@ -365,6 +365,8 @@ export class GrantBook {
       () => {},
       () => {},
     );
+    // Other requests may be waiting for this call: it must finish even if its own client goes away.
+    ctx.defer(() => done, 0);
     this.exchanging = done;
     void done.then(() => {
       if (this.exchanging === done) this.exchanging = null;

@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { stubTransport } from "../../src/billing/admission";
 import { GrantBook, type BookAdmission, type BookContext, type BookOutcome, type BookRequest, type BookSettings, type LimitsTransport } from "../../src/billing/grants";
 import { limitsStub } from "../../src/billing/limits-do";
-import { admin, createPlan, setPrice, subscriberOnPlan } from "./helpers";
+import { admin, chat, createPlan, expectOpenAIError, limitsWhen, registerMiners, setPrice, subscriberOnPlan } from "./helpers";
 
 const SETTINGS: BookSettings = { ttlMs: 5_000, idleMs: 1_000, flushMs: 200, leaseTtlMs: 60_000, fraction: 0.1 };
 const MODEL = "test/grants";
@@ -18,6 +18,7 @@ const MODEL = "test/grants";
 beforeAll(async () => {
   // cost = prompt + 2 * completion micro-USD
   await setPrice(MODEL, 1_000_000, 2_000_000, 500_000);
+  await registerMiners([{ ...env.TEST_FIXTURES.priced, models: ["test/priced"] }]);
 });
 
 /** Calls the object through a fresh stub each time (a restart breaks old stubs). */
@@ -309,5 +310,29 @@ describe("grant books against the real object", () => {
     const q3 = await quiet.admit();
     expect(q3.ok && q3.status.planId).toBe(planB);
     for (const o of [q1, q2, a2, q3]) if (o.ok) o.drop();
+  });
+});
+
+describe("grants through the Worker", () => {
+  it("a sliceable plan in one isolate is exact: 80 parallel requests against 50 per minute, 50 answered, headers from the book", async () => {
+    const plan = await createPlan("g-worker", { requests_per_minute: 50 });
+    const { key, subscriberId } = await subscriberOnPlan(plan);
+    const responses = await Promise.all(Array.from({ length: 80 }, () => chat(key, { model: "test/priced", max_tokens: 5 })));
+    const ok = responses.filter((r) => r.status === 200);
+    expect(ok).toHaveLength(50);
+    for (const r of ok) {
+      expect(r.headers.get("x-ratelimit-limit-requests")).toBe("50");
+      expect(Number(r.headers.get("x-ratelimit-remaining-requests"))).toBeLessThan(50);
+      expect(r.headers.get("server-timing")).toMatch(/^admission;dur=\d+$/);
+    }
+    for (const r of responses.filter((r) => r.status !== 200)) {
+      await expectOpenAIError(r, 429, "rate_limit_exceeded");
+      expect(r.headers.get("x-ratelimit-remaining-requests")).toBe("0");
+    }
+    await Promise.all(ok.map((r) => r.text()));
+    const after = await limitsWhen(subscriberId, (l) => l.limits.concurrency.in_flight === 0 && l.spend.reserved_micro_usd === 0 && l.spend.period_cost_micro_usd > 0);
+    expect(after.limits.requests.remaining).toBe(0);
+    expect(after.limits.concurrency.in_flight).toBe(0);
+    expect(after.spend.reserved_micro_usd).toBe(0);
   });
 });
