@@ -228,12 +228,14 @@ export class GrantBook {
       this.runningCost -= worst.cost;
       this.freeConcurrency += 1;
       this.freeMicroUsd += worst.cost - cost;
-      const refundTokens = Math.max(0, worst.tokens - tokens);
+      // Negative when more was billed than the worst case (a miner's count above ours, capped):
+      // the slice pays for it while it is open.
+      const refundTokens = worst.tokens - tokens;
       const live = this.slices.find((s) => s.id === slice.id);
       const closing = this.closing.find((s) => s.id === slice.id);
       let refund: SettledRequest["refund"] = null;
-      if (live) live.tokens += refundTokens;
-      else if (closing) closing.tokens += refundTokens;
+      if (live) live.tokens = Math.max(0, live.tokens + refundTokens);
+      else if (closing) closing.tokens = Math.max(0, closing.tokens + refundTokens);
       else if (refundTokens > 0) refund = { sliceId: slice.id, tokens: refundTokens };
       if (cost > 0 || refund) this.pending.push({ requestId: req.requestId, costMicroUsd: cost, refund });
       this.schedule(bctx);
