@@ -34,7 +34,7 @@ const VARIANTS: Record<string, { what: string; patches: Patch[] }> = {
     patches: [
       {
         file: "src/pipeline/deps.ts",
-        find: "admitter: limitsAdmitter({ limits: env.LIMITS, leaseTtlMs: config.billing.leaseTtlMs, waitUntil, clock }),",
+        find: "admitter: grantAdmitter({ env, waitUntil }),",
         replace:
           'admitter: { admit: async (r) => ({ headers: {}, price: { model: r.model, inputMicroUsdPerMtok: 0, outputMicroUsdPerMtok: 0, cachedInputMicroUsdPerMtok: 0 }, settle: async () => {}, release() {} }) },',
       },
@@ -51,8 +51,8 @@ const VARIANTS: Record<string, { what: string; patches: Patch[] }> = {
     ],
   },
   "no-usage-queue": {
-    what: "no usage batch sent to the queue (so no consumer, R2 or D1 write either)",
-    patches: [{ file: "src/billing/usage-sink.ts", find: "await env.USAGE_QUEUE.send(batchMessage(batch), { contentType: \"v8\" });", replace: "void batchMessage;" }],
+    what: "no usage event sent to the queue (so no consumer or D1 write either)",
+    patches: [{ file: "src/billing/usage-sink.ts", find: "await env.USAGE_QUEUE.send(event, { contentType: \"json\" });", replace: "void env;" }],
   },
 };
 

@@ -4,16 +4,25 @@
  *
  * A Durable Object handles one event at a time, and every decision here runs synchronously
  * between the (shared, awaited) profile load and the reply, so N parallel reservations against
- * a limit of k admit exactly k. State lives in memory and is written through to the object's
- * storage (the output gate holds each reply until its writes are durable), so an evicted or
- * restarted object resumes with the same counters. An alarm expires reservations whose request
- * stopped renewing them.
+ * a limit of k admit exactly k. An alarm expires reservations and grant books nobody renews.
+ *
+ * Two ways in (docs/admission.md): `exchange`, from an isolate's grant book (src/billing/grants.ts),
+ * which grants slices of the plan and takes settlements in batches, so most requests never call
+ * here; and `reserve`/`settle`, one request at a time, for plans too small to slice.
+ *
+ * Persistence: state lives in memory; what changed in a call is written at its end, in one
+ * batch. A call that granted or charged something is answered only once that write is durable
+ * (the output gate), so a restart never forgets a grant a book is using nor a charge. A call
+ * that only renewed a book or took something back is answered without waiting: if a restart
+ * loses that write, the object is stricter than it needs to be (the returned units stay held
+ * until the book's TTL), never looser, and every restored book lives one more TTL.
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import { billingConfig } from "./billing-config";
-import { LimitsState, type LimitStatus, type ReserveInput, type ReserveResult } from "./limits-state";
+import { LimitsState, type ExchangeAdmission, type ExchangeInput, type GrantSlice, type LimitStatus, type ReserveInput, type ReserveResult } from "./limits-state";
 import type { PlanLimits } from "./plans";
+import type { ModelPrice } from "./pricing";
 import { loadProfile, type BillingPeriod, type SubscriberProfile } from "./profile";
 
 /** How long a loaded profile (plan, period, credit, prices) is used before D1 is read again. */
@@ -29,7 +38,30 @@ export interface LimitsReport {
   status: LimitStatus;
   periodCostMicroUsd: number;
   leases: { requestId: string; tokens: number; costMicroUsd: number; expiresAt: number }[];
+  /** What each isolate's grant book holds. */
+  grants: { bookId: string; concurrency: number; microUsd: number; slices: number; expiresAt: number }[];
 }
+
+/** What a grant book needs to admit locally: the plan and prices it was granted under. */
+export interface BookPolicy {
+  version: string;
+  plan: PlanLimits;
+  prices: ModelPrice[];
+}
+
+export interface ExchangeResult {
+  /** The profile version the answer was made under; a book holding another one drops its free units. */
+  version: string;
+  /** Present when the book's version differs. */
+  policy: BookPolicy | null;
+  status: LimitStatus;
+  slice: GrantSlice | null;
+  admission: ExchangeAdmission | null;
+}
+
+/** Bounds of a book's TTL as a book may ask for it. */
+const MIN_GRANT_TTL_MS = 1_000;
+const MAX_GRANT_TTL_MS = 60_000;
 
 export function limitsStub(env: Env, subscriberId: string): DurableObjectStub<SubscriberLimits> {
   return env.LIMITS.get(env.LIMITS.idFromName(subscriberId));
@@ -37,7 +69,7 @@ export function limitsStub(env: Env, subscriberId: string): DurableObjectStub<Su
 
 export class SubscriberLimits extends DurableObject<Env> {
   private state = new LimitsState();
-  private profile: { value: SubscriberProfile; loadedAt: number } | null = null;
+  private profile: { value: SubscriberProfile; version: string; loadedAt: number } | null = null;
   private loading: Promise<SubscriberProfile> | null = null;
   /** Bumped by `refresh`: a load that started before it must not be cached. */
   private generation = 0;
@@ -46,7 +78,7 @@ export class SubscriberLimits extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     void ctx.blockConcurrencyWhile(async () => {
-      this.state = LimitsState.restore(await ctx.storage.list());
+      this.state = LimitsState.restore(await ctx.storage.list(), Date.now());
       this.alarmAt = await ctx.storage.getAlarm();
     });
   }
@@ -59,6 +91,24 @@ export class SubscriberLimits extends DurableObject<Env> {
     const result = this.state.reserve(now, profile, input);
     this.persist();
     return result;
+  }
+
+  /** A grant book's call: settlements, give-backs, renewal, and a request or a refill (see LimitsState.exchange). */
+  async exchange(subscriberId: string, input: ExchangeInput): Promise<ExchangeResult> {
+    const profile = await this.profileOf(subscriberId);
+    const version = this.profile?.value === profile ? this.profile.version : profileVersion(profile);
+    const now = Date.now();
+    this.expire(now);
+    const ttlMs = Math.min(MAX_GRANT_TTL_MS, Math.max(MIN_GRANT_TTL_MS, Math.floor(input.ttlMs)));
+    const outcome = this.state.exchange(now, profile, { ...input, ttlMs }, { fraction: billingConfig(this.env).grantSliceFraction });
+    this.persist(outcome.mustPersist);
+    return {
+      version,
+      policy: input.version === version ? null : { version, plan: profile.plan, prices: profile.prices },
+      status: outcome.status,
+      slice: outcome.slice,
+      admission: outcome.admission,
+    };
   }
 
   /** The request ended: `tokens` replace its worst case in the window, `costMicroUsd` is charged. */
@@ -100,20 +150,24 @@ export class SubscriberLimits extends DurableObject<Env> {
       status,
       periodCostMicroUsd: this.state.periodCost(profile),
       leases: this.state.openLeases().map((l) => ({ requestId: l.requestId, tokens: l.tokens, costMicroUsd: l.costMicroUsd, expiresAt: l.expiresAt })),
+      grants: this.state.openBooks().map((b) => ({ bookId: b.id, concurrency: b.concurrency, microUsd: b.microUsd, slices: b.slices.length, expiresAt: b.expiresAt })),
     };
-    this.persist();
+    this.persist(false);
     return report;
   }
 
   override async alarm(): Promise<void> {
     this.alarmAt = null;
     this.expire(Date.now());
-    this.persist();
+    this.persist(false);
   }
 
   private expire(now: number): void {
     for (const lease of this.state.expire(now)) {
       console.warn(`limits: reservation of ${lease.requestId} expired without a heartbeat; released`);
+    }
+    for (const book of this.state.expireBooks(now)) {
+      if (book.concurrency > 0 || book.microUsd > 0) console.warn(`limits: grant book ${book.id} expired without a renewal; its ${book.concurrency} slots and ${book.microUsd} micro-USD released`);
     }
   }
 
@@ -123,7 +177,7 @@ export class SubscriberLimits extends DurableObject<Env> {
     if (!this.loading) {
       const generation = this.generation;
       const load = loadProfile(this.env.DB, subscriberId, billingConfig(this.env).defaultPlanId).then((value) => {
-        if (generation === this.generation) this.profile = { value, loadedAt: Date.now() };
+        if (generation === this.generation) this.profile = { value, version: profileVersion(value), loadedAt: Date.now() };
         return value;
       });
       this.loading = load;
@@ -143,19 +197,35 @@ export class SubscriberLimits extends DurableObject<Env> {
     }
   }
 
-  private persist(): void {
+  /**
+   * Writes what changed. `confirm` false: the reply does not wait for the write (only for calls
+   * whose loss makes the object stricter, see the header).
+   */
+  private persist(confirm = true): void {
     const { put, del } = this.state.takeChanges();
+    const opts = { allowUnconfirmed: !confirm };
     const entries = Object.entries(put);
     for (let i = 0; i < entries.length; i += STORAGE_BATCH) {
-      this.ctx.storage.put(Object.fromEntries(entries.slice(i, i + STORAGE_BATCH))).catch(logStorageError);
+      this.ctx.storage.put(Object.fromEntries(entries.slice(i, i + STORAGE_BATCH)), opts).catch(logStorageError);
     }
-    for (let i = 0; i < del.length; i += STORAGE_BATCH) this.ctx.storage.delete(del.slice(i, i + STORAGE_BATCH)).catch(logStorageError);
+    for (let i = 0; i < del.length; i += STORAGE_BATCH) this.ctx.storage.delete(del.slice(i, i + STORAGE_BATCH), opts).catch(logStorageError);
     const next = this.state.nextExpiry();
     if (next !== null && (this.alarmAt === null || next < this.alarmAt)) {
       this.alarmAt = next;
       this.ctx.storage.setAlarm(next).catch(logStorageError);
     }
   }
+}
+
+/** A short fingerprint of everything a book admits by: a change of plan, period, credit or price changes it. */
+export function profileVersion(p: SubscriberProfile): string {
+  const text = JSON.stringify([p.plan, p.period, p.creditGrantedMicroUsd, p.prices]);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return `${(h >>> 0).toString(16)}:${text.length}`;
 }
 
 function logStorageError(err: unknown): void {

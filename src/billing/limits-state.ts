@@ -11,6 +11,12 @@
  *   released, or expires (its isolate stopped renewing it).
  * - Money: the allowance used in the current billing period, then credit. Open leases hold
  *   their worst-case cost, so N parallel requests can never together spend more than is left.
+ * - Grants (docs/admission.md): an isolate's grant book holds slices of all four. A slice's
+ *   requests and tokens are counted in the window from the moment it is granted, in the bucket
+ *   of its expiry (every use of the slice happens before that, so no sliding window ever sees
+ *   fewer than were used); the book's concurrency slots and money are held like leases. Every
+ *   check below counts leases and books together, so the sum of what is granted and reserved
+ *   never exceeds the plan.
  */
 import { modelAllowed } from "./plans";
 import { costMicroUsd, priceFor, type ModelPrice } from "./pricing";
@@ -89,6 +95,104 @@ export type ReserveResult =
   | { ok: true; leaseId: string; price: ModelPrice; status: LimitStatus }
   | { ok: false; refusal: Refusal; status: LimitStatus };
 
+/** What the object knows of one isolate's grant book. */
+export interface BookRecord {
+  id: string;
+  expiresAt: number;
+  ttlMs: number;
+  /** Highest settlement batch applied (batches are resent until acknowledged). */
+  seq: number;
+  /** Concurrency slots the book holds (free in the book, or in flight there). */
+  concurrency: number;
+  /** Money the book holds (free in the book, or the worst case of its requests in flight). */
+  microUsd: number;
+  slices: SliceRecord[];
+}
+
+/** A slice of the window: its requests and tokens are counted in `bucket` until it is closed. */
+interface SliceRecord {
+  id: string;
+  bucket: number;
+  requests: number;
+  tokens: number;
+}
+
+/** One request that ended in a book, as reported in a batch. */
+export interface SettledRequest {
+  requestId: string;
+  costMicroUsd: number;
+  /**
+   * Tokens to give back to a slice the book had already closed when the request ended (its
+   * worst case minus what it used). Within an open slice the book refunds them itself.
+   */
+  refund: { sliceId: string; tokens: number } | null;
+}
+
+export interface ExchangeInput {
+  bookId: string;
+  ttlMs: number;
+  /** The profile version the book admits by (null: none yet); another one gets the policy back. */
+  version: string | null;
+  /** Settlement batches not acknowledged yet, oldest first. */
+  batches: { seq: number; settled: SettledRequest[] }[];
+  /** What the book still holds once this message is applied (the rest comes back). */
+  holding: { concurrency: number; microUsd: number };
+  /**
+   * Every slice the book still knows, with what is left of it; `keep: false` closes it. A slice
+   * the object granted but the book does not list never reached the book and is taken back whole.
+   */
+  slices: { id: string; requests: number; tokens: number; keep: boolean }[];
+  /** A request the book could not admit from what it holds: admitted exactly here, or refused. */
+  admit: ReserveInput | null;
+  /** Ask for a fresh slice. */
+  refill: boolean;
+}
+
+export interface GrantSlice {
+  id: string;
+  requests: number;
+  tokens: number;
+  concurrency: number;
+  microUsd: number;
+  expiresAt: number;
+}
+
+export type ExchangeAdmission =
+  | { ok: true; via: "grant"; price: ModelPrice }
+  | { ok: true; via: "lease"; leaseId: string; price: ModelPrice }
+  | { ok: false; refusal: Refusal };
+
+export interface ExchangeOutcome {
+  slice: GrantSlice | null;
+  admission: ExchangeAdmission | null;
+  status: LimitStatus;
+  /** False when nothing was charged or granted: losing these writes only makes the object stricter. */
+  mustPersist: boolean;
+}
+
+/**
+ * A slice is this share of the plan's per-minute requests and tokens, concurrency and money
+ * (GRANT_SLICE_FRACTION); a plan whose share is below two requests or two concurrent requests is
+ * too small to slice and is admitted one request at a time (leases), exactly.
+ */
+export interface SliceRule {
+  fraction: number;
+}
+
+export function sliceSize(plan: SubscriberProfile["plan"], creditMicroUsd: number, rule: SliceRule) {
+  return {
+    requests: Math.floor(plan.requestsPerMinute * rule.fraction),
+    tokens: Math.floor(plan.tokensPerMinute * rule.fraction),
+    concurrency: Math.floor(plan.concurrentRequests * rule.fraction),
+    microUsd: Math.floor((plan.allowanceMicroUsd + Math.max(0, creditMicroUsd)) * rule.fraction),
+  };
+}
+
+export function sliceable(plan: SubscriberProfile["plan"], rule: SliceRule): boolean {
+  const s = sliceSize(plan, 0, rule);
+  return s.requests >= 2 && s.concurrency >= 2;
+}
+
 export interface StorageChanges {
   put: Record<string, unknown>;
   del: string[];
@@ -97,23 +201,36 @@ export interface StorageChanges {
 const COUNTERS = "counters";
 const bucketKey = (b: number) => `b:${b}`;
 const leaseKey = (id: string) => `l:${id}`;
+const bookKey = (id: string) => `g:${id}`;
 const bucketOf = (now: number) => Math.floor(now / BUCKET_MS);
 
 export class LimitsState {
   private readonly leases = new Map<string, Lease>();
   private readonly buckets = new Map<number, Bucket>();
   private counters: Counters = { periodStart: 0, allowanceUsedMicroUsd: 0, periodCostMicroUsd: 0, creditUsedMicroUsd: 0 };
+  private readonly books = new Map<string, BookRecord>();
+  /** Closed slices whose used tokens are still in the window, for refunds that come late. */
+  private readonly closedSlices = new Map<string, { bucket: number; tokens: number }>();
   /** Settled lease ids, so a repeated settle cannot charge twice. */
   private readonly settled = new Set<string>();
   private readonly dirty = new Set<string>();
 
-  /** Rebuilds the state from the storage entries `takeChanges` wrote. */
-  static restore(entries: ReadonlyMap<string, unknown>): LimitsState {
+  /**
+   * Rebuilds the state from the storage entries `takeChanges` wrote. `now` given: every book
+   * lives at least one more TTL from now, because renewals are not awaited to disk (a restart may
+   * have lost the latest one, and the book is still using what it holds).
+   */
+  static restore(entries: ReadonlyMap<string, unknown>, now?: number): LimitsState {
     const s = new LimitsState();
     for (const [key, value] of entries) {
       if (key === COUNTERS) s.counters = value as Counters;
       else if (key.startsWith("b:")) s.buckets.set(Number(key.slice(2)), value as Bucket);
       else if (key.startsWith("l:")) s.leases.set(key.slice(2), value as Lease);
+      else if (key.startsWith("g:")) {
+        const book = value as BookRecord;
+        if (now !== undefined) book.expiresAt = Math.max(book.expiresAt, now + book.ttlMs);
+        s.books.set(book.id, book);
+      }
     }
     return s;
   }
@@ -122,7 +239,14 @@ export class LimitsState {
   takeChanges(): StorageChanges {
     const out: StorageChanges = { put: {}, del: [] };
     for (const key of this.dirty) {
-      const value = key === COUNTERS ? this.counters : key.startsWith("b:") ? this.buckets.get(Number(key.slice(2))) : this.leases.get(key.slice(2));
+      const value =
+        key === COUNTERS
+          ? this.counters
+          : key.startsWith("b:")
+            ? this.buckets.get(Number(key.slice(2)))
+            : key.startsWith("g:")
+              ? this.books.get(key.slice(2))
+              : this.leases.get(key.slice(2));
       if (value === undefined) out.del.push(key);
       else out.put[key] = value;
     }
@@ -133,51 +257,75 @@ export class LimitsState {
   reserve(now: number, profile: SubscriberProfile, input: ReserveInput): ReserveResult {
     this.enterPeriod(profile);
     this.prune(now);
-    const plan = profile.plan;
-    const price = priceFor(profile.prices, input.model);
-    const refuse = (refusal: Refusal): ReserveResult => ({ ok: false, refusal, status: this.status(now, profile) });
+    const checked = this.check(now, profile, input);
+    if (!checked.ok) return { ok: false, refusal: checked.refusal, status: this.status(now, profile) };
+    const leaseId = this.openLease(now, input, checked);
+    return { ok: true, leaseId, price: checked.price, status: this.status(now, profile) };
+  }
 
-    if (!modelAllowed(plan.models, input.model)) return refuse({ kind: "model" });
+  /**
+   * One call from a grant book: apply its settlements, take back what it returns, renew it, and
+   * admit its request (within a fresh slice when the plan can be sliced, else as a lease) or
+   * grant a refill. See docs/admission.md for the protocol.
+   */
+  exchange(now: number, profile: SubscriberProfile, input: ExchangeInput, rule: SliceRule): ExchangeOutcome {
+    this.enterPeriod(profile);
+    this.prune(now);
+    let mustPersist = false;
+    let book = this.books.get(input.bookId);
+    if (!book) {
+      // New, or expired while its isolate was cut off: count what it says it holds again.
+      book = { id: input.bookId, expiresAt: 0, ttlMs: input.ttlMs, seq: 0, concurrency: input.holding.concurrency, microUsd: input.holding.microUsd, slices: [] };
+      this.books.set(book.id, book);
+    }
+    // A book never holds more than it was given.
+    book.concurrency = Math.max(0, Math.min(book.concurrency, input.holding.concurrency));
+    book.microUsd = Math.max(0, Math.min(book.microUsd, input.holding.microUsd));
+    const reported = new Map(input.slices.map((sl) => [sl.id, sl]));
+    book.slices = book.slices.filter((slice) => {
+      const r = reported.get(slice.id);
+      if (r?.keep) return true;
+      // Unreported: the grant never reached the book, nothing of it was used.
+      const usedRequests = r ? slice.requests - clamp(r.requests, 0, slice.requests) : 0;
+      const usedTokens = r ? slice.tokens - clamp(r.tokens, 0, slice.tokens) : 0;
+      this.addToBucket(slice.bucket, -slice.requests, -slice.tokens);
+      // What was used moves to now: every use happened before this message.
+      const closedIn = bucketOf(now);
+      this.addToBucket(closedIn, usedRequests, usedTokens);
+      this.closedSlices.set(slice.id, { bucket: closedIn, tokens: usedTokens });
+      return false;
+    });
+    // After the slices close, so a refund to one closed by this very message is applied.
+    for (const batch of input.batches) {
+      if (batch.seq <= book.seq) continue; // a resent batch that was applied already
+      book.seq = batch.seq;
+      for (const settled of batch.settled) {
+        if (settled.costMicroUsd > 0) this.charge(profile, settled.costMicroUsd);
+        if (settled.refund) this.refundClosed(settled.refund.sliceId, settled.refund.tokens);
+      }
+      mustPersist = true;
+    }
+    book.ttlMs = input.ttlMs;
+    book.expiresAt = now + input.ttlMs;
 
-    const output =
-      input.maxOutputTokens === null
-        ? Math.min(DEFAULT_OUTPUT_RESERVE, Math.max(0, plan.tokensPerMinute - input.promptTokens)) * input.choices
-        : input.maxOutputTokens * input.choices;
-    const worstTokens = input.promptTokens + output;
-    const worstCost = costMicroUsd(price, { prompt: input.promptTokens, cached: 0, completion: output });
-    const available = this.available(profile);
-    if (worstCost > available) {
-      return refuse({ kind: "allowance", neededMicroUsd: worstCost, availableMicroUsd: Math.max(0, available), resetAt: profile.period.end });
+    let admission: ExchangeAdmission | null = null;
+    let slice: GrantSlice | null = null;
+    if (input.admit) {
+      const checked = this.check(now, profile, input.admit);
+      if (!checked.ok) admission = { ok: false, refusal: checked.refusal };
+      else if (sliceable(profile.plan, rule)) {
+        slice = this.grant(now, profile, book, rule, checked);
+        admission = { ok: true, via: "grant", price: checked.price };
+      } else {
+        admission = { ok: true, via: "lease", leaseId: this.openLease(now, input.admit, checked), price: checked.price };
+      }
+      if (admission.ok) mustPersist = true;
+    } else if (input.refill && sliceable(profile.plan, rule)) {
+      slice = this.grant(now, profile, book, rule, null);
     }
-    if (worstTokens > plan.tokensPerMinute) return refuse({ kind: "too_large", tokens: worstTokens, limit: plan.tokensPerMinute });
-    if (this.leases.size >= plan.concurrentRequests) {
-      return refuse({ kind: "concurrency", limit: plan.concurrentRequests, retryAfterMs: CONCURRENCY_RETRY_MS });
-    }
-    const window = this.windowTotals(now);
-    if (window.requests >= plan.requestsPerMinute) {
-      return refuse({ kind: "requests", limit: plan.requestsPerMinute, retryAfterMs: this.freedAfter(now, "requests", window.requests - plan.requestsPerMinute + 1) });
-    }
-    if (window.tokens + worstTokens > plan.tokensPerMinute) {
-      const needed = window.tokens + worstTokens - plan.tokensPerMinute;
-      return refuse({ kind: "tokens", limit: plan.tokensPerMinute, needed: worstTokens, retryAfterMs: this.freedAfter(now, "tokens", needed) });
-    }
-
-    const lease: Lease = {
-      id: crypto.randomUUID(),
-      requestId: input.requestId,
-      tokens: worstTokens,
-      costMicroUsd: worstCost,
-      bucket: bucketOf(now),
-      expiresAt: now + input.leaseTtlMs,
-    };
-    this.leases.set(lease.id, lease);
-    this.dirty.add(leaseKey(lease.id));
-    const bucket = this.buckets.get(lease.bucket) ?? { requests: 0, tokens: 0 };
-    bucket.requests += 1;
-    bucket.tokens += worstTokens;
-    this.buckets.set(lease.bucket, bucket);
-    this.dirty.add(bucketKey(lease.bucket));
-    return { ok: true, leaseId: lease.id, price, status: this.status(now, profile) };
+    if (slice) mustPersist = true;
+    this.dirty.add(bookKey(book.id));
+    return { slice, admission, status: this.status(now, profile), mustPersist };
   }
 
   /**
@@ -229,14 +377,36 @@ export class LimitsState {
     return gone;
   }
 
+  /**
+   * Drops books nobody renewed within their TTL (the isolate went away, or has been cut off and
+   * stopped using them): their slots and money come back; their open slices stay counted in the
+   * window until their buckets slide out, since the isolate may have used them.
+   */
+  expireBooks(now: number): BookRecord[] {
+    const gone: BookRecord[] = [];
+    for (const book of this.books.values()) {
+      if (book.expiresAt <= now) {
+        gone.push(book);
+        this.books.delete(book.id);
+        this.dirty.add(bookKey(book.id));
+      }
+    }
+    return gone;
+  }
+
   nextExpiry(): number | null {
     let next: number | null = null;
     for (const l of this.leases.values()) if (next === null || l.expiresAt < next) next = l.expiresAt;
+    for (const b of this.books.values()) if (next === null || b.expiresAt < next) next = b.expiresAt;
     return next;
   }
 
   openLeases(): Lease[] {
     return [...this.leases.values()];
+  }
+
+  openBooks(): BookRecord[] {
+    return [...this.books.values()];
   }
 
   periodCost(profile: SubscriberProfile): number {
@@ -252,7 +422,7 @@ export class LimitsState {
       planId: plan.id,
       requests: { limit: plan.requestsPerMinute, remaining: Math.max(0, plan.requestsPerMinute - window.requests), resetMs: this.resetMs(now, "requests") },
       tokens: { limit: plan.tokensPerMinute, remaining: Math.max(0, plan.tokensPerMinute - window.tokens), resetMs: this.resetMs(now, "tokens") },
-      concurrency: { limit: plan.concurrentRequests, inFlight: this.leases.size },
+      concurrency: { limit: plan.concurrentRequests, inFlight: this.heldConcurrency() },
       allowance: {
         limitMicroUsd: plan.allowanceMicroUsd,
         usedMicroUsd: this.counters.allowanceUsedMicroUsd,
@@ -276,7 +446,106 @@ export class LimitsState {
   private reservedCost(): number {
     let sum = 0;
     for (const l of this.leases.values()) sum += l.costMicroUsd;
+    for (const b of this.books.values()) sum += b.microUsd;
     return sum;
+  }
+
+  /** Open leases plus the slots grant books hold. */
+  private heldConcurrency(): number {
+    let sum = this.leases.size;
+    for (const b of this.books.values()) sum += b.concurrency;
+    return sum;
+  }
+
+  /** The checks of a reservation, counting every lease and grant; nothing changes. */
+  private check(now: number, profile: SubscriberProfile, input: ReserveInput): { ok: true; price: ModelPrice; worstTokens: number; worstCost: number } | { ok: false; refusal: Refusal } {
+    const plan = profile.plan;
+    const price = priceFor(profile.prices, input.model);
+    const refuse = (refusal: Refusal) => ({ ok: false as const, refusal });
+    if (!modelAllowed(plan.models, input.model)) return refuse({ kind: "model" });
+    const { tokens: worstTokens, output } = worstCase(plan.tokensPerMinute, input);
+    const worstCost = costMicroUsd(price, { prompt: input.promptTokens, cached: 0, completion: output });
+    const available = this.available(profile);
+    if (worstCost > available) {
+      return refuse({ kind: "allowance", neededMicroUsd: worstCost, availableMicroUsd: Math.max(0, available), resetAt: profile.period.end });
+    }
+    if (worstTokens > plan.tokensPerMinute) return refuse({ kind: "too_large", tokens: worstTokens, limit: plan.tokensPerMinute });
+    if (this.heldConcurrency() >= plan.concurrentRequests) {
+      return refuse({ kind: "concurrency", limit: plan.concurrentRequests, retryAfterMs: CONCURRENCY_RETRY_MS });
+    }
+    const window = this.windowTotals(now);
+    if (window.requests >= plan.requestsPerMinute) {
+      return refuse({ kind: "requests", limit: plan.requestsPerMinute, retryAfterMs: this.freedAfter(now, "requests", window.requests - plan.requestsPerMinute + 1) });
+    }
+    if (window.tokens + worstTokens > plan.tokensPerMinute) {
+      const needed = window.tokens + worstTokens - plan.tokensPerMinute;
+      return refuse({ kind: "tokens", limit: plan.tokensPerMinute, needed: worstTokens, retryAfterMs: this.freedAfter(now, "tokens", needed) });
+    }
+    return { ok: true, price, worstTokens, worstCost };
+  }
+
+  private openLease(now: number, input: ReserveInput, worst: { worstTokens: number; worstCost: number }): string {
+    const lease: Lease = {
+      id: crypto.randomUUID(),
+      requestId: input.requestId,
+      tokens: worst.worstTokens,
+      costMicroUsd: worst.worstCost,
+      bucket: bucketOf(now),
+      expiresAt: now + input.leaseTtlMs,
+    };
+    this.leases.set(lease.id, lease);
+    this.dirty.add(leaseKey(lease.id));
+    this.addToBucket(lease.bucket, 1, worst.worstTokens);
+    return lease.id;
+  }
+
+  /**
+   * A fresh slice for `book`: the admitted request's worst case (if any) plus up to one share of
+   * the plan, never more than the plan has left after every other lease and grant.
+   */
+  private grant(now: number, profile: SubscriberProfile, book: BookRecord, rule: SliceRule, need: { worstTokens: number; worstCost: number } | null): GrantSlice | null {
+    const plan = profile.plan;
+    const share = sliceSize(plan, profile.creditGrantedMicroUsd - this.counters.creditUsedMicroUsd, rule);
+    const window = this.windowTotals(now);
+    const base = need ? { requests: 1, tokens: need.worstTokens, concurrency: 1, microUsd: need.worstCost } : { requests: 0, tokens: 0, concurrency: 0, microUsd: 0 };
+    const left = {
+      requests: plan.requestsPerMinute - window.requests - base.requests,
+      tokens: plan.tokensPerMinute - window.tokens - base.tokens,
+      concurrency: plan.concurrentRequests - this.heldConcurrency() - base.concurrency,
+      microUsd: this.available(profile) - base.microUsd,
+    };
+    const slice: GrantSlice = {
+      id: crypto.randomUUID(),
+      requests: base.requests + clamp(left.requests, 0, share.requests),
+      tokens: base.tokens + clamp(left.tokens, 0, share.tokens),
+      concurrency: base.concurrency + clamp(left.concurrency, 0, share.concurrency),
+      microUsd: base.microUsd + clamp(left.microUsd, 0, share.microUsd),
+      expiresAt: now + book.ttlMs,
+    };
+    if (slice.requests === 0 && slice.tokens === 0 && slice.concurrency === 0 && slice.microUsd === 0) return null;
+    const bucket = bucketOf(slice.expiresAt);
+    book.slices.push({ id: slice.id, bucket, requests: slice.requests, tokens: slice.tokens });
+    this.addToBucket(bucket, slice.requests, slice.tokens);
+    book.concurrency += slice.concurrency;
+    book.microUsd += slice.microUsd;
+    return slice;
+  }
+
+  private refundClosed(sliceId: string, tokens: number): void {
+    const closed = this.closedSlices.get(sliceId);
+    if (!closed || tokens <= 0) return;
+    const back = Math.min(tokens, closed.tokens);
+    closed.tokens -= back;
+    this.addToBucket(closed.bucket, 0, -back);
+  }
+
+  private addToBucket(b: number, requests: number, tokens: number): void {
+    if (requests === 0 && tokens === 0) return;
+    const bucket = this.buckets.get(b) ?? { requests: 0, tokens: 0 };
+    bucket.requests = Math.max(0, bucket.requests + requests);
+    bucket.tokens = Math.max(0, bucket.tokens + tokens);
+    this.buckets.set(b, bucket);
+    this.dirty.add(bucketKey(b));
   }
 
   private available(profile: SubscriberProfile): number {
@@ -306,6 +575,7 @@ export class LimitsState {
         this.dirty.add(bucketKey(b));
       }
     }
+    for (const [id, closed] of this.closedSlices) if (closed.bucket < oldest) this.closedSlices.delete(id);
   }
 
   private inWindow(now: number): [number, Bucket][] {
@@ -346,4 +616,19 @@ export class LimitsState {
       if (oldest !== undefined) this.settled.delete(oldest);
     }
   }
+}
+
+const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
+
+/**
+ * The most tokens a request can use (prompt plus max output, for every choice) and the output
+ * part of it. No max_tokens: DEFAULT_OUTPUT_RESERVE, never more than the plan's TPM leaves.
+ * Shared by the object and the grant books, so both hold the same worst case.
+ */
+export function worstCase(tokensPerMinute: number, input: Pick<ReserveInput, "promptTokens" | "maxOutputTokens" | "choices">): { tokens: number; output: number } {
+  const output =
+    input.maxOutputTokens === null
+      ? Math.min(DEFAULT_OUTPUT_RESERVE, Math.max(0, tokensPerMinute - input.promptTokens)) * input.choices
+      : input.maxOutputTokens * input.choices;
+  return { tokens: input.promptTokens + output, output };
 }

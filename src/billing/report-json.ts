@@ -36,5 +36,9 @@ export function reportJson(r: LimitsReport, opts: { leases: boolean }) {
     in_flight: opts.leases
       ? r.leases.map((l) => ({ request_id: l.requestId, tokens: l.tokens, cost_micro_usd: l.costMicroUsd, expires_at: rfc3339(l.expiresAt) }))
       : undefined,
+    // What each isolate's grant book holds (docs/admission.md).
+    grants: opts.leases
+      ? r.grants.map((g) => ({ book_id: g.bookId, concurrency: g.concurrency, micro_usd: g.microUsd, slices: g.slices, expires_at: rfc3339(g.expiresAt) }))
+      : undefined,
   };
 }

@@ -38,6 +38,18 @@ export interface Config {
      * while it runs, so only a crashed isolate's reservation ever expires, and within this time.
      */
     leaseTtlMs: number;
+    /**
+     * Grants (docs/admission.md). A grant book's TTL: what it holds is usable for at most this long
+     * after the call that renewed it, so a plan change, a cancellation or a vanished isolate takes
+     * effect within it. Books renew at half of it while they hold anything.
+     */
+    grantTtlMs: number;
+    /** One slice is this share of each of the plan's limits (0 turns grants off: every request is a lease). */
+    grantSliceFraction: number;
+    /** A book with nothing in flight for this long gives everything back (and reports its settlements). */
+    grantIdleMs: number;
+    /** While requests are in flight, settlements are reported at most this long after they happen. */
+    grantFlushMs: number;
   };
   /** The subnet whose metagraph age /health reports; null when chain discovery is off. */
   netuid: number | null;
@@ -54,6 +66,15 @@ function algorithms(value: string | undefined): string[] {
     .filter((a) => a !== "");
   if (list.some((a) => a.toLowerCase() === "none")) throw new ConfigError("JWT_ALGORITHMS", "must not list 'none'");
   return list;
+}
+
+/** A number from 0 to `max` (a share), `fallback` when unset. */
+function fraction(name: string, value: string | undefined, fallback: number, max: number): number {
+  const raw = text(value);
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0 || n > max) throw new ConfigError(name, `must be a number from 0 to ${max}, got '${raw}'`);
+  return n;
 }
 
 /** Pure: reads the variables of a Worker env (or any record of strings). */
@@ -77,7 +98,14 @@ export function parseGatewayConfig(env: GatewayVars): Config {
       algorithms: algorithms(env.JWT_ALGORITHMS),
       autoProvision: flag("JWT_AUTO_PROVISION", env.JWT_AUTO_PROVISION),
     },
-    billing: { defaultPlanId: text(env.DEFAULT_PLAN_ID) ?? "free", leaseTtlMs },
+    billing: {
+      defaultPlanId: text(env.DEFAULT_PLAN_ID) ?? "free",
+      leaseTtlMs,
+      grantTtlMs: integer("GRANT_TTL_MS", env.GRANT_TTL_MS, 5_000, 1_000, 60_000),
+      grantSliceFraction: fraction("GRANT_SLICE_FRACTION", env.GRANT_SLICE_FRACTION, 0.1, 0.5),
+      grantIdleMs: integer("GRANT_IDLE_MS", env.GRANT_IDLE_MS, 1_000, 0, 60_000),
+      grantFlushMs: integer("GRANT_FLUSH_MS", env.GRANT_FLUSH_MS, 200, 0, 10_000),
+    },
     netuid: optionalInteger("NETUID", env.NETUID, 0, 65535) ?? null,
     canaryCron: cron("CANARY_CRON", env.CANARY_CRON) ?? null,
   };

@@ -49,6 +49,11 @@ export const VARIABLES = [
 
   { name: "DEFAULT_PLAN_ID", workers: gateway },
   { name: "LEASE_TTL_MS", workers: gateway },
+  // Grant books (docs/admission.md).
+  { name: "GRANT_TTL_MS", workers: gateway },
+  { name: "GRANT_SLICE_FRACTION", workers: gateway },
+  { name: "GRANT_IDLE_MS", workers: gateway },
+  { name: "GRANT_FLUSH_MS", workers: gateway },
   { name: "STRIPE_WEBHOOK_SECRET", workers: gateway, secret: true },
   { name: "CANARY_CRON", workers: gateway },
   // The gateway reads NETUID only to report the metagraph's age on /health.

@@ -3,7 +3,7 @@
  * isolate-wide parts (miner directory cache, health book, signer) are module state behind
  * these functions; per request only `waitUntil` differs.
  */
-import { limitsAdmitter } from "../billing/admission";
+import { grantAdmitter } from "../billing/admission";
 import { d1BudgetStore } from "../billing/budget-store";
 import { usageSink } from "../billing/usage-sink";
 import type { Config, Env } from "../env";
@@ -19,7 +19,7 @@ export function gatewayDeps(env: Env, config: Config, waitUntil: (p: Promise<unk
   const clock = Date.now;
   return {
     config,
-    admitter: limitsAdmitter({ limits: env.LIMITS, leaseTtlMs: config.billing.leaseTtlMs, waitUntil, clock }),
+    admitter: grantAdmitter({ env, waitUntil }),
     budgets: d1BudgetStore(env.DB, clock),
     miners: { snapshot: () => minerSnapshot(env.DB, config.minerCacheTtlMs) },
     health: isolateHealth(env),

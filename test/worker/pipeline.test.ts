@@ -32,7 +32,7 @@ const config: Config = {
   authCacheTtlMs: 0,
   minerCacheTtlMs: 0,
   metagraphStaleAfterMs: 60_000,
-  billing: { defaultPlanId: "free", leaseTtlMs: 60_000 },
+  billing: { defaultPlanId: "free", leaseTtlMs: 60_000, grantTtlMs: 5_000, grantSliceFraction: 0.1, grantIdleMs: 1_000, grantFlushMs: 200 },
   netuid: null,
   canaryCron: null,
   jwt: { hs256Secret: undefined, jwksUrl: undefined, issuer: undefined, audience: undefined, algorithms: [], autoProvision: false },

@@ -1,0 +1,155 @@
+/** The object's side of grants as pure logic, on a clock the test controls. */
+import { describe, expect, it } from "vitest";
+import { LimitsState, type ExchangeInput, type ExchangeOutcome, type GrantSlice } from "../../src/billing/limits-state";
+import type { SubscriberProfile } from "../../src/billing/profile";
+
+const T0 = Date.UTC(2026, 10, 24, 12, 0, 0);
+const PERIOD = { start: Date.UTC(2026, 10, 1), end: Date.UTC(2026, 11, 1) };
+const RULE = { fraction: 0.1 };
+const TTL = 5_000;
+
+function profile(plan: Partial<SubscriberProfile["plan"]> = {}): SubscriberProfile {
+  return {
+    subscriberId: "sub_unit",
+    plan: { id: "p", name: "P", allowanceMicroUsd: 1_000_000, requestsPerMinute: 1_000, tokensPerMinute: 1_000_000, concurrentRequests: 1_000, models: null, ...plan },
+    planSource: "subscriber",
+    period: PERIOD,
+    creditGrantedMicroUsd: 0,
+    // cost = prompt + 2 * completion micro-USD
+    prices: [{ model: "*", inputMicroUsdPerMtok: 1_000_000, outputMicroUsdPerMtok: 2_000_000, cachedInputMicroUsdPerMtok: 500_000 }],
+  };
+}
+
+let n = 0;
+const request = () => ({ requestId: `req_${++n}`, model: "m", promptTokens: 10, maxOutputTokens: 10, choices: 1, leaseTtlMs: 60_000 });
+
+function msg(bookId: string, over: Partial<ExchangeInput> = {}): ExchangeInput {
+  return { bookId, ttlMs: TTL, version: null, batches: [], holding: { concurrency: 0, microUsd: 0 }, slices: [], admit: null, refill: false, ...over };
+}
+
+function sliceOf(o: ExchangeOutcome): GrantSlice {
+  if (!o.slice) throw new Error(`no slice: ${JSON.stringify(o.admission)}`);
+  return o.slice;
+}
+
+describe("LimitsState grants", () => {
+  it("never grants more than the plan has left: slices and leases together stay within every limit", () => {
+    const s = new LimitsState();
+    const p = profile({ requestsPerMinute: 100, concurrentRequests: 50, tokensPerMinute: 10_000, allowanceMicroUsd: 5_000 });
+    const slices: GrantSlice[] = [];
+    for (let b = 0; b < 30; b++) {
+      const o = s.exchange(T0, p, msg(`book${b}`, { refill: true }), RULE);
+      if (o.slice) slices.push(o.slice);
+    }
+    const sum = (k: keyof Omit<GrantSlice, "id" | "expiresAt">) => slices.reduce((t, sl) => t + sl[k], 0);
+    expect(sum("requests")).toBeLessThanOrEqual(100);
+    expect(sum("concurrency")).toBeLessThanOrEqual(50);
+    expect(sum("tokens")).toBeLessThanOrEqual(10_000);
+    expect(sum("microUsd")).toBeLessThanOrEqual(5_000);
+    // One share each (a tenth of every limit) until the plan runs out, after 10 books.
+    expect(slices).toHaveLength(10);
+    expect(slices[0]).toMatchObject({ requests: 10, concurrency: 5, tokens: 1_000, microUsd: 500 });
+    const st = s.status(T0, p);
+    expect(st.concurrency.inFlight).toBe(sum("concurrency"));
+    expect(st.requests.remaining).toBe(100 - sum("requests"));
+    // What is granted is not available to anyone else, exact requests included.
+    const exact = s.reserve(T0, p, request());
+    expect(exact.ok).toBe(false);
+  });
+
+  it("admits a request inside a fresh slice; unused units come back, used ones stay in the window", () => {
+    const s = new LimitsState();
+    const p = profile({ requestsPerMinute: 100 });
+    const first = s.exchange(T0, p, msg("a", { admit: request() }), RULE);
+    expect(first.admission).toMatchObject({ ok: true, via: "grant" });
+    const slice = sliceOf(first);
+    // The request itself (1 request, 20 tokens, 1 slot, 30 micro-USD) plus one share.
+    expect(slice).toMatchObject({ requests: 11, tokens: 20 + 100_000, concurrency: 101, microUsd: 30 + 100_000, expiresAt: T0 + TTL });
+    expect(first.status.requests.remaining).toBe(89);
+    // The book used 3 requests and 60 tokens and gives back the rest; one request still runs.
+    const back = s.exchange(T0 + 1_000, p, msg("a", { slices: [{ id: slice.id, requests: 8, tokens: slice.tokens - 60, keep: false }], holding: { concurrency: 1, microUsd: 30 } }), RULE);
+    expect(back.mustPersist).toBe(false);
+    expect(back.status.requests.remaining).toBe(97);
+    expect(back.status.tokens.remaining).toBe(1_000_000 - 60);
+    expect(back.status.concurrency.inFlight).toBe(1);
+    expect(back.status.allowance.reservedMicroUsd).toBe(30);
+  });
+
+  it("gives a plan too small to slice (free: 2 concurrent, 20 per minute) a lease per request, exactly", () => {
+    const s = new LimitsState();
+    const free = profile({ requestsPerMinute: 20, concurrentRequests: 2 });
+    const results = Array.from({ length: 5 }, (_, i) => s.exchange(T0, free, msg(`iso${i}`, { admit: request() }), RULE));
+    expect(results.map((r) => r.admission?.ok && r.admission.via)).toEqual(["lease", "lease", false, false, false]);
+    expect(results.every((r) => r.slice === null)).toBe(true);
+    expect(results[2]?.admission).toMatchObject({ ok: false, refusal: { kind: "concurrency", limit: 2 } });
+    expect(s.exchange(T0, free, msg("iso9", { refill: true }), RULE).slice).toBeNull();
+  });
+
+  it("applies a resent settlement batch once, and refunds tokens late to a slice already closed", () => {
+    const s = new LimitsState();
+    const p = profile({ tokensPerMinute: 10_000 });
+    const slice = sliceOf(s.exchange(T0, p, msg("a", { admit: request() }), RULE));
+    // Close the slice while the request (worst case 20 tokens) still runs: 20 tokens were used.
+    s.exchange(T0 + 10, p, msg("a", { slices: [{ id: slice.id, requests: slice.requests - 1, tokens: slice.tokens - 20, keep: false }], holding: { concurrency: 1, microUsd: 30 } }), RULE);
+    expect(s.status(T0 + 10, p).tokens.remaining).toBe(10_000 - 20);
+    const batch = { seq: 1, settled: [{ requestId: "r", costMicroUsd: 16, refund: { sliceId: slice.id, tokens: 12 } }] };
+    const settled = s.exchange(T0 + 20, p, msg("a", { batches: [batch] }), RULE);
+    expect(settled.mustPersist).toBe(true);
+    s.exchange(T0 + 30, p, msg("a", { batches: [batch] }), RULE);
+    const st = s.status(T0 + 30, p);
+    expect(st.allowance.usedMicroUsd).toBe(16);
+    expect(st.tokens.remaining).toBe(10_000 - 8);
+    expect(st.concurrency.inFlight).toBe(0);
+    expect(st.allowance.reservedMicroUsd).toBe(0);
+  });
+
+  it("takes back whole a slice the book never received, and never lets a book claim more than it got", () => {
+    const s = new LimitsState();
+    const p = profile({ requestsPerMinute: 100 });
+    const lost = sliceOf(s.exchange(T0, p, msg("a", { refill: true }), RULE));
+    expect(s.status(T0, p).requests.remaining).toBe(100 - lost.requests);
+    s.exchange(T0 + 5, p, msg("a", { holding: { concurrency: 10_000, microUsd: 10_000_000 } }), RULE);
+    const st = s.status(T0 + 5, p);
+    expect(st.requests.remaining).toBe(100);
+    expect(st.concurrency.inFlight).toBe(lost.concurrency);
+    expect(st.allowance.reservedMicroUsd).toBe(lost.microUsd);
+  });
+
+  it("expires a book nobody renews: its slots and money come back, its slices stay counted until they slide out", () => {
+    const s = new LimitsState();
+    const p = profile({ requestsPerMinute: 100 });
+    const slice = sliceOf(s.exchange(T0, p, msg("gone", { refill: true }), RULE));
+    expect(s.nextExpiry()).toBe(T0 + TTL);
+    expect(s.expireBooks(T0 + TTL - 1)).toEqual([]);
+    expect(s.expireBooks(T0 + TTL).map((b) => b.id)).toEqual(["gone"]);
+    const st = s.status(T0 + TTL, p);
+    expect(st.concurrency.inFlight).toBe(0);
+    expect(st.allowance.reservedMicroUsd).toBe(0);
+    expect(st.requests.remaining).toBe(100 - slice.requests);
+    // Counted in the bucket of its expiry: a minute after that it has left the window.
+    expect(s.status(T0 + TTL + 60_000, p).requests.remaining).toBe(100);
+  });
+
+  it("restores books from storage and gives each one more TTL (renewals are not awaited to disk)", () => {
+    const s = new LimitsState();
+    const p = profile({ requestsPerMinute: 100, concurrentRequests: 100 });
+    const storage = new Map<string, unknown>();
+    const flush = () => {
+      const { put, del } = s.takeChanges();
+      for (const [k, v] of Object.entries(put)) storage.set(k, structuredClone(v));
+      for (const k of del) storage.delete(k);
+    };
+    const slice = sliceOf(s.exchange(T0, p, msg("a", { admit: request() }), RULE));
+    flush();
+    const restartedAt = T0 + 4_000;
+    const copy = LimitsState.restore(storage, restartedAt);
+    expect(copy.status(restartedAt, p)).toEqual(s.status(restartedAt, p));
+    expect(copy.expireBooks(T0 + TTL)).toEqual([]);
+    expect(copy.nextExpiry()).toBe(restartedAt + TTL);
+    expect(copy.status(restartedAt, p).concurrency.inFlight).toBe(slice.concurrency);
+    // Nothing granted before the restart can be granted again after it.
+    const again = copy.exchange(restartedAt, p, msg("b", { refill: true }), RULE);
+    expect((again.slice?.requests ?? 0) + slice.requests).toBeLessThanOrEqual(100);
+    expect((again.slice?.concurrency ?? 0) + slice.concurrency).toBeLessThanOrEqual(100);
+  });
+});
