@@ -11,7 +11,7 @@ import { upstreamFailure, type GatewayError } from "../errors";
 import { isObject, type JsonObject } from "../lib/json";
 import { answerText, isWellFormedAnswer } from "../routing/answer-text";
 import type { Miner } from "../routing/directory";
-import { callMiner } from "../routing/miner-client";
+import { callMiner, isRedirect } from "../routing/miner-client";
 import type { InferenceRequest } from "../validation/requests";
 import type { AttemptFailureKind, DispatchOutcome, PipelineDeps } from "./contracts";
 import { relayStream } from "./stream";
@@ -115,6 +115,7 @@ async function attempt(
         return { kind: "refusal", miner: miner.hotkey, status: res.status, body: text };
       }
       await discard(res);
+      if (isRedirect(res.status)) return fail("status", `${miner.hotkey} answered a redirect (${res.status}), which is never followed`);
       return fail("status", `${miner.hotkey} answered ${res.status}`);
     }
 

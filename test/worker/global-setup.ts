@@ -7,6 +7,8 @@ import { exportJWK, generateKeyPair } from "jose";
 import type { TestProject } from "vitest/node";
 import { startMiner } from "../../miner/server";
 import { freePort } from "../../scripts/lib/processes";
+import { keypairFromUri } from "../../src/protocol/keys";
+import { startInternalService, startRedirectingMiner } from "../support/redirect-servers";
 import type { Fixtures } from "./fixtures";
 
 export default async function setup(project: TestProject) {
@@ -48,6 +50,13 @@ export default async function setup(project: TestProject) {
     Fixtures["failing"], Fixtures["failing"], Fixtures["failing"], Fixtures["failing"], Fixtures["failing"],
   ];
 
+  // SSRF through redirects: miners answering 307/302 towards an internal service that counts hits.
+  const internal = await startInternalService();
+  const redirectors = await Promise.all([startRedirectingMiner(307, internal.url), startRedirectingMiner(302, internal.url)]);
+  const [temporary, found] = redirectors.map((m, i) => ({ hotkey: keypairFromUri(`//Redirect${i + 1}`).ss58, url: m.url })) as [
+    Fixtures["failing"], Fixtures["failing"],
+  ];
+
   const { publicKey, privateKey } = await generateKeyPair("RS256", { extractable: true });
   const publicJwk = { ...(await exportJWK(publicKey)), kid: "test-key", alg: "RS256", use: "sig" };
   const rsaPrivateJwk = { ...(await exportJWK(privateKey)), kid: "test-key", alg: "RS256" };
@@ -69,6 +78,7 @@ export default async function setup(project: TestProject) {
     priced,
     overReporting,
     routing: { fast, slow: slow5x, flaky, overReporter, garbage },
+    redirecting: { internalUrl: internal.url, temporary, found },
     unreachableUrl: `http://127.0.0.1:${await freePort()}`,
     jwksUrl: `http://127.0.0.1:${jwksPort}/.well-known/jwks.json`,
     rsaPrivateJwk,
@@ -78,5 +88,6 @@ export default async function setup(project: TestProject) {
   return async () => {
     await Promise.all(started.map((m) => m.close()));
     await new Promise<void>((r) => jwks.close(() => r()));
+    await Promise.all([internal.close(), ...redirectors.map((r) => r.close())]);
   };
 }
