@@ -37,6 +37,8 @@ export interface Env {
   JWT_ISSUER?: string;
   JWT_AUDIENCE?: string;
   JWT_ALGORITHMS?: string;
+  /** Longest lifetime (`exp` - `iat`, or `exp` - now without `iat`) a JWT may have, in seconds (default 86400). */
+  JWT_MAX_LIFETIME_SECONDS?: string;
   /** "true": a valid JWT whose `sub` is unknown creates its subscriber on first use. */
   JWT_AUTO_PROVISION?: string;
 
@@ -98,6 +100,7 @@ export interface Config {
     audience: string | undefined;
     algorithms: string[];
     autoProvision: boolean;
+    maxLifetimeSeconds: number;
   };
 }
 
@@ -134,6 +137,7 @@ export function config(env: Env): Config {
         .map((a) => a.trim())
         .filter((a) => a !== "" && a.toLowerCase() !== "none"),
       autoProvision: env.JWT_AUTO_PROVISION === "true",
+      maxLifetimeSeconds: Math.max(1, int(env.JWT_MAX_LIFETIME_SECONDS, 24 * 3600, "JWT_MAX_LIFETIME_SECONDS")),
     },
   };
   parsed.set(env, cfg);
