@@ -18,8 +18,8 @@ import type { AppEnv } from "../http/app-env";
 import { readJsonObject } from "../http/body";
 import { requireAdmin } from "../http/middleware";
 import { listMiners, parseStaticMiner, removeStaticMiner, upsertStaticMiners } from "../routing/static-miners";
-import { fail, optionalInteger, optionalString, requiredString } from "../validation/fields";
-import { timeParam } from "./query-params";
+import { fail, optionalString, requiredString } from "../validation/fields";
+import { intParam, timeParam } from "./query-params";
 
 export function registerAdminRoutes(app: Hono<AppEnv>): void {
   app.use("/admin/*", requireAdmin());
@@ -63,7 +63,7 @@ export function registerAdminRoutes(app: Hono<AppEnv>): void {
       since: timeParam(c.req.query("since"), "since"),
       until: timeParam(c.req.query("until"), "until"),
     };
-    const rowLimit = optionalInteger({ rows: c.req.query("rows") ? Number(c.req.query("rows")) : undefined }, "rows", 0, 10_000) ?? 0;
+    const rowLimit = intParam(c.req.query("rows"), "rows", 0, 10_000) ?? 0;
     const report = await usageReport(c.env.DB, filter);
     return c.json({ object: "usage", ...report, rows: rowLimit > 0 ? await usageRows(c.env.DB, filter, rowLimit) : undefined });
   });

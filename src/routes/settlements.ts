@@ -7,17 +7,10 @@
  */
 import type { Hono } from "hono";
 import { listSettlements } from "../chain/settlement/records";
-import { GatewayError, invalidRequest } from "../errors";
+import { GatewayError } from "../errors";
 import type { AppEnv } from "../http/app-env";
 import { requireAdmin } from "../http/middleware";
-
-function intParam(value: string | undefined, name: string, min: number, max: number): number | undefined {
-  if (value === undefined || value === "") return undefined;
-  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-    throw invalidRequest(`'${name}' must be an integer from ${min} to ${max}.`, name, "invalid_value");
-  }
-  return Number(value);
-}
+import { intParam } from "./query-params";
 
 export function registerSettlementRoutes(app: Hono<AppEnv>): void {
   app.get("/v1/settlements", async (c) => {
