@@ -13,7 +13,8 @@ export async function readJsonObject(request: Request, limit: number): Promise<J
   const type = request.headers.get("content-type");
   if (!type || !/^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(type)) throw unsupportedMediaType(type);
 
-  const text = await readTextLimited(request, limit);
+  // "drain": an oversized body is read to its end and discarded, so the connection stays usable.
+  const text = await readTextLimited(request, limit, "drain");
   if (text === null) throw payloadTooLarge(limit);
   if (text.trim() === "") throw invalidRequest("Request body is empty; expected a JSON object.", null, "invalid_json");
   let value: unknown;
