@@ -11,6 +11,8 @@ import { keypairFromUri } from "../../src/protocol/keys";
 import { startInternalService, startRedirectingMiner } from "../support/redirect-servers";
 import type { Fixtures } from "./fixtures";
 
+const POISON_PILL = "POISON-PILL-7f3a";
+
 export default async function setup(project: TestProject) {
   const models = ["demo/tiny-chat", "demo/tiny-embed"];
   const started = await Promise.all([
@@ -50,6 +52,13 @@ export default async function setup(project: TestProject) {
     Fixtures["failing"], Fixtures["failing"], Fixtures["failing"], Fixtures["failing"], Fixtures["failing"],
   ];
 
+  // Poisoned requests: three honest miners that all crash (HTTP 500) on bodies containing the pill.
+  const poisonMiners = await Promise.all(
+    [1, 2, 3].map((i) => startMiner({ hotkey: `//Poison${i}`, models: ["test/poison", "test/big-embed"], failOnText: POISON_PILL, ttftMs: 0, tokensPerSec: 100_000 })),
+  );
+  started.push(...poisonMiners);
+  const poisoned = poisonMiners.map((m) => ({ hotkey: m.hotkey, url: m.url }));
+
   // SSRF through redirects: miners answering 307/302 towards an internal service that counts hits.
   const internal = await startInternalService();
   const redirectors = await Promise.all([startRedirectingMiner(307, internal.url), startRedirectingMiner(302, internal.url)]);
@@ -79,6 +88,8 @@ export default async function setup(project: TestProject) {
     overReporting,
     routing: { fast, slow: slow5x, flaky, overReporter, garbage },
     redirecting: { internalUrl: internal.url, temporary, found },
+    poisoned,
+    poisonPill: POISON_PILL,
     unreachableUrl: `http://127.0.0.1:${await freePort()}`,
     jwksUrl: `http://127.0.0.1:${jwksPort}/.well-known/jwks.json`,
     rsaPrivateJwk,

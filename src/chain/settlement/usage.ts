@@ -17,6 +17,8 @@ export const OVER_REPORT_SLACK_TOKENS = 16;
  * - over: served with a usage report claiming more than
  *   (counted x (100 + REPORT_TOLERANCE_PERCENT) + 99) / 100 + OVER_REPORT_SLACK_TOKENS tokens.
  * Counted work = served AND NOT over, in gateway-counted tokens. ?1/?2 bound created_at [start, end).
+ * Rows with status request_error (every miner failed the same request the same way: the request's
+ * fault) or internal_error (the gateway's own failure) are left out: they say nothing about a miner.
  */
 export const USAGE_WINDOW_SQL = `
 WITH r AS (
@@ -29,6 +31,7 @@ WITH r AS (
     (status = 'client_cancelled' AND completion_tokens_counted = 0) AS cancelled_empty
   FROM usage_events
   WHERE created_at >= ?1 AND created_at < ?2 AND miner_hotkey IS NOT NULL
+    AND status NOT IN ('request_error', 'internal_error')
 ), f AS (
   SELECT *, (served AND has_report AND reported > ((pc + cc) * ${100 + REPORT_TOLERANCE_PERCENT} + 99) / 100 + ${OVER_REPORT_SLACK_TOKENS}) AS over
   FROM r
