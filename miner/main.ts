@@ -20,6 +20,7 @@ misbehaviour knobs (off by default):
   --ttft-ms N             delay before the first token (default 20)
   --tokens-per-sec N      pacing between tokens (default 500)
   --fail-rate P           probability 0..1 of an HTTP 500 before any byte
+  --fail-on-text S        HTTP 500 to every inference request whose body contains S
   --seed N                seed of the failure PRNG (default 1)
   --over-report F         multiply reported usage by F
   --garbage               answer known-answer prompts wrongly
@@ -59,6 +60,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): MinerOptions |
       garbage: { type: "boolean" },
       "drop-after-tokens": { type: "string" },
       "malformed-stream": { type: "boolean" },
+      "fail-on-text": { type: "string" },
     },
   });
   if (values.help) return "help";
@@ -82,6 +84,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): MinerOptions |
     garbage: values.garbage,
     dropAfterTokens: num("drop-after-tokens", values["drop-after-tokens"]),
     malformedStream: values["malformed-stream"],
+    failOnText: values["fail-on-text"],
     log: (line) => console.log(line),
   };
 }

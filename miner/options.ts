@@ -17,6 +17,11 @@ export type MinerBehaviour = {
   dropAfterTokens: number | undefined;
   /** Emit one invalid `data:` line mid-stream. */
   malformedStream: boolean;
+  /**
+   * Answer HTTP 500 (as if the miner crashed on it) to every inference request whose body contains
+   * this text; undefined = off. Stands in for inputs that break every miner ("poisoned" requests).
+   */
+  failOnText: string | undefined;
 };
 
 export type MinerOptions = Partial<MinerBehaviour> & {
@@ -56,6 +61,7 @@ export const DEFAULT_BEHAVIOUR: Readonly<MinerBehaviour> = {
   garbage: false,
   dropAfterTokens: undefined,
   malformedStream: false,
+  failOnText: undefined,
 };
 
 /** Validates knob values so a typo in a test or CLI flag fails loudly instead of silently. */
@@ -70,6 +76,7 @@ export function checkBehaviour(b: MinerBehaviour): MinerBehaviour {
   if (b.dropAfterTokens !== undefined && !(Number.isInteger(b.dropAfterTokens) && b.dropAfterTokens >= 0)) {
     bad(`dropAfterTokens=${b.dropAfterTokens}`);
   }
+  if (b.failOnText === "") bad("failOnText is empty");
   return b;
 }
 
@@ -83,5 +90,6 @@ export function pickBehaviour(p: Partial<MinerBehaviour>): Partial<MinerBehaviou
   if (p.garbage !== undefined) out.garbage = p.garbage;
   if ("dropAfterTokens" in p) out.dropAfterTokens = p.dropAfterTokens;
   if (p.malformedStream !== undefined) out.malformedStream = p.malformedStream;
+  if ("failOnText" in p) out.failOnText = p.failOnText;
   return out;
 }

@@ -30,6 +30,12 @@ export async function route(ctx: RequestContext, path: string, backend: Backend,
     sendError(ctx.res, new HttpError(500, "The miner failed to process the request (simulated).", "server_error", "simulated_failure"));
     return;
   }
+  const poison = ctx.behaviour.failOnText;
+  if (poison !== undefined && new TextDecoder().decode(ctx.body).includes(poison)) {
+    ctx.stats.errors++;
+    sendError(ctx.res, new HttpError(500, "The miner had an internal error.", "server_error", "internal_error"));
+    return;
+  }
   await backend.handle(ctx, endpoint);
 }
 

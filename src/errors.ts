@@ -65,8 +65,15 @@ export const unsupportedMediaType = (got: string | null) =>
   );
 
 /** No miner produced a usable answer. `kind` picks the status a client can act on. */
-export const upstreamFailure = (kind: "bad_gateway" | "unavailable" | "timeout", detail: string) => {
+export const upstreamFailure = (kind: "bad_gateway" | "unavailable" | "timeout" | "request_failed", detail: string) => {
   switch (kind) {
+    case "request_failed":
+      return new GatewayError(
+        502,
+        "api_error",
+        "request_failed_on_every_miner",
+        `Every miner tried failed on this request in the same way, so the request itself is the likely cause (check unusual or very large fields): ${detail}`,
+      );
     case "bad_gateway":
       return new GatewayError(502, "api_error", "miner_error", `No miner returned a valid answer: ${detail}`);
     case "unavailable":

@@ -53,8 +53,11 @@ export type BillingInput = Pick<
   "status" | "promptTokensReported" | "promptTokensCounted" | "completionTokensReported" | "completionTokensCounted" | "cachedPromptTokensReported"
 >;
 
+/** Statuses that are nobody's work to pay for: the request's fault on every miner, or the gateway's own. */
+const NEVER_BILLED: ReadonlySet<BillingInput["status"]> = new Set(["request_error", "internal_error"]);
+
 export function billableTokens(e: BillingInput): BillableTokens {
-  if (e.status !== "ok" && e.completionTokensCounted === 0) return { prompt: 0, cached: 0, completion: 0 };
+  if (NEVER_BILLED.has(e.status) || (e.status !== "ok" && e.completionTokensCounted === 0)) return { prompt: 0, cached: 0, completion: 0 };
   const prompt = trusted(e.promptTokensReported, e.promptTokensCounted);
   const completion = trusted(e.completionTokensReported, e.completionTokensCounted);
   const cached = Math.min(e.cachedPromptTokensReported ?? 0, prompt);

@@ -5,7 +5,13 @@
  */
 import { isObject } from "../lib/json";
 
-export type UsageStatus = "ok" | "miner_error" | "no_miner" | "client_cancelled" | "timeout" | "bad_response";
+/**
+ * How a request ended. Two statuses blame no miner and are never billed:
+ * - request_error: every miner tried (at least two) failed on it the same way, so the request
+ *   is at fault (it must not open circuits or count against miners in settlement);
+ * - internal_error: the gateway itself failed (a bug) after a miner answered.
+ */
+export type UsageStatus = "ok" | "miner_error" | "no_miner" | "client_cancelled" | "timeout" | "bad_response" | "request_error" | "internal_error";
 
 export type Endpoint = "chat.completions" | "completions" | "embeddings";
 

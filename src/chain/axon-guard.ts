@@ -80,6 +80,8 @@ function classifyV6(bytes: Uint8Array): Verdict {
   if (hasPrefix(bytes, [0xfe, 0x80], 10)) return { severity: "private", reason: "link-local address" };
   if (hasPrefix(bytes, [0xfc], 7)) return { severity: "private", reason: "unique local address fc00::/7" };
   if (hasPrefix(bytes, [0x20, 0x01, 0x0d, 0xb8], 32)) return { severity: "private", reason: "documentation address 2001:db8::/32" };
+  // RFC 9637 added a second documentation prefix, inside 2000::/3.
+  if (hasPrefix(bytes, [0x3f, 0xff], 20)) return { severity: "private", reason: "documentation address 3fff::/20" };
   if (hasPrefix(bytes, [0x20, 0x01, 0x00, 0x00], 23)) return { severity: "private", reason: "IETF protocol assignment 2001::/23" };
   // Only 2000::/3 is allocated for global unicast; everything else left is reserved.
   if (!hasPrefix(bytes, [0x20], 3)) return { severity: "private", reason: "reserved address outside 2000::/3" };

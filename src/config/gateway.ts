@@ -29,6 +29,8 @@ export interface Config {
     audience: string | undefined;
     algorithms: string[];
     autoProvision: boolean;
+    /** Longest lifetime (`exp` - `iat`, or `exp` - now without `iat`) a JWT may have, in seconds. */
+    maxLifetimeSeconds: number;
   };
   billing: {
     /** The plan of subscribers without one (new ones, and those whose paid subscription ended). */
@@ -97,6 +99,7 @@ export function parseGatewayConfig(env: GatewayVars): Config {
       audience: text(env.JWT_AUDIENCE),
       algorithms: algorithms(env.JWT_ALGORITHMS),
       autoProvision: flag("JWT_AUTO_PROVISION", env.JWT_AUTO_PROVISION),
+      maxLifetimeSeconds: integer("JWT_MAX_LIFETIME_SECONDS", env.JWT_MAX_LIFETIME_SECONDS, 24 * 3600, 1),
     },
     billing: {
       defaultPlanId: text(env.DEFAULT_PLAN_ID) ?? "free",

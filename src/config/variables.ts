@@ -41,6 +41,7 @@ export const VARIABLES = [
   { name: "JWT_AUDIENCE", workers: gateway },
   { name: "JWT_ALGORITHMS", workers: gateway },
   { name: "JWT_AUTO_PROVISION", workers: gateway },
+  { name: "JWT_MAX_LIFETIME_SECONDS", workers: gateway },
 
   // Metering in batches (src/billing/usage-batcher.ts, docs/metering.md).
   { name: "USAGE_BATCH_MS", workers: gateway },

@@ -58,7 +58,7 @@ export const usageEvents = sqliteTable(
     endpoint: text("endpoint").notNull(),
     model: text("model").notNull(),
     minerHotkey: text("miner_hotkey"),
-    /** ok | miner_error | no_miner | client_cancelled | timeout | bad_response */
+    /** ok | miner_error | no_miner | client_cancelled | timeout | bad_response | request_error | internal_error */
     status: text("status").notNull(),
     httpStatus: integer("http_status").notNull(),
     errorCode: text("error_code"),

@@ -2,9 +2,10 @@
  * The HTTP application: middlewares, routes, and the one place errors become responses.
  */
 import { Hono } from "hono";
+import { errorBody } from "../dialects/anthropic/errors";
 import { GatewayError, internalError, methodNotAllowed, notFound, websocketNotSupported } from "../errors";
 import type { AppEnv } from "./app-env";
-import { requestContext } from "./middleware";
+import { requestContext, requireWellFormedPath } from "./middleware";
 import { registerAdminRoutes } from "./routes/admin";
 import { registerAdminBillingRoutes } from "./routes/admin-billing";
 import { registerHealthRoutes } from "./routes/health";
@@ -36,6 +37,7 @@ const ALLOWED_METHODS: Record<string, readonly string[]> = {
 export function createApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use(requestContext());
+  app.use(requireWellFormedPath());
   // Some agents try a WebSocket first (Codex's built-in provider); this gateway speaks HTTP + SSE.
   app.use(async function refuseWebSocketUpgrades(c, next) {
     if (c.req.header("upgrade")?.toLowerCase() === "websocket") throw websocketNotSupported();
@@ -62,7 +64,12 @@ export function createApp(): Hono<AppEnv> {
   }
 
   app.notFound((c) => {
-    const err = notFound(`Unknown route: ${c.req.method} ${new URL(c.req.url).pathname}`, "unknown_route");
+    const path = new URL(c.req.url).pathname;
+    const err = notFound(`Unknown route: ${c.req.method} ${path}`, "unknown_route");
+    // Anthropic SDKs parse errors under /v1/messages in Anthropic's shape, unknown routes included.
+    if (path === "/v1/messages" || path.startsWith("/v1/messages/")) {
+      return c.json(errorBody(404, err.message, c.var.requestId), 404, { "x-request-id": c.var.requestId ?? "" });
+    }
     return c.json(err.toBody(), 404, { "x-request-id": c.var.requestId ?? "" });
   });
 

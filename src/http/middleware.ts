@@ -5,7 +5,7 @@ import type { MiddlewareHandler } from "hono";
 import { authenticate, authFailure } from "../auth/authenticate";
 import { ConfigError } from "../config/gateway";
 import { config, type Config, type Env } from "../env";
-import { GatewayError } from "../errors";
+import { GatewayError, invalidRequest } from "../errors";
 import { timingSafeEqual } from "../lib/crypto";
 import type { AppEnv } from "./app-env";
 
@@ -32,6 +32,22 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
     c.set("config", validConfig(c.env));
     await next();
     c.res.headers.set("x-request-id", requestId);
+  };
+}
+
+/**
+ * Refuses a path that is not valid percent-encoding (`/admin/prices/%E0%A4%A`) with a 400. Hono
+ * leaves such a parameter undecoded, so a route decoding it would throw a URIError (a 500).
+ */
+export function requireWellFormedPath(): MiddlewareHandler<AppEnv> {
+  return async function requireWellFormedPathMiddleware(c, next) {
+    const path = new URL(c.req.url).pathname;
+    try {
+      decodeURIComponent(path);
+    } catch {
+      throw invalidRequest("The request path is not valid percent-encoded UTF-8.", null, "invalid_path");
+    }
+    await next();
   };
 }
 

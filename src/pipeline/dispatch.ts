@@ -11,8 +11,9 @@ import { upstreamFailure, type GatewayError } from "../errors";
 import { isObject, type JsonObject } from "../lib/json";
 import { answerText, isWellFormedAnswer } from "../routing/answer-text";
 import type { Miner } from "../routing/directory";
-import { callMiner } from "../routing/miner-client";
+import { callMiner, isRedirect } from "../routing/miner-client";
 import type { InferenceRequest } from "../validation/requests";
+import { requestIsToBlame, statusSignature, type AttemptFailure } from "./blame";
 import type { AttemptFailureKind, DispatchOutcome, PipelineDeps } from "./contracts";
 import { relayStream } from "./stream";
 
@@ -32,11 +33,6 @@ const PATHS = { "chat.completions": "/v1/chat/completions", completions: "/v1/co
 /** Miner answers passed to the client as they are: the request itself is at fault. */
 const CLIENT_FAULT_STATUSES = new Set([400, 413, 422]);
 
-interface AttemptFailure {
-  kind: AttemptFailureKind;
-  detail: string;
-}
-
 export async function dispatch(deps: PipelineDeps, input: DispatchInput): Promise<DispatchOutcome> {
   const { request, meter, signal } = input;
   const cfg = deps.config;
@@ -48,31 +44,47 @@ export async function dispatch(deps: PipelineDeps, input: DispatchInput): Promis
     for (const miner of input.candidates) {
       if (signal.aborted) break;
       if (deps.clock() >= deadlineAt) {
-        failures.push({ kind: "timeout", detail: "the routing deadline passed before a miner answered" });
+        failures.push({ kind: "timeout", detail: "the routing deadline passed before a miner answered", hotkey: null, signature: null });
         break;
       }
       meter.attempt(miner.hotkey);
       deps.health.attemptStarted(miner.hotkey);
       // Once an attempt answers, the usage event's health hook ends its in-flight count.
       const result = await attempt(deps, input, miner, body, deadlineAt);
-      if (!("failure" in result)) return result;
+      if (!("failure" in result)) {
+        // A miner refusing the request as invalid makes the earlier failures the request's too.
+        if (result.kind !== "refusal") blameMiners(failures);
+        return result;
+      }
       deps.health.attemptEnded(miner.hotkey);
-      if (!signal.aborted) deps.health.attemptFailed(request.model, miner.hotkey, result.failure.kind, deps.clock());
-      failures.push(result.failure);
+      // Not recorded yet: whether this was the miner's fault depends on how the others fare.
+      if (!signal.aborted) failures.push(result.failure);
     }
   } catch (err) {
-    // A bug, not a miner failure: still exactly one usage event, then the generic 500.
-    meter.finish("miner_error", 500, "internal_error");
+    // A bug, not a miner failure: still exactly one usage event (never billed), then the generic 500.
+    meter.finish("internal_error", 500, "internal_error");
     throw err;
   }
 
   if (signal.aborted) {
+    blameMiners(failures);
     meter.finish("client_cancelled", 499, "client_closed_request");
     return { kind: "cancelled" };
   }
+  if (requestIsToBlame(failures)) {
+    const error = upstreamFailure("request_failed", failures.map((f) => f.detail).join("; "));
+    meter.finish("request_error", error.status, error.code);
+    throw error;
+  }
+  blameMiners(failures);
   const error = summarise(failures);
   meter.finish(error.status === 504 ? "timeout" : "miner_error", error.status, error.code);
   throw error;
+
+  /** Counts the request's failed attempts against their miners (circuits, success rates). */
+  function blameMiners(list: readonly AttemptFailure[]): void {
+    for (const f of list) if (f.hotkey !== null) deps.health.attemptFailed(request.model, f.hotkey, f.kind, deps.clock());
+  }
 }
 
 /** One miner: its answer as an outcome (it then owns the meter), or why it failed. */
@@ -85,7 +97,7 @@ async function attempt(
 ): Promise<DispatchOutcome | { failure: AttemptFailure }> {
   const { request, meter, signal } = input;
   const cfg = deps.config;
-  const fail = (kind: AttemptFailureKind, detail: string) => ({ failure: { kind, detail } });
+  const fail = (kind: AttemptFailureKind, detail: string, signature: string | null = null) => ({ failure: { kind, detail, hotkey: miner.hotkey, signature } });
   const upstream = new AbortController();
   const onClientAbort = () => upstream.abort();
   signal.addEventListener("abort", onClientAbort);
@@ -115,7 +127,8 @@ async function attempt(
         return { kind: "refusal", miner: miner.hotkey, status: res.status, body: text };
       }
       await discard(res);
-      return fail("status", `${miner.hotkey} answered ${res.status}`);
+      if (isRedirect(res.status)) return fail("status", `${miner.hotkey} answered a redirect (${res.status}), which is never followed`);
+      return fail("status", `${miner.hotkey} answered ${res.status}`, statusSignature(res.status));
     }
 
     if (!request.stream) {
@@ -124,9 +137,9 @@ async function attempt(
         payload = JSON.parse(await res.text());
       } catch (err) {
         if (timedOut) return fail("timeout", `${miner.hotkey} timed out`);
-        return fail("bad_response", `${miner.hotkey} sent invalid JSON (${errorText(err)})`);
+        return fail("bad_response", `${miner.hotkey} sent invalid JSON (${errorText(err)})`, "invalid JSON");
       }
-      if (!isWellFormedAnswer(request.endpoint, payload)) return fail("bad_response", `${miner.hotkey} sent a malformed answer`);
+      if (!isWellFormedAnswer(request.endpoint, payload)) return fail("bad_response", `${miner.hotkey} sent a malformed answer`, "malformed answer");
       meter.firstByte();
       if (isObject(payload.usage)) meter.reportUsage(payload.usage);
       meter.deliver(answerText(request.endpoint, payload));
@@ -148,7 +161,7 @@ async function attempt(
     } catch (err) {
       return timedOut ? fail("timeout", `${miner.hotkey} sent nothing in time`) : fail("connect", `${miner.hotkey}: ${errorText(err)}`);
     }
-    if (first.done) return fail("bad_response", `${miner.hotkey} closed the stream before any event`);
+    if (first.done) return fail("bad_response", `${miner.hotkey} closed the stream before any event`, "empty stream");
 
     // First byte in hand: from here on the client owns this miner's stream.
     clearTimeout(timer);

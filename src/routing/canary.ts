@@ -150,7 +150,10 @@ async function runProbe(env: Env, miner: Miner, model: string, probe: Probe, sig
     if (typeof n === "number") reported = n;
   };
   try {
-    if (!res.ok) throw new Error(`status ${res.status}`);
+    if (!res.ok) {
+      await res.body?.cancel();
+      throw new Error(`status ${res.status}`);
+    }
     if (streamed) {
       const decoder = new SseDecoder();
       const events = [...decoder.push(new Uint8Array(await res.arrayBuffer())), ...decoder.end()];

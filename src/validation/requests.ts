@@ -6,7 +6,7 @@
 import { invalidRequest } from "../errors";
 import type { JsonObject } from "../lib/json";
 import type { Endpoint } from "../billing/usage-event";
-import { commonGenerationFields, fail, isObject, optionalObject, requiredString } from "./fields";
+import { commonGenerationFields, fail, isObject, optionalBoolean, optionalObject, requiredString } from "./fields";
 
 export interface InferenceRequest {
   endpoint: Endpoint;
@@ -99,6 +99,9 @@ export function validateEmbeddings(body: JsonObject): InferenceRequest {
   const ok = typeof input === "string" || (Array.isArray(input) && input.length > 0);
   if (!ok) fail("input", "a string or a non-empty array", input);
   if (Array.isArray(input) && input.length > 2048) throw invalidRequest("'input' may hold at most 2048 items.", "input", "invalid_value");
+  // Embeddings are never streamed: refuse rather than silently answer JSON to a client expecting SSE.
+  const stream = optionalBoolean(body, "stream");
+  if (stream === true) throw invalidRequest("Embeddings cannot be streamed: remove 'stream' or set it to false.", "stream", "invalid_value");
   const format = body.encoding_format;
   if (format !== undefined && format !== "float" && format !== "base64") {
     throw invalidRequest("'encoding_format' must be 'float' or 'base64'.", "encoding_format", "invalid_value");

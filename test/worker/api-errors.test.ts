@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { call, chat, expectOpenAIError, jsonPost, newSubscriber, registerMiners, usageRow } from "./helpers";
+import { ADMIN, admin, call, chat, expectOpenAIError, jsonPost, newSubscriber, registerMiners, setPrice, usageRow } from "./helpers";
 
 const fx = env.TEST_FIXTURES;
 let key: string;
@@ -105,5 +105,55 @@ describe("OpenAI-shaped errors", () => {
 
   it("every response carries x-request-id, including health and 404", async () => {
     for (const res of [await call("/health"), await call("/nope")]) expect(res.headers.get("x-request-id")).toMatch(/^req_/);
+  });
+});
+
+describe("hostile-input findings (issue #15, item 6)", () => {
+  it("answers 400, not 500, for paths that are not valid percent-encoding, on every admin route with a parameter", async () => {
+    const bad = "%E0%A4%A";
+    for (const [method, path] of [
+      ["DELETE", `/admin/prices/${bad}`],
+      ["DELETE", `/admin/prices/demo/${bad}`],
+      ["GET", `/admin/subscribers/${bad}`],
+      ["POST", `/admin/subscribers/${bad}/keys`],
+      ["DELETE", `/admin/keys/${bad}`],
+      ["DELETE", `/admin/miners/${bad}`],
+      ["GET", `/admin/plans/${bad}`],
+      ["PATCH", `/admin/plans/${bad}`],
+      ["PUT", `/admin/subscribers/${bad}/plan`],
+      ["POST", `/admin/subscribers/${bad}/credits`],
+      ["GET", `/admin/subscribers/${bad}/limits`],
+      ["GET", `/v1/models/${bad}`],
+    ] as const) {
+      const res = await call(path, { method, headers: ADMIN, body: method === "GET" || method === "DELETE" ? undefined : "{}" });
+      await expectOpenAIError(res, 400, "invalid_path");
+    }
+  });
+
+  it("still deletes a price whose model id is percent-encoded once", async () => {
+    await setPrice("test/encoded", 1, 1, 1);
+    expect(await admin("DELETE", "/admin/prices/test%2Fencoded")).toEqual({ model: "test/encoded", deleted: true });
+  });
+
+  it("answers unknown /v1/messages routes with a 404 in Anthropic's shape", async () => {
+    for (const path of ["/v1/messages/foo", "/v1/messages/batches/x"]) {
+      const res = await call(path, { method: "POST", headers: { "content-type": "application/json", "x-api-key": key }, body: "{}" });
+      expect(res.status).toBe(404);
+      const body = (await res.json()) as { type: string; error: { type: string; message: string }; request_id: string };
+      expect(body).toMatchObject({ type: "error", error: { type: "not_found_error" } });
+      expect(body.error.message).toContain(path);
+      expect(body.request_id).toBe(res.headers.get("x-request-id"));
+    }
+  });
+
+  it("refuses stream: true on embeddings", async () => {
+    await expectOpenAIError(await jsonPost("/v1/embeddings", key, { model: "demo/tiny-embed", input: "x", stream: true }), 400, "invalid_value", "stream");
+    expect((await jsonPost("/v1/embeddings", key, { model: "demo/tiny-embed", input: "x", stream: false })).status).toBe(200);
+  });
+
+  it("quotes a non-numeric rows value", async () => {
+    const err = await expectOpenAIError(await call("/admin/usage?rows=abc", { headers: ADMIN }), 400, "invalid_value", "rows");
+    expect(err.message).toContain("but got 'abc'");
+    expect((await call("/admin/usage?rows=2", { headers: ADMIN })).status).toBe(200);
   });
 });

@@ -76,6 +76,33 @@ describe("JWT bearer tokens", () => {
     await expectOpenAIError(await models(forged), 401, "invalid_token");
   });
 
+  it("refuse a padded or non-canonical signature that still verifies", async () => {
+    const token = await hs256({ sub: "user-42" });
+    expect((await models(token)).status).toBe(200);
+    await expectOpenAIError(await models(`${token}=`), 401, "invalid_token");
+    // The 43-character HS256 signature has 2 spare bits in its last character; setting one keeps the bytes.
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const last = alphabet.indexOf(token.at(-1)!);
+    const stray = `${token.slice(0, -1)}${alphabet[last | 1]}`;
+    expect(stray).not.toBe(token);
+    const err = await expectOpenAIError(await models(stray), 401, "invalid_token");
+    expect(err.message).toContain("canonical");
+  });
+
+  it("refuse an iat in the future and a lifetime over JWT_MAX_LIFETIME_SECONDS (24 h by default)", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const signed = (claims: Record<string, unknown>) =>
+      new SignJWT({ sub: "user-42", ...claims }).setProtectedHeader({ alg: "HS256" }).setIssuer("https://issuer.test").setAudience("gateway-test").sign(secret);
+    const future = await expectOpenAIError(await models(await signed({ iat: now + 3600, exp: now + 7200 })), 401, "invalid_token");
+    expect(future.message).toContain("iat");
+    const centuries = await expectOpenAIError(await models(await signed({ iat: now, exp: now + 300 * 365 * 86400 })), 401, "invalid_token");
+    expect(centuries.message).toContain("lifetime");
+    // Without iat the lifetime counts from now.
+    await expectOpenAIError(await models(await signed({ exp: now + 2 * 86400 })), 401, "invalid_token");
+    expect((await models(await signed({ iat: now - 3600, exp: now + 22 * 3600 }))).status).toBe(200);
+    expect((await models(await signed({ iat: now + 2, exp: now + 600 }))).status).toBe(200);
+  });
+
   it("refuse algorithms outside the allow-list, including none", async () => {
     const b64 = (o: unknown) => btoa(JSON.stringify(o)).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
     const claims = { sub: "user-42", iss: "https://issuer.test", aud: "gateway-test", exp: Math.floor(Date.now() / 1000) + 300 };

@@ -27,6 +27,11 @@ export interface Fixtures {
    * with 5x its time to first token, one failing 30% of requests, one reporting 2x its tokens,
    * and one answering known-answer prompts wrongly. */
   routing: { fast: MinerFixture; slow: MinerFixture; flaky: MinerFixture; overReporter: MinerFixture; garbage: MinerFixture };
+  /** Miners answering 307 / 302 with a Location on an internal service; GET {internalUrl}/__hits counts what reached it. */
+  redirecting: { internalUrl: string; temporary: MinerFixture; found: MinerFixture };
+  /** Three honest miners (models test/poison, test/big-embed) that all answer 500 to any body containing `poisonPill`. */
+  poisoned: MinerFixture[];
+  poisonPill: string;
   /** A loopback port nothing listens on. */
   unreachableUrl: string;
   jwksUrl: string;

@@ -8,7 +8,11 @@ import type { TestProject } from "vitest/node";
 import { startMiner } from "../../miner/server";
 import { freePort } from "../../scripts/lib/processes";
 import { startSr25519Verifier } from "../support/sr25519-verifier";
+import { keypairFromUri } from "../../src/protocol/keys";
+import { startInternalService, startRedirectingMiner } from "../support/redirect-servers";
 import type { Fixtures } from "./fixtures";
+
+const POISON_PILL = "POISON-PILL-7f3a";
 
 export default async function setup(project: TestProject) {
   const models = ["demo/tiny-chat", "demo/tiny-embed"];
@@ -49,6 +53,20 @@ export default async function setup(project: TestProject) {
     Fixtures["failing"], Fixtures["failing"], Fixtures["failing"], Fixtures["failing"], Fixtures["failing"],
   ];
 
+  // Poisoned requests: three honest miners that all crash (HTTP 500) on bodies containing the pill.
+  const poisonMiners = await Promise.all(
+    [1, 2, 3].map((i) => startMiner({ hotkey: `//Poison${i}`, models: ["test/poison", "test/big-embed"], failOnText: POISON_PILL, ttftMs: 0, tokensPerSec: 100_000 })),
+  );
+  started.push(...poisonMiners);
+  const poisoned = poisonMiners.map((m) => ({ hotkey: m.hotkey, url: m.url }));
+
+  // SSRF through redirects: miners answering 307/302 towards an internal service that counts hits.
+  const internal = await startInternalService();
+  const redirectors = await Promise.all([startRedirectingMiner(307, internal.url), startRedirectingMiner(302, internal.url)]);
+  const [temporary, found] = redirectors.map((m, i) => ({ hotkey: keypairFromUri(`//Redirect${i + 1}`).ss58, url: m.url })) as [
+    Fixtures["failing"], Fixtures["failing"],
+  ];
+
   const { publicKey, privateKey } = await generateKeyPair("RS256", { extractable: true });
   const publicJwk = { ...(await exportJWK(publicKey)), kid: "test-key", alg: "RS256", use: "sig" };
   const rsaPrivateJwk = { ...(await exportJWK(privateKey)), kid: "test-key", alg: "RS256" };
@@ -72,6 +90,9 @@ export default async function setup(project: TestProject) {
     priced,
     overReporting,
     routing: { fast, slow: slow5x, flaky, overReporter, garbage },
+    redirecting: { internalUrl: internal.url, temporary, found },
+    poisoned,
+    poisonPill: POISON_PILL,
     unreachableUrl: `http://127.0.0.1:${await freePort()}`,
     jwksUrl: `http://127.0.0.1:${jwksPort}/.well-known/jwks.json`,
     rsaPrivateJwk,
@@ -83,5 +104,6 @@ export default async function setup(project: TestProject) {
     await Promise.all(started.map((m) => m.close()));
     await new Promise<void>((r) => jwks.close(() => r()));
     await sr25519Verifier.close();
+    await Promise.all([internal.close(), ...redirectors.map((r) => r.close())]);
   };
 }

@@ -35,7 +35,7 @@ const config: Config = {
   billing: { defaultPlanId: "free", leaseTtlMs: 60_000, grantTtlMs: 5_000, grantSliceFraction: 0.1, grantIdleMs: 1_000, grantFlushMs: 200 },
   netuid: null,
   canaryCron: null,
-  jwt: { hs256Secret: undefined, jwksUrl: undefined, issuer: undefined, audience: undefined, algorithms: [], autoProvision: false },
+  jwt: { hs256Secret: undefined, jwksUrl: undefined, issuer: undefined, audience: undefined, algorithms: [], autoProvision: false, maxLifetimeSeconds: 86_400 },
 };
 const signer = keypairFromUri("//Alice");
 const price = { model: "*", inputMicroUsdPerMtok: 1_000_000, outputMicroUsdPerMtok: 2_000_000, cachedInputMicroUsdPerMtok: 0 };

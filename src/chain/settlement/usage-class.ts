@@ -14,6 +14,8 @@ export const OVER_REPORT_SLACK_TOKENS = 16;
  * - served: status 'ok', or 'client_cancelled' after output was delivered;
  * - refused: the miner answered 4xx (the request's fault): neither success nor failure;
  * - cancelledEmpty: the client left before any output: neither;
+ * - request_error (every miner failed the same request the same way: the request's fault) and
+ *   internal_error (the gateway's own failure) say nothing about the miner: neither;
  * - failed: everything else that reached the miner (errors, timeouts, bad answers, cut streams);
  * - overReported: served with a usage report claiming more than
  *   floor((pc + cc) x (100 + REPORT_TOLERANCE_PERCENT) + 99) / 100) + OVER_REPORT_SLACK_TOKENS tokens.
@@ -48,6 +50,7 @@ export function usageCounts(e: Classified): UsageCounts {
   const served = e.status === "ok" || (e.status === "client_cancelled" && cc > 0);
   const refused = e.status === "miner_error" && e.httpStatus >= 400 && e.httpStatus <= 499;
   const cancelledEmpty = e.status === "client_cancelled" && cc === 0;
+  const notTheMiners = e.status === "request_error" || e.status === "internal_error";
   const threshold = Math.floor(((pc + cc) * (100 + REPORT_TOLERANCE_PERCENT) + 99) / 100) + OVER_REPORT_SLACK_TOKENS;
   const over = served && hasReport && reported > threshold;
   const counted = served && !over;
@@ -57,7 +60,7 @@ export function usageCounts(e: Classified): UsageCounts {
     promptTokens: counted ? pc : 0,
     completionTokens: counted ? cc : 0,
     served: served ? 1 : 0,
-    failed: !served && !refused && !cancelledEmpty ? 1 : 0,
+    failed: !served && !refused && !cancelledEmpty && !notTheMiners ? 1 : 0,
     refused: refused ? 1 : 0,
     cancelledEmpty: cancelledEmpty ? 1 : 0,
     overReported: over ? 1 : 0,

@@ -49,9 +49,9 @@ export function registerAdminBillingRoutes(app: Hono<AppEnv>): void {
     return c.json(priceJson(price));
   });
 
-  // Model ids contain '/': the parameter takes the rest of the path.
+  // Model ids contain '/': the parameter takes the rest of the path (Hono has percent-decoded it).
   app.delete("/admin/prices/:model{.+}", admin, async (c) => {
-    const model = decodeURIComponent(c.req.param("model"));
+    const model = c.req.param("model");
     if (!(await deletePrice(c.env.DB, model))) throw notFound(`No price for '${model}'.`, "price_not_found", "model");
     return c.json({ model, deleted: true });
   });

@@ -20,8 +20,8 @@ import { readJsonObject } from "../body";
 import { requireAdmin } from "../middleware";
 import { callChain } from "./chain-calls";
 import { listMiners, parseStaticMiner, removeStaticMiner, upsertStaticMiners } from "../../routing/static-miners";
-import { fail, optionalInteger, optionalString, requiredString } from "../../validation/fields";
-import { timeParam } from "./query-params";
+import { fail, optionalString, requiredString } from "../../validation/fields";
+import { intParam, timeParam } from "./query-params";
 
 export function registerAdminRoutes(app: Hono<AppEnv>): void {
   app.use("/admin/*", requireAdmin());
@@ -65,7 +65,7 @@ export function registerAdminRoutes(app: Hono<AppEnv>): void {
       since: timeParam(c.req.query("since"), "since"),
       until: timeParam(c.req.query("until"), "until"),
     };
-    const rowLimit = optionalInteger({ rows: c.req.query("rows") ? Number(c.req.query("rows")) : undefined }, "rows", 0, 10_000) ?? 0;
+    const rowLimit = intParam(c.req.query("rows"), "rows", 0, 10_000) ?? 0;
     const [report, recorded] = await Promise.all([usageReport(c.env.DB, filter), usageRecorded(c.env.DB)]);
     return c.json({ object: "usage", ...report, recorded, rows: rowLimit > 0 ? await usageRows(c.env.DB, filter, rowLimit) : undefined });
   });

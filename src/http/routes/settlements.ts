@@ -6,19 +6,11 @@
  *   POST /admin/settlements/run                   run one settlement now, in the chain Worker (RPC)
  */
 import type { Hono } from "hono";
-import { invalidRequest } from "../../errors";
 import type { AppEnv } from "../app-env";
 import { requireAdmin } from "../middleware";
 import { listSettlements } from "../../settlements/read";
 import { callChain } from "./chain-calls";
-
-function intParam(value: string | undefined, name: string, min: number, max: number): number | undefined {
-  if (value === undefined || value === "") return undefined;
-  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-    throw invalidRequest(`'${name}' must be an integer from ${min} to ${max}.`, name, "invalid_value");
-  }
-  return Number(value);
-}
+import { intParam } from "./query-params";
 
 export function registerSettlementRoutes(app: Hono<AppEnv>): void {
   app.get("/v1/settlements", async (c) => {

@@ -35,6 +35,8 @@ export async function observeOutcome(env: Env, event: UsageEvent, ctx: { respond
       break;
     case "client_cancelled":
     case "no_miner":
+    case "request_error":
+    case "internal_error":
       break;
   }
   await flushHealth(env, event.model);

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { modelsFromList, probeMinerModels } from "../../../src/chain/probe";
 import { ReplayGuard, verifyRequest } from "../../../src/protocol/epistula";
 import { keypairFromUri } from "../../../src/protocol/keys";
+import { startInternalService, startRedirectingMiner } from "../../support/redirect-servers";
 
 const gateway = keypairFromUri("//Gateway");
 const miner = keypairFromUri("//Miner1");
@@ -81,5 +82,22 @@ describe("modelsFromList", () => {
   it("caps the number of models", () => {
     expect(modelsFromList({ data: Array.from({ length: 513 }, (_, i) => ({ id: `m${i}` })) })).toBeNull();
     expect(modelsFromList({ data: [{ id: "x".repeat(257) }] })).toBeNull();
+  });
+});
+
+describe("probeMinerModels against a real redirecting miner", () => {
+  it("never follows a 307/302 to an internal address", async () => {
+    const internal = await startInternalService();
+    const redirectors = await Promise.all([startRedirectingMiner(307, internal.url), startRedirectingMiner(302, internal.url)]);
+    try {
+      for (const r of redirectors) {
+        const result = await probeMinerModels(r.url, miner.ss58, gateway, { fetch, timeoutMs: 5_000, now: Date.now });
+        expect(result).toEqual({ ok: false, reason: expect.stringMatching(/HTTP 30[27]/) });
+        expect(r.requests()).toBe(1);
+      }
+      expect(internal.hits()).toBe(0);
+    } finally {
+      await Promise.all([internal.close(), ...redirectors.map((r) => r.close())]);
+    }
   });
 });
