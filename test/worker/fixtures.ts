@@ -27,6 +27,12 @@ export interface Fixtures {
    * with 5x its time to first token, one failing 30% of requests, one reporting 2x its tokens,
    * and one answering known-answer prompts wrongly. */
   routing: { fast: MinerFixture; slow: MinerFixture; flaky: MinerFixture; overReporter: MinerFixture; garbage: MinerFixture };
+  /** Routing under load (models load/mix, load/saturating): fast (60 ms to first token), slow
+   * (8x), flaky (30% 500s), a fast one capped at 4 concurrent requests (it queues beyond), and
+   * the next best (3x slower, uncapped). */
+  load: { fast: MinerFixture; slow: MinerFixture; flaky: MinerFixture; capped: MinerFixture; next: MinerFixture };
+  /** `GET ${minerStatsUrl}?hotkey=H`: that fixture miner's own counters (MinerStats of miner/context.ts). */
+  minerStatsUrl: string;
   /** A loopback port nothing listens on. */
   unreachableUrl: string;
   jwksUrl: string;
