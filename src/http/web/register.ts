@@ -1,0 +1,30 @@
+/**
+ * Mounts the web app (sign-in, subscriber pages, operator console) on the gateway. Its modules
+ * (pages, JSX, OIDC, sessions) are imported on the first web request only, so the API's request
+ * path never evaluates them: the inference routes' cold start is unchanged (docs/web-app.md has
+ * the bundle figures).
+ */
+import type { Context, Hono } from "hono";
+import type { AppEnv } from "../app-env";
+
+export const WEB_PATHS = ["/app", "/app/*", "/auth/*", "/console", "/console/*"] as const;
+
+type WebFetch = (request: Request, env: AppEnv["Bindings"], ctx: ExecutionContext | undefined) => Promise<Response>;
+let loaded: Promise<WebFetch> | null = null;
+
+function executionContext(c: Context<AppEnv>): ExecutionContext | undefined {
+  try {
+    return c.executionCtx;
+  } catch {
+    return undefined; // no context outside a real invocation (some tests)
+  }
+}
+
+export function registerWebRoutes(app: Hono<AppEnv>): void {
+  const serve = async (c: Context<AppEnv>) => {
+    loaded ??= import("./web-app").then((m) => m.serveWeb);
+    const serveWeb = await loaded;
+    return serveWeb(c.req.raw, c.env, executionContext(c));
+  };
+  for (const path of WEB_PATHS) app.all(path, serve);
+}
