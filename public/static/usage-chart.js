@@ -21,7 +21,7 @@
         plugins: { title: { display: true, text: title }, legend: { position: "bottom" } },
         scales: {
           x: { stacked: true },
-          y: { stacked: true, beginAtZero: true, ticks: money ? { callback: (v) => "$" + Number(v).toFixed(4) } : {} },
+          y: { stacked: true, beginAtZero: true, ticks: money ? { callback: (v) => "$" + (Number(v) === 0 ? "0" : Number(v).toPrecision(2)) } : {} },
         },
       },
     });

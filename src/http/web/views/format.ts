@@ -1,7 +1,11 @@
 /** Display formatting shared by the pages. */
 import { formatUsd } from "../../../billing/pricing";
 
-export const usd = (micro: number) => `$${formatUsd(micro)}`;
+/** Dollars for people: cents once there are any, the exact micro-dollar figure below a cent. */
+export const usd = (micro: number) =>
+  Math.abs(micro) >= 10_000
+    ? `$${(micro / 1_000_000).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`
+    : `$${formatUsd(micro)}`;
 
 export function when(ms: number | null | undefined): string {
   if (ms === null || ms === undefined) return "—";

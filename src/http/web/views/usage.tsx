@@ -43,7 +43,7 @@ export function UsagePage(props: { series: UsageSeries; spend: SpendView; recent
         </div>
         <div class="card stat">
           <span class="label">Last 30 days</span>
-          <strong id="total-requests">{int(series.totals.requests)} requests</strong>
+          <strong id="total-requests">{int(series.totals.requests)} {series.totals.requests === 1 ? "request" : "requests"}</strong>
           <span class="muted">{int(series.totals.tokens)} tokens · {usd(series.totals.costMicroUsd)}</span>
         </div>
       </section>
