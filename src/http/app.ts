@@ -17,7 +17,7 @@ import { registerSettlementRoutes } from "./routes/settlements";
 import { registerAdminRoutingRoutes } from "./routes/admin-routing";
 import { registerUsageRoutes } from "./routes/usage";
 import { registerWebhookRoutes } from "./routes/webhooks";
-import { registerWebRoutes } from "./http/web/register";
+import { registerWebRoutes } from "./web/register";
 
 /** Paths that exist, with their methods: anything else on them is a 405, not a 404. */
 const ALLOWED_METHODS: Record<string, readonly string[]> = {
