@@ -33,6 +33,7 @@ const ALLOWED_METHODS: Record<string, readonly string[]> = {
   "/admin/settlements/run": ["POST"],
   "/health": ["GET"],
   "/webhooks/stripe": ["POST"],
+  "/openapi.json": ["GET"],
 };
 
 export function createApp(): Hono<AppEnv> {

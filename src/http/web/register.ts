@@ -27,4 +27,19 @@ export function registerWebRoutes(app: Hono<AppEnv>): void {
     return serveWeb(c.req.raw, c.env, executionContext(c));
   };
   for (const path of WEB_PATHS) app.all(path, serve);
+
+  // The API reference: the document, and a page rendering it (both built on first use).
+  app.get("/openapi.json", async (c) => {
+    const { openApiDocument } = await import("../../api-spec/openapi");
+    return c.json(openApiDocument(c.env.PUBLIC_BASE_URL || new URL(c.req.url).origin));
+  });
+  app.get("/docs/api", async (c) => {
+    const [{ openApiDocument }, { renderApiDocs }] = await Promise.all([import("../../api-spec/openapi"), import("./api-docs")]);
+    const html = renderApiDocs(openApiDocument(null));
+    return c.html(html, 200, {
+      "content-security-policy": "default-src 'none'; style-src 'self'; base-uri 'none'; frame-ancestors 'none'",
+      "x-frame-options": "DENY",
+      "x-content-type-options": "nosniff",
+    });
+  });
 }
