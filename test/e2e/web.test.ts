@@ -226,6 +226,21 @@ describe("the web app", { timeout: 120_000 }, () => {
     expect((await post({ name: "with-token", _csrf: token! })).status).toBe(201);
   });
 
+  it("limits key creation per subscriber per hour", async () => {
+    const cookies = await aliceContext.cookies(base);
+    const jar = cookies.map((c) => `${c.name}=${c.value}`).join("; ");
+    const token = await alicePage.getAttribute('input[name="_csrf"]', "value");
+    const statuses: number[] = [];
+    // KEYS_PER_HOUR defaults to 20; alice has made 3 keys so far.
+    for (let i = 0; i < 25 && !statuses.includes(429); i++) {
+      const res = await fetch(`${base}/app/keys`, { method: "POST", redirect: "manual", headers: { cookie: jar, origin: base, "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ name: `bulk-${i}`, _csrf: token! }) });
+      statuses.push(res.status);
+      if (res.status === 429) expect(await res.text()).not.toMatch(/sk-[0-9A-Za-z]{40}/);
+    }
+    expect(statuses.filter((s) => s === 201)).toHaveLength(17);
+    expect(statuses.at(-1)).toBe(429);
+  });
+
   it("never shows one subscriber another's keys or usage, nor lets them revoke them", async () => {
     const { page, context } = await newPerson();
     await signInWithProvider(page, `bob${run}`);
@@ -243,6 +258,18 @@ describe("the web app", { timeout: 120_000 }, () => {
     const models = await new OpenAI({ baseURL: `${base}/v1`, apiKey: aliceSecondKey, maxRetries: 0 }).models.list();
     expect(models.data.length).toBeGreaterThan(0);
     await context.close();
+  });
+
+  it("serves the API reference page and document", async () => {
+    const { page } = await newPerson();
+    await page.goto(`${base}/docs/api`);
+    expect(await page.$('details[data-operation="createChatCompletion"]')).not.toBeNull();
+    await page.click('details[data-operation="createChatCompletion"] summary');
+    expect(await page.textContent('details[data-operation="createChatCompletion"]')).toContain("messages");
+    await screenshot(page, "api-reference");
+    const doc = (await (await fetch(`${base}/openapi.json`)).json()) as { openapi: string; servers: { url: string }[] };
+    expect(doc.openapi).toBe("3.1.0");
+    expect(doc.servers[0]!.url).toBe(base);
   });
 
   it("refuses a provider account whose e-mail is not verified", async () => {

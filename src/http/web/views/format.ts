@@ -3,7 +3,7 @@ import { formatUsd } from "../../../billing/pricing";
 
 /** Dollars for people: cents once there are any, the exact micro-dollar figure below a cent. */
 export const usd = (micro: number) =>
-  Math.abs(micro) >= 10_000
+  Math.abs(micro) >= 10_000 || micro === 0
     ? `$${(micro / 1_000_000).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`
     : `$${formatUsd(micro)}`;
 
