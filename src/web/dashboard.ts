@@ -3,7 +3,7 @@
  * their usage and last use, usage by day and by model, recent requests, CSV export. Every query
  * here filters on subscriber_id; no page reads another subscriber's rows.
  */
-import { and, count, desc, eq, gte, isNotNull, max, sql } from "drizzle-orm";
+import { and, count, desc, eq, isNotNull, max, sql } from "drizzle-orm";
 import { usageReport, usageRows } from "../billing/usage-query";
 import { database } from "../db/client";
 import { apiKeys, usageEvents } from "../db/schema";
@@ -111,7 +111,7 @@ export async function recentRequests(d1: D1Database, subscriberId: string, limit
       apiKeyId: t.apiKeyId,
     })
     .from(t)
-    .where(and(eq(t.subscriberId, subscriberId), gte(t.createdAt, 0)))
+    .where(eq(t.subscriberId, subscriberId))
     .orderBy(desc(t.createdAt))
     .limit(limit)
     .all();

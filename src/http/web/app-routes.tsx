@@ -47,7 +47,7 @@ function subscriberId(c: Context<WebEnv>): string {
 async function keysPage(c: Context<WebEnv>, extra: { issued?: IssuedKey; error?: string; status?: 200 | 201 | 429 }) {
   const keys = await keysWithUsage(c.env.DB, subscriberId(c));
   return c.html(
-    <Layout title="API keys" session={c.var.session} csrf={c.var.csrf} path="/app/keys" scripts={[]}>
+    <Layout title="API keys" session={c.var.session} csrf={c.var.csrf} path="/app/keys">
       {extra.issued ? <NewKeyNotice issued={extra.issued} /> : null}
       <KeysPage keys={keys} csrf={c.var.csrf} error={extra.error} />
     </Layout>,
