@@ -9,7 +9,7 @@ import type { Context, Hono, MiddlewareHandler } from "hono";
 import type { Child } from "hono/jsx";
 import { limitsStub } from "../../billing/limits-do";
 import { listPlans, planJson, updatePlan } from "../../billing/plans";
-import { listSettlements } from "../../chain/settlement/records";
+import { listSettlements } from "../../settlements/read";
 import { config } from "../../env";
 import { GatewayError, notFound } from "../../errors";
 import type { JsonObject } from "../../lib/json";
