@@ -3,10 +3,10 @@
  * their usage and last use, usage by day and by model, recent requests, CSV export. Every query
  * here filters on subscriber_id; no page reads another subscriber's rows.
  */
-import { and, count, desc, eq, isNotNull, max, sql } from "drizzle-orm";
-import { usageReport, usageRows } from "../billing/usage-query";
+import { desc, eq, max, sql } from "drizzle-orm";
+import { recentRequests, usageReport, usageRows, type RequestRow } from "../billing/usage-query";
 import { database } from "../db/client";
-import { apiKeys, usageEvents } from "../db/schema";
+import { apiKeys, usageHourly } from "../db/schema";
 
 export interface KeyView {
   id: string;
@@ -22,6 +22,7 @@ export interface KeyView {
 
 export async function keysWithUsage(d1: D1Database, subscriberId: string): Promise<KeyView[]> {
   const db = database(d1);
+  const h = usageHourly;
   const [keys, usage] = await db.batch([
     db
       .select({ id: apiKeys.id, prefix: apiKeys.keyPrefix, name: apiKeys.name, createdAt: apiKeys.createdAt, revokedAt: apiKeys.revokedAt })
@@ -30,20 +31,24 @@ export async function keysWithUsage(d1: D1Database, subscriberId: string): Promi
       .orderBy(desc(apiKeys.createdAt)),
     db
       .select({
-        apiKeyId: usageEvents.apiKeyId,
-        requests: count(),
-        lastUsedAt: max(usageEvents.createdAt),
-        tokens: sql<number>`coalesce(sum(${usageEvents.promptTokensCounted} + ${usageEvents.completionTokensCounted}), 0)`,
-        cost: sql<number>`coalesce(sum(${usageEvents.costMicroUsd}), 0)`,
+        apiKeyId: h.apiKeyId,
+        requests: sql<number>`coalesce(sum(${h.requests}), 0)`,
+        lastHour: max(h.hour),
+        tokens: sql<number>`coalesce(sum(${h.promptTokens} + ${h.completionTokens}), 0)`,
+        cost: sql<number>`coalesce(sum(${h.costMicroUsd}), 0)`,
       })
-      .from(usageEvents)
-      .where(and(eq(usageEvents.subscriberId, subscriberId), isNotNull(usageEvents.apiKeyId)))
-      .groupBy(usageEvents.apiKeyId),
+      .from(h)
+      .where(eq(h.subscriberId, subscriberId))
+      .groupBy(h.apiKeyId),
   ]);
+  // The rollups know the hour; the recent-requests list knows the exact time of the latest ones.
+  const recent = await recentRequests(d1, subscriberId, { limit: 1000 });
+  const lastExact = new Map<string, number>();
+  for (const r of recent) if (r.api_key_id && !lastExact.has(r.api_key_id)) lastExact.set(r.api_key_id, r.created_at);
   const byKey = new Map(usage.map((u) => [u.apiKeyId, u]));
   return keys.map((k) => {
     const u = byKey.get(k.id);
-    return { ...k, lastUsedAt: u?.lastUsedAt ?? null, requests: u?.requests ?? 0, tokens: u?.tokens ?? 0, costMicroUsd: u?.cost ?? 0 };
+    return { ...k, lastUsedAt: lastExact.get(k.id) ?? u?.lastHour ?? null, requests: Number(u?.requests ?? 0), tokens: Number(u?.tokens ?? 0), costMicroUsd: Number(u?.cost ?? 0) };
   });
 }
 
@@ -92,29 +97,9 @@ export async function usageSeries(d1: D1Database, subscriberId: string, days: nu
   };
 }
 
-export async function recentRequests(d1: D1Database, subscriberId: string, limit: number) {
-  const t = usageEvents;
-  return database(d1)
-    .select({
-      requestId: t.requestId,
-      createdAt: t.createdAt,
-      model: t.model,
-      endpoint: t.endpoint,
-      status: t.status,
-      httpStatus: t.httpStatus,
-      minerHotkey: t.minerHotkey,
-      promptReported: t.promptTokensReported,
-      completionReported: t.completionTokensReported,
-      promptCounted: t.promptTokensCounted,
-      completionCounted: t.completionTokensCounted,
-      costMicroUsd: t.costMicroUsd,
-      apiKeyId: t.apiKeyId,
-    })
-    .from(t)
-    .where(eq(t.subscriberId, subscriberId))
-    .orderBy(desc(t.createdAt))
-    .limit(limit)
-    .all();
+/** The subscriber's latest requests, newest first (what the recent-requests list keeps). */
+export function latestRequests(d1: D1Database, subscriberId: string, limit: number): Promise<RequestRow[]> {
+  return recentRequests(d1, subscriberId, { limit });
 }
 
 const CSV_COLUMNS = [
@@ -129,7 +114,7 @@ function csvCell(v: unknown): string {
   return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
-/** The subscriber's usage rows since `since` as CSV (RFC 4180), oldest first, at most 10,000. */
+/** The subscriber's recent requests since `since` as CSV (RFC 4180), oldest first (the recent-requests list; older ones are in the R2 archive). */
 export async function usageCsv(d1: D1Database, subscriberId: string, since: number): Promise<string> {
   const rows = await usageRows(d1, { subscriberId, since }, 10_000);
   const lines = [CSV_COLUMNS.join(",")];

@@ -15,7 +15,7 @@ import { database } from "../../db/client";
 import { apiKeys } from "../../db/schema";
 import { GatewayError, notFound } from "../../errors";
 import { minerSnapshot } from "../../routing/directory";
-import { keysWithUsage, recentRequests, usageCsv, usageSeries } from "../../web/dashboard";
+import { keysWithUsage, latestRequests, usageCsv, usageSeries } from "../../web/dashboard";
 import { takeRateToken } from "../../web/rate-limit";
 import { createCheckoutSession, createPortalSession, stripeCustomerOf } from "../../web/stripe-checkout";
 import { randomToken } from "../../web/tokens";
@@ -84,7 +84,7 @@ export function registerAppRoutes(web: Hono<WebEnv>): void {
 
   web.get("/app/usage", async (c) => {
     const id = subscriberId(c);
-    const [series, recent, report] = await Promise.all([usageSeries(c.env.DB, id, 30), recentRequests(c.env.DB, id, 50), limitsStub(c.env, id).report(id)]);
+    const [series, recent, report] = await Promise.all([usageSeries(c.env.DB, id, 30), latestRequests(c.env.DB, id, 50), limitsStub(c.env, id).report(id)]);
     const spend = {
       planName: report.plan.name,
       periodCostMicroUsd: report.periodCostMicroUsd,

@@ -1,3 +1,4 @@
+import type { RequestRow } from "../../../billing/usage-query";
 import type { UsageSeries } from "../../../web/dashboard";
 import { int, short, usd, when } from "./format";
 
@@ -9,18 +10,7 @@ export interface SpendView {
   resetsAt: string;
 }
 
-type Recent = {
-  requestId: string;
-  createdAt: number;
-  model: string;
-  status: string;
-  minerHotkey: string | null;
-  promptReported: number | null;
-  completionReported: number | null;
-  promptCounted: number;
-  completionCounted: number;
-  costMicroUsd: number;
-};
+type Recent = RequestRow;
 
 export function UsagePage(props: { series: UsageSeries; spend: SpendView; recent: Recent[] }) {
   const { series, spend } = props;
@@ -82,15 +72,15 @@ export function UsagePage(props: { series: UsageSeries; spend: SpendView; recent
                 <tr><td colspan={8} class="muted">No requests yet.</td></tr>
               ) : (
                 props.recent.map((r) => (
-                  <tr data-request-id={r.requestId}>
-                    <td data-label="Request"><code title={r.requestId}>{short(r.requestId, 14)}</code></td>
-                    <td data-label="Time">{when(r.createdAt)}</td>
+                  <tr data-request-id={r.request_id}>
+                    <td data-label="Request"><code title={r.request_id}>{short(r.request_id, 14)}</code></td>
+                    <td data-label="Time">{when(r.created_at)}</td>
                     <td data-label="Model">{r.model}</td>
                     <td data-label="Status"><span class={`pill ${r.status === "ok" ? "ok" : "bad"}`}>{r.status}</span></td>
-                    <td data-label="Miner"><code title={r.minerHotkey ?? ""}>{short(r.minerHotkey, 8)}</code></td>
-                    <td data-label="Reported" class="num">{r.promptReported === null ? "—" : `${r.promptReported} + ${r.completionReported ?? 0}`}</td>
-                    <td data-label="Counted" class="num">{`${r.promptCounted} + ${r.completionCounted}`}</td>
-                    <td data-label="Cost" class="num">{usd(r.costMicroUsd)}</td>
+                    <td data-label="Miner"><code title={r.miner_hotkey ?? ""}>{short(r.miner_hotkey, 8)}</code></td>
+                    <td data-label="Reported" class="num">{r.prompt_tokens_reported === null ? "—" : `${r.prompt_tokens_reported} + ${r.completion_tokens_reported ?? 0}`}</td>
+                    <td data-label="Counted" class="num">{`${r.prompt_tokens_counted} + ${r.completion_tokens_counted}`}</td>
+                    <td data-label="Cost" class="num">{usd(r.cost_micro_usd)}</td>
                   </tr>
                 ))
               )}
