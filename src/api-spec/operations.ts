@@ -65,6 +65,7 @@ export const OPERATIONS: Operation[] = [
   { method: "get", path: "/admin/miners", id: "adminListMiners", tag: "Admin", summary: "The miner list.", security: "admin" },
   { method: "put", path: "/admin/miners", id: "adminPutMiners", tag: "Admin", summary: "Upsert static miners ({miners: StaticMiner[]}).", security: "admin" },
   { method: "delete", path: "/admin/miners/:hotkey", id: "adminDeleteMiner", tag: "Admin", summary: "Remove a static miner.", security: "admin" },
+  { method: "post", path: "/admin/chain/scheduled", id: "adminChainScheduled", tag: "Admin", summary: "Run what a cron trigger of the chain Worker runs ({cron}).", security: "admin" },
   { method: "post", path: "/admin/chain/sync", id: "adminChainSync", tag: "Admin", summary: "Run the metagraph sync now (chain Worker).", security: "admin" },
   {
     method: "get", path: "/admin/routing", id: "adminRouting", tag: "Admin", summary: "Miners serving a model with measurements, score components and circuit state.", security: "admin",

@@ -114,7 +114,9 @@ describe("web tokens and switch", () => {
     expect(res.status).toBe(404);
     expect(res.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
     expect(await res.text()).toContain("not configured");
-    // The API is untouched.
-    expect((await call("/health")).status).toBe(200);
+    // The API is untouched: its own error model answers there.
+    const api = await call("/v1/models");
+    expect(api.status).toBe(401);
+    expect(((await api.json()) as { error: { code: string } }).error.code).toBe("missing_api_key");
   });
 });
