@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { keypairFromUri } from "../../src/protocol/keys";
 import { isVariable } from "../../src/config/variables";
+import { buildWebAssets } from "../build-web-assets";
 import { writeDevConfig, type DevVars } from "./dev-config";
 import { cronTriggers, startChainSchedule, type ChainSchedule, type ScheduledRun } from "./dev-schedule";
 import { freePort, startProcess, waitForHttp, waitForPort, type Managed } from "./processes";
@@ -88,6 +89,8 @@ export async function startDevStack(opts: DevStackOptions = {}): Promise<DevStac
     ALLOW_PRIVATE_AXONS: "true",
     // sub_dev and anything created in dev get generous limits; put a subscriber on 'free' to try the real ones.
     DEFAULT_PLAN_ID: "unlimited",
+    // The web app at /app with the local dev sign-in (development only); never a production secret.
+    SESSION_SECRET: "dev-only-session-secret-0123456789abcdef",
     ...opts.vars,
   };
   const devKey = opts.devKey ?? "sk-dev-local";
@@ -104,6 +107,7 @@ export async function startDevStack(opts: DevStackOptions = {}): Promise<DevStac
   };
 
   try {
+    buildWebAssets();
     const spawned = await Promise.all(
       (opts.externalMiners ? [] : (opts.miners ?? DEFAULT_MINERS)).map(async (spec, i) => {
         const minerPort = await freePort();

@@ -61,6 +61,18 @@ export const VARIABLES = [
   { name: "NETUID", workers: both },
   { name: "METAGRAPH_STALE_AFTER_MS", workers: gateway },
 
+  // The web app (src/web, src/http/web, docs/web-app.md).
+  { name: "SESSION_SECRET", workers: gateway, secret: true },
+  { name: "OIDC_ISSUER", workers: gateway },
+  { name: "OIDC_CLIENT_ID", workers: gateway },
+  { name: "OIDC_CLIENT_SECRET", workers: gateway, secret: true },
+  { name: "PUBLIC_BASE_URL", workers: gateway },
+  { name: "WEB_SESSION_TTL_SECONDS", workers: gateway },
+  { name: "SIGNUPS_PER_HOUR", workers: gateway },
+  { name: "KEYS_PER_HOUR", workers: gateway },
+  { name: "STRIPE_SECRET_KEY", workers: gateway, secret: true },
+  { name: "STRIPE_API_BASE", workers: gateway },
+
   { name: "SUBTENSOR_URL", workers: chain },
   { name: "ALLOW_PRIVATE_AXONS", workers: chain },
   { name: "METAGRAPH_SYNC_CRON", workers: chain },

@@ -458,3 +458,52 @@ export const usageRecent = sqliteTable("usage_recent", {
   events: text("events").notNull(),
   updatedAt: integer("updated_at").notNull(),
 });
+/**
+ * The web app's sign-ins (src/web/identities.ts): one row per OpenID Connect identity (issuer +
+ * `sub`), linked to the subscriber its first sign-in created. Only verified e-mails get here.
+ */
+export const oidcIdentities = sqliteTable(
+  "oidc_identities",
+  {
+    issuer: text("issuer").notNull(),
+    subject: text("subject").notNull(),
+    subscriberId: text("subscriber_id")
+      .notNull()
+      .references(() => subscribers.id),
+    email: text("email").notNull(),
+    createdAt: integer("created_at").notNull(),
+    lastLoginAt: integer("last_login_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.issuer, t.subject] }), index("oidc_identities_subscriber_idx").on(t.subscriberId)],
+);
+
+/**
+ * Browser sessions of the web app (src/web/sessions.ts). The cookie is a signed token naming the
+ * row; sign-out and blocking set `revoked_at`, so a copied cookie dies with them.
+ */
+export const webSessions = sqliteTable(
+  "web_sessions",
+  {
+    id: text("id").primaryKey(),
+    /** 'subscriber' | 'operator' */
+    role: text("role").notNull(),
+    subscriberId: text("subscriber_id"),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    revokedAt: integer("revoked_at"),
+  },
+  (t) => [index("web_sessions_subscriber_idx").on(t.subscriberId)],
+);
+
+/** Events counted by the web app's rate limits (sign-ups per client, keys per subscriber). */
+export const webRateEvents = sqliteTable(
+  "web_rate_events",
+  {
+    scope: text("scope").notNull(),
+    key: text("key").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("web_rate_events_scope_key_idx").on(t.scope, t.key, t.createdAt)],
+);
+
+export type WebSessionRow = typeof webSessions.$inferSelect;

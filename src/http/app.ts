@@ -17,6 +17,7 @@ import { registerSettlementRoutes } from "./routes/settlements";
 import { registerAdminRoutingRoutes } from "./routes/admin-routing";
 import { registerUsageRoutes } from "./routes/usage";
 import { registerWebhookRoutes } from "./routes/webhooks";
+import { registerWebRoutes } from "./web/register";
 
 /** Paths that exist, with their methods: anything else on them is a 405, not a 404. */
 const ALLOWED_METHODS: Record<string, readonly string[]> = {
@@ -32,6 +33,7 @@ const ALLOWED_METHODS: Record<string, readonly string[]> = {
   "/admin/settlements/run": ["POST"],
   "/health": ["GET"],
   "/webhooks/stripe": ["POST"],
+  "/openapi.json": ["GET"],
 };
 
 export function createApp(): Hono<AppEnv> {
@@ -55,6 +57,7 @@ export function createApp(): Hono<AppEnv> {
   registerAdminBillingRoutes(app);
   registerSettlementRoutes(app);
   registerWebhookRoutes(app);
+  registerWebRoutes(app);
 
   for (const [path, methods] of Object.entries(ALLOWED_METHODS)) {
     app.all(path, (c) => {

@@ -1,0 +1,16 @@
+/** The Hono context of the web app's own router (src/http/web/web-app.ts). */
+import type { Env } from "../../env";
+import type { WebConfig } from "../../web/config";
+import type { WebSession } from "../../web/sessions";
+
+export interface WebEnv {
+  Bindings: Env;
+  Variables: {
+    web: WebConfig;
+    session: WebSession | null;
+    /** The CSRF token forms on this page carry. */
+    csrf: string;
+    /** Origin used for links, redirect URIs and snippets. */
+    base: string;
+  };
+}
