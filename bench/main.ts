@@ -125,7 +125,7 @@ async function main(): Promise<void> {
     const gatewayServed = Object.values(results).reduce((n, byPath) => n + (byPath.gateway?.ok ?? 0) + (byPath["gateway-workerd"]?.ok ?? 0), 0);
 
     log("measuring components in workerd");
-    const workerd = await measureWorkerdComponents(smoke ? 20 : 300, log).catch((err: unknown) => {
+    const workerd = await measureWorkerdComponents(smoke ? 20 : 300, log, undefined, smoke ? 1 : 3).catch((err: unknown) => {
       log(`workerd components failed: ${err instanceof Error ? err.message : String(err)}`);
       return null;
     });

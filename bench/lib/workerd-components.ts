@@ -52,8 +52,16 @@ const LABELS: Record<string, string> = {
 /** Relative iteration counts: cheap components run more often so each call burns >= ~0.2 s of CPU. */
 const SCALE: Record<string, number> = { sign: 2, "sign-js": 1, "sr25519-wasm": 2, "sr25519-js": 1, "sign-scure": 0.5, sha256: 100, json: 100, tokens: 100 };
 
-/** `only`: a subset of the component ids (LABELS' keys) to measure; all of them otherwise. */
-export async function measureWorkerdComponents(n: number, log: (line: string) => void, only?: readonly string[]): Promise<WorkerdComponents> {
+function median(xs: readonly number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted.length === 0 ? Number.NaN : (sorted[Math.floor(sorted.length / 2)] as number);
+}
+
+/**
+ * `only`: a subset of the component ids (LABELS' keys) to measure, all of them otherwise;
+ * `rounds`: how many times each is measured (figures are medians, ratios medians of per-round ratios).
+ */
+export async function measureWorkerdComponents(n: number, log: (line: string) => void, only?: readonly string[], rounds = 1): Promise<WorkerdComponents> {
   const unknown = (only ?? []).filter((c) => !(c in LABELS));
   if (unknown.length > 0) throw new Error(`unknown components ${unknown.join(", ")} (known: ${Object.keys(LABELS).join(", ")})`);
   const wrangler = join(ROOT, "node_modules/wrangler/bin/wrangler.js");
@@ -85,17 +93,25 @@ export async function measureWorkerdComponents(n: number, log: (line: string) =>
       await res.arrayBuffer();
       return cpuMicros(worker) - before;
     };
-    const components: WorkerdComponent[] = [];
-    const perOp = new Map<string, number>();
-    for (const name of only ?? Object.keys(LABELS)) {
-      const iterations = Math.max(1, Math.round(n * (SCALE[name] ?? 1)));
-      await cpuOf(name, Math.max(1, Math.floor(iterations / 10))); // warm-up (JIT)
-      const used = await cpuOf(name, iterations);
-      const base0 = await cpuOf("noop", iterations);
-      perOp.set(name, Math.max(0, used - base0) / iterations);
-      components.push({ id: name, name: LABELS[name] as string, iterations, cpuUsPerOp: Math.max(0, used - base0) / iterations });
-      log(`workerd ${name}: ${(Math.max(0, used - base0) / iterations).toFixed(1)} us/op`);
+    const names = only ?? Object.keys(LABELS);
+    const iterationsOf = (name: string) => Math.max(1, Math.round(n * (SCALE[name] ?? 1)));
+    for (const name of names) await cpuOf(name, Math.max(1, Math.floor(iterationsOf(name) / 10))); // warm-up (JIT)
+    // Rounds measure every component in turn, so the pairs a ratio compares ran seconds apart
+    // under the same machine load; each figure is the median over rounds.
+    const samples = new Map<string, number[]>(names.map((name) => [name, []]));
+    for (let round = 0; round < rounds; round++) {
+      for (const name of names) {
+        const iterations = iterationsOf(name);
+        const used = await cpuOf(name, iterations);
+        const idle = await cpuOf("noop", iterations);
+        samples.get(name)?.push(Math.max(0, used - idle) / iterations);
+      }
     }
+    const components: WorkerdComponent[] = names.map((name) => {
+      const cpuUsPerOp = median(samples.get(name) ?? []);
+      log(`workerd ${name}: ${cpuUsPerOp.toFixed(1)} us/op`);
+      return { id: name, name: LABELS[name] as string, iterations: iterationsOf(name) * rounds, cpuUsPerOp };
+    });
     const d1Res = await fetch(`${base}/?c=d1&n=50`);
     const measured = (await d1Res.json()) as { eventsPerBatch: number; batches: { rowsRead: number; rowsWritten: number }[] };
     const mean = (f: (b: { rowsRead: number; rowsWritten: number }) => number) => measured.batches.reduce((s, b) => s + f(b), 0) / measured.batches.length;
@@ -103,9 +119,11 @@ export async function measureWorkerdComponents(n: number, log: (line: string) =>
     log(`workerd d1: ${d1.rowsWrittenPerBatch} rows written, ${d1.rowsReadPerBatch} read per usage batch (${measured.batches.map((b) => b.rowsWritten).join(" then ")})`);
     const ratios: ComponentRatio[] = [];
     for (const [what, slower, faster] of RATIOS) {
-      const a = perOp.get(slower);
-      const b = perOp.get(faster);
-      if (a !== undefined && b !== undefined && b > 0) ratios.push({ what, ratio: a / b });
+      const a = samples.get(slower);
+      const b = samples.get(faster);
+      if (!a || !b || a.length === 0) continue;
+      const perRound = a.map((x, i) => x / (b[i] ?? Number.NaN)).filter((r) => Number.isFinite(r));
+      if (perRound.length > 0) ratios.push({ what, ratio: median(perRound) });
     }
     return { components, ratios, d1 };
   } finally {
