@@ -1,8 +1,7 @@
 /**
  * The gateway Worker: `fetch` serves the API, `queue` records usage batches (R2 archive + D1
  * rollups, src/billing/consumer.ts), `scheduled` probes miners with canaries. The entry point
- * only composes. Chain work runs in the separate chain
- * Worker (src/chain-worker.ts).
+ * only composes. Chain work runs in the separate chain Worker (src/chain-worker.ts).
  */
 import { createApp } from "./http/app";
 import { consumeUsageBatch } from "./billing/consumer";
