@@ -127,8 +127,9 @@ export class GrantBook {
   /** Admits the request (locally when it can), or says why not. Throws when the object cannot be reached. */
   async admit(req: BookRequest, ctx: BookContext): Promise<BookOutcome> {
     this.lastActivity = this.clock();
-    if (this.policy && !sliceable(this.policy.plan, this.settings)) return this.reserveLease(req, ctx);
     for (;;) {
+      // A plan too small to slice: one reservation per request, in parallel, as before grants.
+      if (this.policy && !sliceable(this.policy.plan, this.settings)) return this.reserveLease(req, ctx);
       const local = this.tryLocal(req, ctx);
       if (local) return local;
       if (!this.exchanging) break;

@@ -14,6 +14,11 @@ beforeAll(async () => {
     { ...fx.paced, models: ["test/paced"] },
     { ...fx.priced, models: ["test/priced"] },
   ]);
+  // One request warms the isolate first: on this loaded machine its cold first miner call can
+  // miss the suite's 1.5 s first-byte timeout (a 504 inside the first exact-limits wave).
+  const warm = await subscriberOnPlan(await createPlan("warm-up"));
+  const res = await chat(warm.key, { model: "test/paced", stream: true, max_tokens: 5 });
+  await res.body?.cancel();
 });
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
