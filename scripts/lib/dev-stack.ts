@@ -88,7 +88,8 @@ export async function startDevStack(opts: DevStackOptions = {}): Promise<DevStac
     ALLOW_PRIVATE_AXONS: "true",
     // sub_dev and anything created in dev get generous limits; put a subscriber on 'free' to try the real ones.
     DEFAULT_PLAN_ID: "unlimited",
-    ...opts.vars,
+    // An option given as undefined keeps the default.
+    ...Object.fromEntries(Object.entries(opts.vars ?? {}).filter(([, v]) => v !== undefined)),
   };
   const devKey = opts.devKey ?? "sk-dev-local";
   // Children get no copy of the Workers' variables from this process's environment: they reach
