@@ -17,7 +17,7 @@ import { startMiner, type RunningMiner } from "../miner/server";
 import { connectSubtensor, disconnectSubtensor } from "../src/chain/connection";
 import { toNextEpoch } from "../test/node/chain/helpers/settlement";
 import { startChopsticks, type Chopsticks } from "../test/support/chopsticks";
-import { createSubnet, devKey, registerNeurons } from "../test/support/subnet";
+import { createSubnet, devKey, registerNeurons, sudo } from "../test/support/subnet";
 import { startDevStack, varsFromEnvironment, type DevStack } from "./lib/dev-stack";
 
 const MINER_HOSTS = ["127.0.0.2", "127.0.0.3", "127.0.0.4"];
@@ -33,6 +33,8 @@ async function startSubnet(): Promise<Subnet> {
   try {
     api = await connectSubtensor(chain.wsUrl);
     const { netuid } = await createSubnet(api);
+    // Four registrations in one interval (validator + three miners) exceed the default target.
+    await sudo(api, api.tx.adminUtils!.sudoSetTargetRegistrationsPerInterval!(netuid, 10));
     for (const [i, host] of MINER_HOSTS.entries()) miners.push(await startMiner({ hotkey: `//Miner${i + 1}`, host, port: 0 }));
     const registered = await registerNeurons(api, netuid, [
       { hotkey: devKey(VALIDATOR), coldkey: devKey(`${VALIDATOR}//cold`) },
@@ -58,7 +60,7 @@ async function startSubnetWithRetry(): Promise<Subnet> {
     return await startSubnet();
   } catch (err) {
     const text = `${err instanceof Error ? err.message : String(err)} ${err instanceof Error && err.cause instanceof Error ? err.cause.message : ""}`;
-    if (!/inherent|badProof|1010/i.test(text)) throw err;
+    if (!/inherent|badProof/i.test(text)) throw err;
     console.log(`local chain set-up failed (${text.trim()}); retrying once on a fresh chain`);
     return startSubnet();
   }
