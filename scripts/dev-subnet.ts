@@ -88,7 +88,8 @@ async function main(): Promise<void> {
     subnet = await startSubnetWithRetry();
     const scheduleMs = process.env.DEV_CHAIN_SCHEDULE_MS ? Number(process.env.DEV_CHAIN_SCHEDULE_MS) : undefined;
     stack = await startDevStack({
-      port: Number(process.env.PORT ?? 8787),
+      // PORT=0: any free port, picked after the chain took its own.
+      port: process.env.PORT === "0" ? undefined : Number(process.env.PORT ?? 8787),
       miners: [],
       devKey: process.env.GATEWAY_DEV_KEY ?? "sk-dev-local",
       vars: {
