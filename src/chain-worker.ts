@@ -3,7 +3,7 @@
  * Subtensor. It runs the cron jobs and serves the gateway over RPC: the gateway's `CHAIN` service
  * binding points at the ChainService entrypoint below, so @polkadot/api lives only in this bundle
  * and the gateway's fetch path never parses or loads it (bundle size and cold start of both are
- * measured in BENCHMARKS.md).
+ * measured in the README, "Why a separate Worker").
  *
  * It has no public route (`workers_dev = false`, no routes): only the gateway can call it.
  * Every method answers plain data, `{ok: true, ...}` or `{ok: false, code, message}`; the gateway

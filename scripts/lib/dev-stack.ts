@@ -91,7 +91,8 @@ export async function startDevStack(opts: DevStackOptions = {}): Promise<DevStac
     DEFAULT_PLAN_ID: "unlimited",
     // The web app at /app with the local dev sign-in (development only); never a production secret.
     SESSION_SECRET: "dev-only-session-secret-0123456789abcdef",
-    ...opts.vars,
+    // An option given as undefined keeps the default.
+    ...Object.fromEntries(Object.entries(opts.vars ?? {}).filter(([, v]) => v !== undefined)),
   };
   const devKey = opts.devKey ?? "sk-dev-local";
   // Children get no copy of the Workers' variables from this process's environment: they reach
@@ -147,8 +148,9 @@ export async function startDevStack(opts: DevStackOptions = {}): Promise<DevStac
     );
     stopAll.push(() => gateway.stop());
     const url = `http://127.0.0.1:${port}`;
-    // Up means the gateway answers /health at all: it says 503 "starting" until it has miners.
-    await waitForHttp(`${url}/health`, 90_000, gateway, (res) => res.headers.get("content-type")?.includes("application/json") === true);
+    // Up means this gateway answers /health at all (it says 503 "starting" until it has miners);
+    // its x-request-id tells it from anything else that might hold the port.
+    await waitForHttp(`${url}/health`, 90_000, gateway, (res) => /^req_[0-9a-f]{32}$/.test(res.headers.get("x-request-id") ?? ""));
 
     const admin = async (method: string, path: string, body?: unknown) => {
       const res = await fetch(`${url}${path}`, {

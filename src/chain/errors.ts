@@ -1,7 +1,7 @@
 // Typed errors of the chain module. Callers (the scheduled handler, scripts) switch on `code`;
 // messages carry the detail for logs and are never meant to be shown to API clients.
 
-export type ChainErrorCode = "chain_unavailable" | "chain_decode" | "chain_config" | "chain_extrinsic_failed";
+export type ChainErrorCode = "chain_unavailable" | "chain_decode" | "chain_config" | "chain_extrinsic_failed" | "chain_genesis_changed";
 
 export abstract class ChainError extends Error {
   abstract readonly code: ChainErrorCode;
@@ -36,6 +36,26 @@ export class ChainConfigError extends ChainError {
     readonly variable?: string,
   ) {
     super(message);
+  }
+}
+
+/**
+ * The chain has another genesis than the one this subnet's settlements were recorded on (a
+ * restarted local chain, SUBTENSOR_URL pointing elsewhere). Settling would compare epochs of two
+ * different chains, so the run refuses until an operator resolves it (docs/local-subnet.md).
+ */
+export class ChainGenesisChangedError extends ChainError {
+  override name = "ChainGenesisChangedError";
+  readonly code = "chain_genesis_changed";
+  constructor(
+    readonly netuid: number,
+    readonly recorded: string,
+    readonly current: string,
+  ) {
+    super(
+      `the chain's genesis changed for netuid ${netuid}: settlements in D1 were recorded on ${recorded}, the chain at SUBTENSOR_URL is ${current}. ` +
+        `Settlement refuses to run: point SUBTENSOR_URL at the recorded chain, or (a restarted dev chain) start from a fresh D1 / delete the netuid's rows from settlement_chain and settlements.`,
+    );
   }
 }
 

@@ -347,6 +347,17 @@ export const settlementLocks = sqliteTable("settlement_locks", {
   expiresAt: integer("expires_at").notNull(),
 });
 
+/**
+ * The chain a subnet's settlements were recorded on: its genesis hash, stored by the first
+ * settlement run. A later run against a chain with another genesis (a restarted local chain, a
+ * wrong SUBTENSOR_URL) refuses to settle instead of comparing epochs of two different chains.
+ */
+export const settlementChain = sqliteTable("settlement_chain", {
+  netuid: integer("netuid").primaryKey(),
+  genesisHash: text("genesis_hash").notNull(),
+  firstSeenAt: integer("first_seen_at").notNull(),
+});
+
 export type SettlementRow = typeof settlements.$inferSelect;
 export type SettlementMinerRow = typeof settlementMiners.$inferSelect;
 export type SettlementExtrinsicRow = typeof settlementExtrinsics.$inferSelect;

@@ -51,8 +51,8 @@ beforeAll(async () => {
   await disconnectSubtensor(api);
   api = undefined;
   // The dev stack's own schedule, every second instead of the cron's five minutes.
-  stack = await startDevStack({ miners: [], vars: { SUBTENSOR_URL: chain.wsUrl, NETUID: String(netuid), ALLOW_PRIVATE_AXONS: "true" }, chainSchedule: { intervalMs: 1_000 } });
-}, 180_000);
+  stack = await startDevStack({ miners: [], vars: { SUBTENSOR_URL: chain.wsUrl, NETUID: String(netuid), ALLOW_PRIVATE_AXONS: "true" }, chainSchedule: { intervalMs: 1_000 }, echo: process.env.E2E_ECHO === "1" });
+}, 300_000);
 
 afterAll(async () => {
   await stack?.stop();

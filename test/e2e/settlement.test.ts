@@ -138,6 +138,7 @@ describe("settlement through the gateway", { timeout: 180_000 }, () => {
     // Nothing is due again in the same epoch: nothing more is paid.
     const again = await admin("POST", "/admin/settlements/run");
     expect(again.body).toMatchObject({ ran: true, planned: null, steps: [] });
+    expect(again.body.notPlannedReason).toMatch(/already settled/);
     expect(await Promise.all(registered.map((r) => freeOf(api, r.coldkey)))).toEqual(coldAfter);
   });
 });

@@ -28,14 +28,25 @@ async function prices(ctx: RunContext): Promise<ModelPrice[]> {
   return rows.map((r) => ({ model: r.model, inputMicroUsdPerMtok: r.inputMicroUsdPerMtok, outputMicroUsdPerMtok: r.outputMicroUsdPerMtok }));
 }
 
-/** Plans the settlement of the last closed epoch if it is due; returns it, or null when not due. */
-export async function planDue(ctx: RunContext, d1: D1Database): Promise<SettlementRow | null> {
+/** What planning did: the settlement it wrote, or why there was nothing to plan (reported and logged). */
+export type PlanOutcome = { planned: SettlementRow } | { planned: null; reason: string };
+
+/** Plans the settlement of the last closed epoch if it is due. */
+export async function planDue(ctx: RunContext, d1: D1Database): Promise<PlanOutcome> {
   const { netuid } = ctx.cfg;
   const schedule = scheduleOf(ctx);
   const closed = epochIndex(schedule, ctx.head) - 1;
-  if (closed < 0) return null;
+  if (closed < 0) return { planned: null, reason: `no epoch has closed yet at block ${ctx.head} (epochs of ${epochLength(schedule)} blocks)` };
   const latest = await latestSettlement(ctx.db, netuid);
-  if (latest && latest.epoch >= closed) return null;
+  if (latest && latest.epoch >= closed) {
+    return {
+      planned: null,
+      reason:
+        latest.epoch === closed
+          ? `epoch ${closed} (the last closed one at block ${ctx.head}) is already settled`
+          : `D1 holds a settlement for epoch ${latest.epoch}, ahead of the chain's last closed epoch ${closed} at block ${ctx.head}: were these records made on another chain?`,
+    };
+  }
 
   const now = ctx.now();
   // Usage is rolled up per second (usage_miner_seconds), so windows are whole seconds: the end is
@@ -146,5 +157,5 @@ export async function planDue(ctx: RunContext, d1: D1Database): Promise<Settleme
     revenueMicroUsd: row.revenueMicroUsd, payoutPoolRao: row.payoutPoolRao, payoutStatus, superseded,
   });
   if (plan.kind === "impossible") reportStep(ctx, { settlementId: id, epoch: closed, step: mode === "commit_reveal" ? "commit_weights" : "set_weights", outcome: "failed", error: "WeightLimits", message: lastError ?? "" });
-  return row;
+  return { planned: row };
 }

@@ -13,14 +13,14 @@ import type { RunContext, SettlementHooks, SettlementLog, StepReport } from "./c
 import { epochIndex } from "./epoch";
 import { advancePayout } from "./payout-step";
 import { planDue, scheduleOf } from "./plan";
-import { acquireLock, openSettlements, releaseLock, settlementDb } from "./store";
+import { acquireLock, checkSettlementChain, openSettlements, releaseLock, settlementDb } from "./store";
 import { DEFAULT_ERA_PERIOD } from "./tx";
 import type { SettlementMode } from "./types";
 import { advanceWeights } from "./weights-step";
 
 export type { SettlementEnv } from "./config";
 export type { StepReport } from "./context";
-export { ChainConfigError, ChainDecodeError, ChainError, ChainUnavailableError } from "../errors";
+export { ChainConfigError, ChainDecodeError, ChainError, ChainGenesisChangedError, ChainUnavailableError } from "../errors";
 
 export type SettlementDeps = {
   /** An already connected api (left open); otherwise one is opened for the run and closed after. */
@@ -45,6 +45,8 @@ export type SettlementRunReport =
       mode: SettlementMode;
       /** The settlement planned by this run, if an epoch had closed. */
       planned: string | null;
+      /** Why this run planned nothing (null when it planned). */
+      notPlannedReason: string | null;
       steps: StepReport[];
       /** Steps that hit a chain error (also in `steps`). */
       errors: StepReport[];
@@ -131,7 +133,10 @@ export async function runSettlement(env: SettlementEnv, deps: SettlementDeps = {
       const ctx = await createRunContext(env, api, { ...deps, now, log });
       const { rules } = ctx;
       const block = ctx.head;
-      const planned = await planDue(ctx, env.DB);
+      // Before anything is compared or planned: is this the chain the records were made on?
+      await checkSettlementChain(db, cfg.netuid, api.genesisHash.toHex(), now());
+      const plan = await planDue(ctx, env.DB);
+      if (!plan.planned) log("settlement_not_planned", { netuid: cfg.netuid, block, reason: plan.reason });
       for (const s of await openSettlements(db, cfg.netuid)) {
         await advanceWeights(ctx, s.id);
         await advancePayout(ctx, s.id);
@@ -142,12 +147,13 @@ export async function runSettlement(env: SettlementEnv, deps: SettlementDeps = {
         block,
         epoch: epochIndex(scheduleOf(ctx), block),
         mode: rules.commitReveal ? "commit_reveal" : "set_weights",
-        planned: planned?.id ?? null,
+        planned: plan.planned?.id ?? null,
+        notPlannedReason: plan.planned ? null : plan.reason,
         steps: ctx.steps,
         errors: ctx.steps.filter((s) => s.error !== undefined),
         durationMs: now() - started,
       };
-      log("settlement_run", { netuid: cfg.netuid, block, epoch: report.epoch, planned: report.planned, steps: report.steps.length, errors: report.errors.length, durationMs: report.durationMs });
+      log("settlement_run", { netuid: cfg.netuid, block, epoch: report.epoch, planned: report.planned, notPlannedReason: report.notPlannedReason, steps: report.steps.length, errors: report.errors.length, durationMs: report.durationMs });
       return report;
     } catch (err) {
       throw asChainError(err);

@@ -6,6 +6,7 @@ import { and, asc, desc, eq, inArray, lt, or } from "drizzle-orm";
 import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
 import {
   settlementExtrinsics,
+  settlementChain,
   settlementLocks,
   settlementMiners,
   settlements,
@@ -13,6 +14,7 @@ import {
   type SettlementMinerRow,
   type SettlementRow,
 } from "../../db/schema";
+import { ChainGenesisChangedError } from "../errors";
 import type { ExtrinsicKind } from "./types";
 
 export type Db = DrizzleD1Database<Record<string, never>>;
@@ -39,6 +41,16 @@ export async function acquireLock(db: Db, netuid: number, owner: string, now: nu
 
 export async function releaseLock(db: Db, netuid: number, owner: string): Promise<void> {
   await db.delete(settlementLocks).where(and(eq(settlementLocks.netuid, netuid), eq(settlementLocks.owner, owner)));
+}
+
+/**
+ * Records the chain's genesis for `netuid` on first use; afterwards refuses a chain with another
+ * genesis (ChainGenesisChangedError) rather than settle against a different chain's epochs.
+ */
+export async function checkSettlementChain(db: Db, netuid: number, genesisHash: string, now: number): Promise<void> {
+  await db.insert(settlementChain).values({ netuid, genesisHash, firstSeenAt: now }).onConflictDoNothing().run();
+  const row = await db.select().from(settlementChain).where(eq(settlementChain.netuid, netuid)).get();
+  if (row && row.genesisHash !== genesisHash) throw new ChainGenesisChangedError(netuid, row.genesisHash, genesisHash);
 }
 
 export async function latestSettlement(db: Db, netuid: number): Promise<SettlementRow | undefined> {

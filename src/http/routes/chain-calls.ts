@@ -10,8 +10,8 @@ import { GatewayError, internalError } from "../../errors";
 type ChainService = Env["CHAIN"];
 type Outcome = { ok: true } | { ok: false; code: string; message: string };
 
-/** Codes that mean "not turned on", not "broken". */
-const NOT_ENABLED = new Set(["chain_not_configured", "settlement_disabled"]);
+/** Codes that mean "not turned on" or "refused until an operator decides", not "broken". */
+const NOT_ENABLED = new Set(["chain_not_configured", "settlement_disabled", "chain_genesis_changed"]);
 /** Codes that mean the chain Worker's configuration is wrong; retrying will not help. */
 const MISCONFIGURED = new Set(["configuration_error", "chain_config"]);
 
