@@ -2,7 +2,7 @@
 // the misbehaviour knobs. Usage is counted with the shared estimator on the request as sent.
 import { randomBytes } from "node:crypto";
 import { countMessageTokens, countTokens } from "../src/lib/tokens";
-import type { Backend, Endpoint, RequestContext } from "./context";
+import { noteFirstToken, type Backend, type Endpoint, type RequestContext } from "./context";
 import { embeddingResponse } from "./embeddings";
 import { HttpError, parseJsonObject, sendJson } from "./http";
 import { chatCompletion, chatStreamPlan, completionStreamPlan, textCompletion, usage, type Usage } from "./openai-shapes";
@@ -27,23 +27,39 @@ export function createBuiltinBackend(models: readonly string[]): Backend {
   async function deliver(ctx: RequestContext, stream: boolean, plan: () => StreamPlan, json: () => unknown, units: number, u: Usage): Promise<void> {
     const { behaviour: b, res, signal, stats } = ctx;
     if (stream) {
-      const outcome = await writeStream(res, plan(), b, b, signal);
+      const outcome = await writeStream(res, plan(), b, b, signal, { exit: ctx.exit, firstToken: () => noteFirstToken(ctx) });
       if (outcome === "completed") stats.completed++;
       else if (outcome === "dropped") stats.dropped++;
+      else if (outcome === "stalled") stats.stalled++;
+      else if (outcome === "errored") stats.streamErrors++;
+      else if (outcome === "exited") stats.exited++;
       else stats.clientClosed++;
       if (outcome !== "completed") return;
     } else {
-      const drop = b.dropAfterTokens !== undefined && b.dropAfterTokens < units;
-      if (!(await generationDelay(drop ? (b.dropAfterTokens ?? 0) : units, b, signal))) {
+      // Non-streamed answers have no "mid-stream": a drop or exit kills the connection without a
+      // response, a stall never answers. The in-band error knobs are stream-only.
+      const cutAt = [b.dropAfterTokens, b.exitAfterTokens, b.stallAfterTokens].reduce<number | undefined>(
+        (min, k) => (k !== undefined && k < units && (min === undefined || k < min) ? k : min),
+        undefined,
+      );
+      if (!(await generationDelay(cutAt ?? units, b, signal))) {
         stats.clientClosed++;
         return;
       }
-      if (drop) {
-        // Non-streamed answers have no "mid-stream": the connection dies without a response.
-        res.socket?.destroy();
-        stats.dropped++;
+      if (cutAt !== undefined) {
+        if (cutAt === b.stallAfterTokens) {
+          stats.stalled++;
+          await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve(), { once: true })));
+        } else if (cutAt === b.exitAfterTokens) {
+          stats.exited++;
+          ctx.exit();
+        } else {
+          res.socket?.destroy();
+          stats.dropped++;
+        }
         return;
       }
+      noteFirstToken(ctx);
       sendJson(res, 200, json());
       stats.completed++;
     }

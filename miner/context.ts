@@ -19,6 +19,15 @@ export type MinerStats = {
   dropped: number;
   /** Answers abandoned because the client went away. */
   clientClosed: number;
+  /** Streams that stopped sending on purpose (stallAfterTokens), ended in-band errors (errorEventAfterTokens, finishErrorAfterTokens), or ended with the miner (exitAfterTokens). */
+  stalled: number;
+  streamErrors: number;
+  exited: number;
+  /** Inference requests holding a slot now, and the most ever at once (see maxConcurrency). */
+  inflight: number;
+  peakInflight: number;
+  /** Milliseconds from a request's arrival (queueing included) to its first token, the last 1000. */
+  firstTokenMs: number[];
   byEndpoint: Record<Endpoint | "models", number>;
   /** Usage as reported (after overReport). */
   promptTokens: number;
@@ -35,6 +44,12 @@ export function emptyStats(): MinerStats {
     completed: 0,
     dropped: 0,
     clientClosed: 0,
+    stalled: 0,
+    streamErrors: 0,
+    exited: 0,
+    inflight: 0,
+    peakInflight: 0,
+    firstTokenMs: [],
     byEndpoint: { chat: 0, completions: 0, embeddings: 0, models: 0 },
     promptTokens: 0,
     completionTokens: 0,
@@ -51,7 +66,18 @@ export type RequestContext = {
   /** Snapshot taken when the request arrived, so a setBehaviour mid-stream cannot tear it. */
   behaviour: Readonly<MinerBehaviour>;
   stats: MinerStats;
+  /** performance.now() when the request arrived. */
+  arrivedAt: number;
+  /** The miner dies (exitAfterTokens). */
+  exit: () => void;
 };
+
+/** Records one request's time to first token (bounded history). */
+export function noteFirstToken(ctx: Pick<RequestContext, "arrivedAt" | "stats">): void {
+  const list = ctx.stats.firstTokenMs;
+  list.push(performance.now() - ctx.arrivedAt);
+  if (list.length > 1000) list.splice(0, list.length - 1000);
+}
 
 export interface Backend {
   /** Model ids for GET /v1/models. */

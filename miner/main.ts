@@ -25,7 +25,13 @@ misbehaviour knobs (off by default):
   --over-report F         multiply reported usage by F
   --garbage               answer known-answer prompts wrongly
   --drop-after-tokens N   destroy the socket after N streamed tokens
-  --malformed-stream      emit one invalid data: line mid-stream`;
+  --malformed-stream      emit one invalid data: line mid-stream
+  --exit-after-tokens N   exit the process after N streamed tokens reached the wire (a miner dying mid-stream)
+  --stall-after-tokens N  after N streamed tokens send nothing more (0: nothing after the headers)
+  --error-event-after-tokens N   send an in-band data: {"error":...} event after N tokens and end the stream
+  --finish-error-after-tokens N  send finish_reason "error" after N tokens, then [DONE]
+  --empty-stream          answer streams with data: [DONE] alone
+  --max-concurrency N     serve at most N inference requests at once; the rest queue (TTFT grows)`;
 
 function num(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -61,6 +67,12 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): MinerOptions |
       "drop-after-tokens": { type: "string" },
       "malformed-stream": { type: "boolean" },
       "fail-on-text": { type: "string" },
+      "exit-after-tokens": { type: "string" },
+      "stall-after-tokens": { type: "string" },
+      "error-event-after-tokens": { type: "string" },
+      "finish-error-after-tokens": { type: "string" },
+      "empty-stream": { type: "boolean" },
+      "max-concurrency": { type: "string" },
     },
   });
   if (values.help) return "help";
@@ -85,6 +97,14 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): MinerOptions |
     dropAfterTokens: num("drop-after-tokens", values["drop-after-tokens"]),
     malformedStream: values["malformed-stream"],
     failOnText: values["fail-on-text"],
+    exitAfterTokens: num("exit-after-tokens", values["exit-after-tokens"]),
+    stallAfterTokens: num("stall-after-tokens", values["stall-after-tokens"]),
+    errorEventAfterTokens: num("error-event-after-tokens", values["error-event-after-tokens"]),
+    finishErrorAfterTokens: num("finish-error-after-tokens", values["finish-error-after-tokens"]),
+    emptyStream: values["empty-stream"],
+    maxConcurrency: num("max-concurrency", values["max-concurrency"]),
+    // The process dies as a crashed miner would: no shutdown, connections reset by the kernel.
+    onExit: () => process.exit(70),
     log: (line) => console.log(line),
   };
 }

@@ -67,7 +67,7 @@ export function chatStreamPlan(meta: Meta, a: Answer, u: Usage, includeUsage: bo
   if (includeUsage) {
     tail.push({ id: meta.id, object: "chat.completion.chunk", created: meta.created, model: meta.model, system_fingerprint: FINGERPRINT, choices: [], usage: u });
   }
-  return { head, units, tail };
+  return { head, units, tail, errorFinish: chunk({}, "error") };
 }
 
 export function textCompletion(meta: Meta, a: TextAnswer, u: Usage) {
@@ -97,5 +97,5 @@ export function completionStreamPlan(meta: Meta, a: TextAnswer, u: Usage, includ
   if (includeUsage) {
     tail.push({ id: meta.id, object: "text_completion", created: meta.created, model: meta.model, system_fingerprint: FINGERPRINT, choices: [], usage: u });
   }
-  return { head: [], units: a.pieces.map((p) => chunk(p)), tail };
+  return { head: [], units: a.pieces.map((p) => chunk(p)), tail, errorFinish: chunk("", "error") };
 }

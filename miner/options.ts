@@ -22,6 +22,25 @@ export type MinerBehaviour = {
    * this text; undefined = off. Stands in for inputs that break every miner ("poisoned" requests).
    */
   failOnText: string | undefined;
+  /**
+   * The miner dies after this many streamed tokens reached the wire: every connection is cut
+   * and the server stops listening (the CLI exits the process). undefined = off.
+   */
+  exitAfterTokens: number | undefined;
+  /** After this many streamed tokens send nothing more, holding the connection open (0: nothing after the headers). */
+  stallAfterTokens: number | undefined;
+  /** After this many streamed tokens send an in-band `data: {"error":...}` event and end the stream (0: before any content). */
+  errorEventAfterTokens: number | undefined;
+  /** After this many streamed tokens send a chunk with `finish_reason: "error"`, then `[DONE]`. */
+  finishErrorAfterTokens: number | undefined;
+  /** Answer streams with `data: [DONE]` alone: a 200 event stream without any chunk. */
+  emptyStream: boolean;
+  /**
+   * Inference requests served at once; later ones wait in a FIFO queue for a slot (after the
+   * Epistula check), so time to first token grows with the queue, as on a saturated GPU server.
+   * Infinity = no cap.
+   */
+  maxConcurrency: number;
 };
 
 export type MinerOptions = Partial<MinerBehaviour> & {
@@ -46,6 +65,11 @@ export type MinerOptions = Partial<MinerBehaviour> & {
   maxBodyBytes?: number;
   /** Epistula timestamp skew (ms), default 8000. */
   skewMs?: number;
+  /**
+   * What `exitAfterTokens` does once the tokens are out. Default: cut every connection and stop
+   * listening (a library miner must not end its host process); the CLI exits the process.
+   */
+  onExit?: () => void;
   /** Log sink; silent by default. */
   log?: (line: string) => void;
 };
@@ -62,7 +86,16 @@ export const DEFAULT_BEHAVIOUR: Readonly<MinerBehaviour> = {
   dropAfterTokens: undefined,
   malformedStream: false,
   failOnText: undefined,
+  exitAfterTokens: undefined,
+  stallAfterTokens: undefined,
+  errorEventAfterTokens: undefined,
+  finishErrorAfterTokens: undefined,
+  emptyStream: false,
+  maxConcurrency: Infinity,
 };
+
+/** The knobs that take a token count (undefined = off). */
+const TOKEN_COUNT_KNOBS = ["dropAfterTokens", "exitAfterTokens", "stallAfterTokens", "errorEventAfterTokens", "finishErrorAfterTokens"] as const;
 
 /** Validates knob values so a typo in a test or CLI flag fails loudly instead of silently. */
 export function checkBehaviour(b: MinerBehaviour): MinerBehaviour {
@@ -73,10 +106,12 @@ export function checkBehaviour(b: MinerBehaviour): MinerBehaviour {
   if (!(b.tokensPerSec > 0)) bad(`tokensPerSec=${b.tokensPerSec}`);
   if (!(b.failRate >= 0 && b.failRate <= 1)) bad(`failRate=${b.failRate}`);
   if (!(b.overReport > 0) || !Number.isFinite(b.overReport)) bad(`overReport=${b.overReport}`);
-  if (b.dropAfterTokens !== undefined && !(Number.isInteger(b.dropAfterTokens) && b.dropAfterTokens >= 0)) {
-    bad(`dropAfterTokens=${b.dropAfterTokens}`);
+  for (const k of TOKEN_COUNT_KNOBS) {
+    const v = b[k];
+    if (v !== undefined && !(Number.isInteger(v) && v >= 0)) bad(`${k}=${v}`);
   }
   if (b.failOnText === "") bad("failOnText is empty");
+  if (!(b.maxConcurrency >= 1) || !(Number.isInteger(b.maxConcurrency) || b.maxConcurrency === Infinity)) bad(`maxConcurrency=${b.maxConcurrency}`);
   return b;
 }
 
@@ -88,8 +123,10 @@ export function pickBehaviour(p: Partial<MinerBehaviour>): Partial<MinerBehaviou
   if (p.failRate !== undefined) out.failRate = p.failRate;
   if (p.overReport !== undefined) out.overReport = p.overReport;
   if (p.garbage !== undefined) out.garbage = p.garbage;
-  if ("dropAfterTokens" in p) out.dropAfterTokens = p.dropAfterTokens;
+  for (const k of TOKEN_COUNT_KNOBS) if (k in p) out[k] = p[k];
   if (p.malformedStream !== undefined) out.malformedStream = p.malformedStream;
   if ("failOnText" in p) out.failOnText = p.failOnText;
+  if (p.emptyStream !== undefined) out.emptyStream = p.emptyStream;
+  if (p.maxConcurrency !== undefined) out.maxConcurrency = p.maxConcurrency;
   return out;
 }

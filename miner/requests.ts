@@ -21,6 +21,11 @@ export type ChatRequest = GenParams & {
   tools: ToolDef[];
   toolChoice: ToolChoice;
   responseFormat: ResponseFormat;
+  /**
+   * vLLM's `continue_final_message`: the last message is a partial assistant answer to extend,
+   * not a turn to answer (how the gateway continues a stream another miner broke).
+   */
+  continueFinalMessage: boolean;
 };
 export type CompletionRequest = GenParams & { prompt: string };
 export type EmbeddingRequest = {
@@ -122,12 +127,23 @@ function parseResponseFormat(raw: unknown): ResponseFormat {
 
 export function parseChatRequest(body: JsonObject): ChatRequest {
   const tools = parseTools(body.tools);
+  const messages = parseMessages(body.messages);
+  const cont = body.continue_final_message;
+  if (cont !== undefined && cont !== null && typeof cont !== "boolean") throw badRequest("continue_final_message must be a boolean", "continue_final_message");
+  // As vLLM: continuing needs an assistant message to continue, and no new generation prompt.
+  if (cont === true && messages.at(-1)?.role !== "assistant") {
+    throw badRequest("continue_final_message requires the last message to be an assistant message", "continue_final_message");
+  }
+  if (cont === true && body.add_generation_prompt === true) {
+    throw badRequest("continue_final_message and add_generation_prompt cannot both be true", "add_generation_prompt");
+  }
   return {
     ...parseGenParams(body),
-    messages: parseMessages(body.messages),
+    messages,
     tools,
     toolChoice: parseToolChoice(body.tool_choice, tools),
     responseFormat: parseResponseFormat(body.response_format),
+    continueFinalMessage: cont === true,
   };
 }
 

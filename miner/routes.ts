@@ -3,6 +3,7 @@
 import type { Backend, Endpoint, RequestContext } from "./context";
 import { HttpError, sendError, sendJson } from "./http";
 import type { Rng } from "./prng";
+import type { Slots } from "./slots";
 
 const INFERENCE: Readonly<Record<string, Endpoint>> = {
   "/v1/chat/completions": "chat",
@@ -11,7 +12,7 @@ const INFERENCE: Readonly<Record<string, Endpoint>> = {
 };
 const CREATED = Math.floor(Date.now() / 1000);
 
-export async function route(ctx: RequestContext, path: string, backend: Backend, failRng: Rng): Promise<void> {
+export async function route(ctx: RequestContext, path: string, backend: Backend, failRng: Rng, slots: Slots): Promise<void> {
   const method = ctx.req.method ?? "GET";
   if (path === "/v1/models") {
     if (method !== "GET") throw methodNotAllowed(method, "GET");
@@ -36,7 +37,19 @@ export async function route(ctx: RequestContext, path: string, backend: Backend,
     sendError(ctx.res, new HttpError(500, "The miner had an internal error.", "server_error", "internal_error"));
     return;
   }
-  await backend.handle(ctx, endpoint);
+  // Over the concurrency cap the request queues here, so its first token comes later.
+  if (!(await slots.acquire(ctx.signal))) {
+    ctx.stats.clientClosed++;
+    return;
+  }
+  ctx.stats.inflight++;
+  ctx.stats.peakInflight = Math.max(ctx.stats.peakInflight, ctx.stats.inflight);
+  try {
+    await backend.handle(ctx, endpoint);
+  } finally {
+    ctx.stats.inflight--;
+    slots.release();
+  }
 }
 
 function methodNotAllowed(method: string, allowed: string): HttpError {

@@ -19,6 +19,7 @@ import {
 } from "./options";
 import { rngFromSeed } from "./prng";
 import { route } from "./routes";
+import { createSlots } from "./slots";
 import { createUpstreamBackend } from "./upstream";
 
 export type { MinerBehaviour, MinerOptions } from "./options";
@@ -52,8 +53,21 @@ export async function startMiner(opts: MinerOptions): Promise<RunningMiner> {
       : createEpistulaGuard({ ownHotkey: keypair.ss58, skewMs: opts.skewMs ?? 8000, validators: opts.validators });
   const failRng = rngFromSeed(opts.seed ?? 1);
   const stats = emptyStats();
+  const slots = createSlots(() => behaviour.maxConcurrency);
+  let exiting = false;
+  // exitAfterTokens: the miner dies. A library miner cuts every connection and stops listening;
+  // the CLI passes onExit to end the process itself.
+  const exit = (): void => {
+    if (exiting) return;
+    exiting = true;
+    log(`miner ${keypair.ss58}: exiting (exitAfterTokens)`);
+    if (opts.onExit) return opts.onExit();
+    server.close();
+    server.closeAllConnections();
+  };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const arrivedAt = performance.now();
     stats.requests++;
     const disconnected = new AbortController();
     // "close" after a complete response is normal; before it, the client went away.
@@ -71,7 +85,7 @@ export async function startMiner(opts: MinerOptions): Promise<RunningMiner> {
           throw err;
         }
       }
-      await route({ req, res, body, signal: disconnected.signal, behaviour: { ...behaviour }, stats }, path, backend, failRng);
+      await route({ req, res, body, signal: disconnected.signal, behaviour: { ...behaviour }, stats, arrivedAt, exit }, path, backend, failRng, slots);
     } catch (err) {
       if (!(err instanceof HttpError)) {
         stats.errors++;
@@ -112,7 +126,7 @@ export async function startMiner(opts: MinerOptions): Promise<RunningMiner> {
     port,
     close: () =>
       new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
+        server.close((err) => (err && !exiting ? reject(err) : resolve()));
         // Also end keep-alive and in-flight streams; their "close" events clear pacing timers.
         server.closeAllConnections();
       }),
@@ -120,6 +134,6 @@ export async function startMiner(opts: MinerOptions): Promise<RunningMiner> {
       behaviour = checkBehaviour({ ...behaviour, ...pickBehaviour(partial) });
     },
     behaviour: () => ({ ...behaviour }),
-    stats: () => ({ ...stats, byEndpoint: { ...stats.byEndpoint } }),
+    stats: () => ({ ...stats, byEndpoint: { ...stats.byEndpoint }, firstTokenMs: [...stats.firstTokenMs] }),
   };
 }

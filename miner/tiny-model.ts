@@ -157,12 +157,28 @@ function chatText(req: ChatRequest, rng: Rng, knobs: ModelKnobs): string {
 }
 
 export function answerChat(req: ChatRequest, knobs: ModelKnobs): Answer {
+  if (req.continueFinalMessage) return continueChat(req, knobs);
   // Same request (and seed) -> same answer; anything else in the body (temperature...) is ignored.
   const seedText = JSON.stringify([req.model, req.messages, req.tools, req.seed ?? null]);
   const rng = rngFromText(seedText);
   const tool = chooseTool(req);
   if (tool) return toolCall(req, tool, seedText, rng);
   return limitText(chatText(req, rng, knobs), req.maxTokens, req.stop);
+}
+
+/**
+ * Continuation (`continue_final_message`): the answer to the conversation before the partial
+ * assistant message, from where that message ends. Deterministic, so a stream broken on one miner
+ * and continued on another gives exactly the text an unbroken stream gives. A partial message
+ * that is not the start of this model's answer (another model wrote it) is taken as complete:
+ * the continuation is empty. Continuing a tool call is not offered (the gateway never asks).
+ */
+function continueChat(req: ChatRequest, knobs: ModelKnobs): TextAnswer {
+  const partial = contentText(req.messages.at(-1)?.content);
+  const base: ChatRequest = { ...req, messages: req.messages.slice(0, -1), continueFinalMessage: false };
+  const rng = rngFromText(JSON.stringify([base.model, base.messages, base.tools, base.seed ?? null]));
+  const full = chatText(base, rng, knobs);
+  return limitText(full.startsWith(partial) ? full.slice(partial.length) : "", req.maxTokens, req.stop);
 }
 
 export function answerCompletion(req: CompletionRequest, knobs: ModelKnobs): TextAnswer {

@@ -8,6 +8,8 @@ describe("miner CLI", () => {
         "--port", "8101", "--hotkey", "//Bob", "--host", "127.0.0.2", "--models", "a/b, c/d", "--validators", "5Grw,5FHn",
         "--upstream", "http://127.0.0.1:8000/v1", "--upstream-key", "k", "--ttft-ms", "5", "--tokens-per-sec", "1000",
         "--fail-rate", "0.25", "--seed", "9", "--over-report", "1.5", "--garbage", "--drop-after-tokens", "3", "--malformed-stream",
+        "--exit-after-tokens", "4", "--stall-after-tokens", "5", "--error-event-after-tokens", "0", "--finish-error-after-tokens", "6",
+        "--empty-stream", "--max-concurrency", "8",
       ],
       {},
     );
@@ -27,6 +29,12 @@ describe("miner CLI", () => {
       garbage: true,
       dropAfterTokens: 3,
       malformedStream: true,
+      exitAfterTokens: 4,
+      stallAfterTokens: 5,
+      errorEventAfterTokens: 0,
+      finishErrorAfterTokens: 6,
+      emptyStream: true,
+      maxConcurrency: 8,
     });
   });
 
