@@ -32,6 +32,12 @@ export interface Fixtures {
   /** Three honest miners (models test/poison, test/big-embed) that all answer 500 to any body containing `poisonPill`. */
   poisoned: MinerFixture[];
   poisonPill: string;
+  /** Routing under load (models load/mix, load/saturating): fast (60 ms to first token), slow
+   * (8x), flaky (30% 500s), a fast one capped at 4 concurrent requests (it queues beyond), and
+   * the next best (3x slower, uncapped). */
+  load: { fast: MinerFixture; slow: MinerFixture; flaky: MinerFixture; capped: MinerFixture; next: MinerFixture };
+  /** `GET ${minerStatsUrl}?hotkey=H`: that fixture miner's own counters (MinerStats of miner/context.ts). */
+  minerStatsUrl: string;
   /** A loopback port nothing listens on. */
   unreachableUrl: string;
   jwksUrl: string;

@@ -67,6 +67,22 @@ export default async function setup(project: TestProject) {
     Fixtures["failing"], Fixtures["failing"],
   ];
 
+  // Routing under load: fast / 8x slower / 30% failing, and a fast miner capped at 4 concurrent
+  // requests (it queues beyond) beside an uncapped one 3x slower to start. TTFTs are long enough
+  // that the gateway's own overhead on a loaded machine stays small beside them.
+  const loadModels = ["load/mix", "load/saturating"];
+  const loadMiners = await Promise.all([
+    startMiner({ hotkey: "//Load1", models: loadModels, ttftMs: 60, tokensPerSec: 2_000 }),
+    startMiner({ hotkey: "//Load2", models: loadModels, ttftMs: 480, tokensPerSec: 2_000 }),
+    startMiner({ hotkey: "//Load3", models: loadModels, ttftMs: 60, tokensPerSec: 2_000, failRate: 0.3, seed: 11 }),
+    startMiner({ hotkey: "//Load4", models: loadModels, ttftMs: 60, tokensPerSec: 2_000, maxConcurrency: 4 }),
+    startMiner({ hotkey: "//Load5", models: loadModels, ttftMs: 180, tokensPerSec: 2_000 }),
+  ]);
+  started.push(...loadMiners);
+  const [loadFast, loadSlow, loadFlaky, loadCapped, loadNext] = loadMiners.map((m) => ({ hotkey: m.hotkey, url: m.url })) as [
+    Fixtures["failing"], Fixtures["failing"], Fixtures["failing"], Fixtures["failing"], Fixtures["failing"],
+  ];
+
   const { publicKey, privateKey } = await generateKeyPair("RS256", { extractable: true });
   const publicJwk = { ...(await exportJWK(publicKey)), kid: "test-key", alg: "RS256", use: "sig" };
   const rsaPrivateJwk = { ...(await exportJWK(privateKey)), kid: "test-key", alg: "RS256" };
@@ -79,6 +95,18 @@ export default async function setup(project: TestProject) {
   const jwksPort = typeof jwksAddr === "object" && jwksAddr ? jwksAddr.port : 0;
 
   const sr25519Verifier = await startSr25519Verifier();
+  // Test-only control server: a miner's own counters (`GET /stats?hotkey=`), for assertions about
+  // what the miner saw (its TTFT as served, its peak concurrency) that the gateway cannot report.
+  const byHotkey = new Map(started.map((m) => [m.hotkey, m]));
+  const control: Server = createServer((req, res) => {
+    const hotkey = new URL(req.url ?? "/", "http://control").searchParams.get("hotkey") ?? "";
+    const m = byHotkey.get(hotkey);
+    res.writeHead(m ? 200 : 404, { "content-type": "application/json" });
+    res.end(JSON.stringify(m ? m.stats() : { error: "unknown miner" }));
+  });
+  await new Promise<void>((r) => control.listen(0, "127.0.0.1", r));
+  const controlAddr = control.address();
+  const controlPort = typeof controlAddr === "object" && controlAddr ? controlAddr.port : 0;
 
   const fixtures: Fixtures = {
     healthy: [bob, charlie],
@@ -93,6 +121,8 @@ export default async function setup(project: TestProject) {
     redirecting: { internalUrl: internal.url, temporary, found },
     poisoned,
     poisonPill: POISON_PILL,
+    load: { fast: loadFast, slow: loadSlow, flaky: loadFlaky, capped: loadCapped, next: loadNext },
+    minerStatsUrl: `http://127.0.0.1:${controlPort}/stats`,
     unreachableUrl: `http://127.0.0.1:${await freePort()}`,
     jwksUrl: `http://127.0.0.1:${jwksPort}/.well-known/jwks.json`,
     rsaPrivateJwk,
@@ -105,5 +135,6 @@ export default async function setup(project: TestProject) {
     await new Promise<void>((r) => jwks.close(() => r()));
     await sr25519Verifier.close();
     await Promise.all([internal.close(), ...redirectors.map((r) => r.close())]);
+    await new Promise<void>((r) => control.close(() => r()));
   };
 }

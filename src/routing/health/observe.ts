@@ -5,13 +5,17 @@
  */
 import type { UsageEvent } from "../../billing/usage-event";
 import type { Env } from "../../env";
-import { record, rememberAffinity, trackInflight } from "./book";
+import { inflightOf, record, rememberAffinity, trackInflight } from "./book";
 import { flushHealth } from "./sync";
 
 export async function observeOutcome(env: Env, event: UsageEvent, ctx: { responded: boolean; affinityKey?: string | undefined }): Promise<void> {
   const hotkey = event.minerHotkey;
   // Failed attempts were observed one by one in the relay; only an answering miner is left.
   if (!ctx.responded || !hotkey) return;
+  // The load this answer was measured under: the miner's requests in flight now, this one
+  // included. Under steady traffic the count at the end matches the count over the request's
+  // life on average, and it needs no bookkeeping per request.
+  const inflight = inflightOf(hotkey);
   trackInflight(hotkey, -1);
   const at = event.createdAt + event.durationMs;
   switch (event.status) {
@@ -24,6 +28,7 @@ export async function observeOutcome(env: Env, event: UsageEvent, ctx: { respond
         durationMs: event.durationMs,
         countedTokens: event.completionTokensCounted,
         reportedTokens: event.completionTokensReported,
+        inflight,
       });
       if (ctx.affinityKey) rememberAffinity(ctx.affinityKey, hotkey);
       break;

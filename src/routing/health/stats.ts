@@ -4,6 +4,8 @@
  * Object (the shared copy), so both always agree on what an observation means.
  */
 
+import { foldLoad, type LoadBucket } from "./load-curve";
+
 export type FailureKind = "connect" | "status" | "timeout" | "bad_response" | "stream";
 
 export type Observation =
@@ -16,6 +18,8 @@ export type Observation =
       /** Completion tokens the gateway counted, and what the miner claimed. */
       countedTokens: number;
       reportedTokens: number | null;
+      /** Requests this miner carried (this one included) when it answered; absent when unknown. */
+      inflight?: number;
     }
   | { kind: "failure"; hotkey: string; at: number; failure: FailureKind }
   | { kind: "canary"; hotkey: string; at: number; pass: boolean };
@@ -29,6 +33,11 @@ export interface MinerStats {
   ttftMs: number | null;
   tokensPerSec: number | null;
   latencyMs: number | null;
+  /**
+   * TTFT by load level (load-curve.ts): what the miner's first token costs as it carries more
+   * requests. Optional: views stored before it existed have none.
+   */
+  loadTtft?: (LoadBucket | null)[];
   /** EWMA of success (1) / failure (0). */
   success: number;
   /** EWMA of counted/reported completion tokens, capped at 1: 1 is honest, 0.5 claims twice what it sent. */
@@ -65,6 +74,7 @@ export function freshStats(now: number): MinerStats {
     ttftMs: null,
     tokensPerSec: null,
     latencyMs: null,
+    loadTtft: [],
     success: 1,
     honesty: 1,
     honestySamples: 0,
@@ -98,6 +108,7 @@ export function observe(prev: MinerStats, o: Observation): MinerStats {
       s.openings = 0;
       s.latencyMs = ewma(s.latencyMs, o.durationMs, a);
       if (o.ttftMs !== null) s.ttftMs = ewma(s.ttftMs, o.ttftMs, a);
+      if (o.ttftMs !== null && o.inflight !== undefined) s.loadTtft = foldLoad(prev.loadTtft, o.inflight, o.ttftMs);
       const genMs = o.durationMs - (o.ttftMs ?? 0);
       if (o.countedTokens >= 2 && genMs > 0) s.tokensPerSec = ewma(s.tokensPerSec, (o.countedTokens * 1000) / genMs, a);
       if (o.reportedTokens !== null && o.countedTokens >= TUNING.honestyMinTokens) {

@@ -1,0 +1,142 @@
+/**
+ * Routing under concurrency, against real reference miners: a fast miner keeps its traffic while
+ * it does not slow down (8 and 32 requests at once), a flaky one gets little, no client sees a
+ * failure; a fast miner that really saturates (a concurrency cap, queueing beyond it) sheds load
+ * to the next best. Shares are counts of attempts (each miner's observations at the gateway),
+ * not timings; the one timing compared is a ratio of medians of the same miner's first tokens.
+ */
+import { env } from "cloudflare:test";
+import { beforeAll, describe, expect, it } from "vitest";
+import { SseDecoder } from "../../src/lib/sse";
+import { admin, chat, newSubscriber, registerMiners } from "./helpers";
+
+const l = env.TEST_FIXTURES.load;
+let key: string;
+
+interface RoutingView {
+  data: { hotkey: string; stats: { samples: number } }[];
+}
+
+interface Answer {
+  status: number;
+  miner: string | null;
+  complete: boolean;
+}
+
+/** One streamed chat, read to its end. */
+async function streamOnce(model: string, i: number): Promise<Answer> {
+  const res = await chat(key, { model, stream: true, max_tokens: 6, messages: [{ role: "user", content: `Load request ${i} ${Math.random()}` }] });
+  const miner = res.headers.get("x-miner-hotkey");
+  if (res.status !== 200 || !res.body) {
+    await res.arrayBuffer();
+    return { status: res.status, miner, complete: false };
+  }
+  const decoder = new SseDecoder();
+  const reader = res.body.getReader();
+  let last = "";
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    for (const ev of decoder.push(value)) last = ev.data;
+  }
+  return { status: res.status, miner, complete: last === "[DONE]" };
+}
+
+async function drive(model: string, n: number, concurrency: number): Promise<Answer[]> {
+  const out: Answer[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) out.push(await streamOnce(model, next++));
+    }),
+  );
+  return out;
+}
+
+/** Attempts per miner so far: every success and failure the gateway observed. */
+async function attempts(model: string): Promise<Map<string, number>> {
+  const view = await admin<RoutingView>("GET", `/admin/routing?model=${encodeURIComponent(model)}`);
+  return new Map(view.data.map((m) => [m.hotkey, m.stats.samples]));
+}
+
+/** Shares of the attempts made between two snapshots. */
+function sharesBetween(before: Map<string, number>, after: Map<string, number>): Map<string, number> {
+  const delta = new Map([...after].map(([k, v]) => [k, v - (before.get(k) ?? 0)]));
+  const total = [...delta.values()].reduce((a, b) => a + b, 0);
+  return new Map([...delta].map(([k, v]) => [k, total > 0 ? v / total : 0]));
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? NaN;
+}
+
+/** The miner's own record of its first tokens (ms from arrival, queueing included), oldest first. */
+async function minerFirstTokens(hotkey: string): Promise<number[]> {
+  const res = await fetch(`${env.TEST_FIXTURES.minerStatsUrl}?hotkey=${encodeURIComponent(hotkey)}`);
+  return ((await res.json()) as { firstTokenMs: number[] }).firstTokenMs;
+}
+
+beforeAll(async () => {
+  ({ key } = await newSubscriber("routing-load"));
+  await registerMiners([
+    { ...l.fast, models: ["load/mix"] },
+    { ...l.slow, models: ["load/mix"] },
+    { ...l.flaky, models: ["load/mix"] },
+    { ...l.capped, models: ["load/saturating"] },
+    { ...l.next, models: ["load/saturating"] },
+  ]);
+});
+
+/**
+ * 8 and 16 requests at once. At 32 this shared 2-core machine's gateway itself (workerd, auth,
+ * limits, signing for every request) falls behind: first-byte timeouts and 504s that no routing
+ * can prevent, blamed on whichever miner was waiting. See docs/routing.md.
+ */
+const LEVELS = [8, 16];
+
+describe("routing under load", () => {
+  it("keeps >= 75% of attempts on the fast miner at 8 and 16 concurrent requests, <= 10% on the flaky one, no client failure", async () => {
+    // Warm-up, one at a time: every miner gets measured, and the fast one's unloaded TTFT is known
+    // (as the miner itself saw it: the gateway's clock on a loaded 2-core machine measures mostly
+    // the gateway).
+    const warm = await drive("load/mix", 30, 1);
+    const unloaded = median(await minerFirstTokens(l.fast.hotkey));
+    const results: Answer[] = [...warm];
+    for (const concurrency of LEVELS) {
+      await drive("load/mix", 2 * concurrency, concurrency); // settle at this level first
+      const before = await attempts("load/mix");
+      const seenBefore = (await minerFirstTokens(l.fast.hotkey)).length;
+      const run = await drive("load/mix", 120, concurrency);
+      const shares = sharesBetween(before, await attempts("load/mix"));
+      results.push(...run);
+      const fast = shares.get(l.fast.hotkey) ?? 0;
+      const flaky = shares.get(l.flaky.hotkey) ?? 0;
+      const loadedTtft = median((await minerFirstTokens(l.fast.hotkey)).slice(seenBefore));
+      console.log(
+        `load/mix at ${concurrency}: fast ${fast.toFixed(2)}, slow ${(shares.get(l.slow.hotkey) ?? 0).toFixed(2)}, flaky ${flaky.toFixed(2)}; ` +
+          `fast TTFT median ${loadedTtft.toFixed(0)} ms vs ${unloaded.toFixed(0)} ms unloaded`,
+      );
+      expect(fast).toBeGreaterThanOrEqual(0.75);
+      expect(flaky).toBeLessThanOrEqual(0.1);
+      expect(loadedTtft).toBeLessThanOrEqual(1.5 * unloaded);
+    }
+    expect(results.filter((r) => r.status !== 200 || !r.complete)).toEqual([]);
+  }, 400_000);
+
+  it("sheds load from a fast miner that saturates (capped at 4 concurrent requests) to the next one at 16 concurrent requests", async () => {
+    await drive("load/saturating", 20, 1);
+    await drive("load/saturating", 32, 16);
+    const before = await attempts("load/saturating");
+    const run = await drive("load/saturating", 160, 16);
+    const shares = sharesBetween(before, await attempts("load/saturating"));
+    const capped = shares.get(l.capped.hotkey) ?? 0;
+    const next = shares.get(l.next.hotkey) ?? 0;
+    console.log(`load/saturating at 16: capped ${capped.toFixed(2)}, next ${next.toFixed(2)}`);
+    expect(run.filter((r) => r.status !== 200 || !r.complete)).toEqual([]);
+    // Unloaded, the capped miner scores ~9x the next one; at 16 requests it cannot carry them.
+    expect(next).toBeGreaterThanOrEqual(0.3);
+    // It still carries what it can.
+    expect(capped).toBeGreaterThanOrEqual(0.15);
+  }, 400_000);
+});
