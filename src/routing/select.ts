@@ -7,8 +7,9 @@
  * 2. A session's miner (affinity key) comes first while it is healthy (circuit closed, and
  *    success, honesty and canary EWMAs all at least 0.8), so its KV cache is reused. Speed does
  *    not break affinity: a warm cache is worth more than a few milliseconds of measured TTFT.
- * 3. With probability EXPLORATION the first pick is uniform, so new and recovering miners get
- *    measured; otherwise picks are weighted by score, without replacement.
+ * 3. With probability EXPLORATION the first pick is uniform among miners in good standing
+ *    (score above 0, success EWMA at least 0.8), so new miners and slow ones get re-measured;
+ *    otherwise picks are weighted by score, without replacement.
  */
 import { affinityOf, inflightOf, statsOf } from "./health/book";
 import { circuitState, type CircuitState, type MinerStats } from "./health/stats";
@@ -18,6 +19,7 @@ import { peerBests, scoreMiner, type RouteHint, type ScoreComponents } from "./s
 export const EXPLORATION = 0.05;
 const HALF_OPEN_WEIGHT = 0.1;
 const AFFINITY_MIN_HEALTH = 0.8;
+const EXPLORE_MIN_SUCCESS = 0.8;
 
 export interface ScoredMiner {
   miner: Miner;
@@ -72,8 +74,9 @@ export function rankCandidates(miners: readonly Miner[], opts: RankOptions): Min
     if (i >= 0) take(i);
   }
   if (order.length === 0 && pool.length > 1 && random() < EXPLORATION) {
-    // Explore among miners still in good standing: a zero score (failed canaries) is a verdict.
-    const live = pool.flatMap((s, i) => (s.weight > 0 ? [i] : []));
+    // Explore among miners in good standing: a zero score (failed canaries) is a verdict, and a
+    // miner known to fail often is measured enough by its own (small) weighted share.
+    const live = pool.flatMap((s, i) => (s.weight > 0 && s.stats.success >= EXPLORE_MIN_SUCCESS ? [i] : []));
     if (live.length > 0) take(live[Math.floor(random() * live.length)] as number);
   }
 

@@ -36,6 +36,8 @@ export interface Fixtures {
    * (8x), flaky (30% 500s), a fast one capped at 4 concurrent requests (it queues beyond), and
    * the next best (3x slower, uncapped). */
   load: { fast: MinerFixture; slow: MinerFixture; flaky: MinerFixture; capped: MinerFixture; next: MinerFixture };
+  /** Concurrency levels of the routing-under-load test (env ROUTING_LOAD_LEVELS, default "8"). */
+  loadLevels: number[];
   /** `GET ${minerStatsUrl}?hotkey=H`: that fixture miner's own counters (MinerStats of miner/context.ts). */
   minerStatsUrl: string;
   /** A loopback port nothing listens on. */

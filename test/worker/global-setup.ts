@@ -122,6 +122,7 @@ export default async function setup(project: TestProject) {
     poisoned,
     poisonPill: POISON_PILL,
     load: { fast: loadFast, slow: loadSlow, flaky: loadFlaky, capped: loadCapped, next: loadNext },
+    loadLevels: (process.env.ROUTING_LOAD_LEVELS ?? "8").split(",").map(Number).filter((n) => Number.isInteger(n) && n > 0),
     minerStatsUrl: `http://127.0.0.1:${controlPort}/stats`,
     unreachableUrl: `http://127.0.0.1:${await freePort()}`,
     jwksUrl: `http://127.0.0.1:${jwksPort}/.well-known/jwks.json`,

