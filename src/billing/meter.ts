@@ -5,7 +5,7 @@
  */
 import { countTokens } from "../lib/tokens";
 import { billableTokens, costMicroUsd, type ModelPrice } from "./pricing";
-import type { Endpoint, UsageEvent, UsageStatus } from "./usage-event";
+import type { AttemptOutcome, AttemptRecord, Endpoint, UsageEvent, UsageStatus } from "./usage-event";
 
 export interface MeterBase {
   requestId: string;
@@ -36,6 +36,8 @@ export class UsageMeter {
   private completionReported: number | null = null;
   private cachedReported: number | null = null;
   private readonly delivered: string[] = [];
+  /** Attempts so far; the open one (last) is closed by the next attempt or by finish(). */
+  private readonly log: { minerHotkey: string; outcome: AttemptOutcome | null; fromPiece: number }[] = [];
   private event: UsageEvent | null = null;
   private settle!: () => void;
   /**
@@ -51,8 +53,42 @@ export class UsageMeter {
   ) {}
 
   attempt(minerHotkey: string): void {
+    const open = this.log.at(-1);
+    if (open && open.outcome === null) open.outcome = "failed";
     this.attempts++;
     this.minerHotkey = minerHotkey;
+    this.log.push({ minerHotkey, outcome: null, fromPiece: this.delivered.length });
+  }
+
+  /** The current attempt's stream broke after delivering part of the answer; another continues it. */
+  attemptBroke(): void {
+    const open = this.log.at(-1);
+    if (open && open.outcome === null) open.outcome = "broken";
+  }
+
+  /** The current attempt failed before delivering anything (a continuation that did not start). */
+  attemptFailed(): void {
+    const open = this.log.at(-1);
+    if (open && open.outcome === null) open.outcome = "failed";
+  }
+
+  /** The gateway's own count of the prompt. */
+  get promptTokens(): number {
+    return this.base.promptTokensCounted;
+  }
+
+  /** Text delivered so far (the prefix a continuation starts from). */
+  deliveredText(): string {
+    return this.delivered.join("");
+  }
+
+  private attemptLog(status: UsageStatus): AttemptRecord[] {
+    return this.log.map((a, i) => {
+      const until = this.log[i + 1]?.fromPiece ?? this.delivered.length;
+      const part = this.delivered.slice(a.fromPiece, until).join("");
+      const outcome = a.outcome ?? (status === "ok" ? "answered" : this.answered ? "ended" : "failed");
+      return { minerHotkey: a.minerHotkey, outcome, completionTokens: part === "" ? 0 : countTokens(part) };
+    });
   }
 
   /** The current attempt is the one answering the client (call before anything can finish the meter). */
@@ -124,6 +160,7 @@ export class UsageMeter {
       createdAt: this.startedAt,
       cachedPromptTokensReported: this.cachedReported,
       costMicroUsd: this.costOf(status, completionTokensCounted),
+      attemptLog: this.attemptLog(status),
     };
     this.sink(this.event)
       .catch((err: unknown) => console.error(`usage event ${this.base.requestId} could not be recorded`, err))

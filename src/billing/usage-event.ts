@@ -15,6 +15,24 @@ export type UsageStatus = "ok" | "miner_error" | "no_miner" | "client_cancelled"
 
 export type Endpoint = "chat.completions" | "completions" | "embeddings";
 
+/** How one attempt of a request ended. */
+export type AttemptOutcome =
+  /** Delivered the end of the answer (or the whole of it). */
+  | "answered"
+  /** Failed before anything reached the client (the request moved on). */
+  | "failed"
+  /** Broke mid-stream after delivering `completionTokens`; another miner continued. */
+  | "broken"
+  /** The request ended on it without a complete answer (error event, client gone, refusal). */
+  | "ended";
+
+export interface AttemptRecord {
+  minerHotkey: string;
+  outcome: AttemptOutcome;
+  /** Completion tokens the gateway counted from this miner's part of the answer. */
+  completionTokens: number;
+}
+
 export interface UsageEvent {
   requestId: string;
   kind: "subscriber" | "canary";
@@ -45,6 +63,12 @@ export interface UsageEvent {
   cachedPromptTokensReported?: number | null;
   /** What the subscriber is charged, integer micro-USD (src/billing/pricing.ts); 0 when unpriced. */
   costMicroUsd?: number;
+  /**
+   * Every miner tried, in order, and what each delivered: several answering miners when a broken
+   * stream was continued on another (`minerHotkey` is the last one). Optional: older events
+   * have none.
+   */
+  attemptLog?: AttemptRecord[];
 }
 
 export function utcDay(ms: number): string {

@@ -15,7 +15,9 @@ import { callMiner, isRedirect } from "../routing/miner-client";
 import type { InferenceRequest } from "../validation/requests";
 import { requestIsToBlame, statusSignature, type AttemptFailure } from "./blame";
 import type { AttemptFailureKind, DispatchOutcome, PipelineDeps } from "./contracts";
-import { relayStream } from "./stream";
+import { continuationBody } from "./continuation";
+import { relayStream, type Continuation, type StreamSource } from "./stream";
+import { peekStream } from "./stream-peek";
 
 export interface DispatchInput {
   request: InferenceRequest;
@@ -26,6 +28,11 @@ export interface DispatchInput {
   signal: AbortSignal;
   /** Add the cost to `usage` in what the client receives. */
   priced: boolean;
+  /**
+   * A stream that breaks after content reached the client may be continued on the remaining
+   * candidates (src/pipeline/continuation.ts: continuationAllowed decides per request).
+   */
+  continuation?: boolean;
 }
 
 const PATHS = { "chat.completions": "/v1/chat/completions", completions: "/v1/completions", embeddings: "/v1/embeddings" } as const;
@@ -41,7 +48,7 @@ export async function dispatch(deps: PipelineDeps, input: DispatchInput): Promis
   // One deadline for all attempts before the client's first byte (a whole non-streamed answer).
   const deadlineAt = deps.clock() + (request.stream ? cfg.routingDeadlineMs : cfg.minerTimeoutMs);
   try {
-    for (const miner of input.candidates) {
+    for (const [i, miner] of input.candidates.entries()) {
       if (signal.aborted) break;
       if (deps.clock() >= deadlineAt) {
         failures.push({ kind: "timeout", detail: "the routing deadline passed before a miner answered", hotkey: null, signature: null });
@@ -50,7 +57,7 @@ export async function dispatch(deps: PipelineDeps, input: DispatchInput): Promis
       meter.attempt(miner.hotkey);
       deps.health.attemptStarted(miner.hotkey);
       // Once an attempt answers, the usage event's health hook ends its in-flight count.
-      const result = await attempt(deps, input, miner, body, deadlineAt);
+      const result = await attempt(deps, input, miner, body, deadlineAt, input.candidates.slice(i + 1));
       if (!("failure" in result)) {
         // A miner refusing the request as invalid makes the earlier failures the request's too.
         if (result.kind !== "refusal") blameMiners(failures);
@@ -94,6 +101,7 @@ async function attempt(
   miner: Miner,
   body: Uint8Array,
   deadlineAt: number,
+  remaining: readonly Miner[],
 ): Promise<DispatchOutcome | { failure: AttemptFailure }> {
   const { request, meter, signal } = input;
   const cfg = deps.config;
@@ -149,35 +157,132 @@ async function attempt(
       return { kind: "answer", miner: miner.hotkey, payload };
     }
 
-    const type = res.headers.get("content-type") ?? "";
-    if (!type.includes("text/event-stream") || !res.body) {
-      await res.body?.cancel();
-      return fail("bad_response", `${miner.hotkey} did not stream (content-type '${type}')`);
+    const started = await startedStream(res, request.endpoint, miner, () => timedOut);
+    if ("failure" in started) {
+      upstream.abort();
+      return started;
     }
-    const reader = res.body.getReader();
-    let first: ReadableStreamReadResult<Uint8Array>;
-    try {
-      first = await reader.read();
-    } catch (err) {
-      return timedOut ? fail("timeout", `${miner.hotkey} sent nothing in time`) : fail("connect", `${miner.hotkey}: ${errorText(err)}`);
-    }
-    if (first.done) return fail("bad_response", `${miner.hotkey} closed the stream before any event`, "empty stream");
 
-    // First byte in hand: from here on the client owns this miner's stream.
+    // The stream has started (content in hand, peeked): from here on the client owns it.
     clearTimeout(timer);
     meter.answering();
     const events = relayStream({
       endpoint: request.endpoint,
-      first: first.value,
-      reader,
+      first: started.first,
+      reader: started.reader,
       upstream,
       meter,
       includeUsage: request.includeUsage,
       idleTimeoutMs: cfg.streamIdleTimeoutMs,
       clientSignal: signal,
       priced: input.priced,
+      continuation: input.continuation ? continueOn(deps, input, miner, remaining) : undefined,
     });
     return { kind: "stream", miner: miner.hotkey, events };
+  } finally {
+    clearTimeout(timer);
+    signal.removeEventListener("abort", onClientAbort);
+  }
+}
+
+/**
+ * An opened SSE response, peeked until it has started (content, or a finish other than
+ * "error"): its reader and the bytes read, or why it failed before anything reached the client.
+ */
+async function startedStream(
+  res: Response,
+  endpoint: InferenceRequest["endpoint"],
+  miner: Miner,
+  timedOut: () => boolean,
+): Promise<{ reader: ReadableStreamDefaultReader<Uint8Array>; first: Uint8Array } | { failure: AttemptFailure }> {
+  const fail = (kind: AttemptFailureKind, detail: string, signature: string | null = null) => ({ failure: { kind, detail, hotkey: miner.hotkey, signature } });
+  const type = res.headers.get("content-type") ?? "";
+  if (!type.includes("text/event-stream") || !res.body) {
+    await res.body?.cancel();
+    return fail("bad_response", `${miner.hotkey} did not stream (content-type '${type}')`, "not a stream");
+  }
+  const reader = res.body.getReader();
+  try {
+    const peek = await peekStream(reader, endpoint);
+    if (peek.ok) return { reader, first: peek.consumed };
+    reader.cancel().catch(() => {});
+    return fail(peek.kind, `${miner.hotkey} sent ${peek.detail}`, peek.kind === "bad_response" ? peek.detail : null);
+  } catch (err) {
+    return timedOut() ? fail("timeout", `${miner.hotkey} sent no content in time`) : fail("connect", `${miner.hotkey}: ${errorText(err)}`);
+  }
+}
+
+/**
+ * The relay's continuation for a stream answered by `first`: when it breaks, the broken miner's
+ * failure is counted against it, and the remaining candidates are asked in turn to continue the
+ * delivered answer (each peeked like a first attempt). The meter lists every attempt.
+ */
+function continueOn(deps: PipelineDeps, input: DispatchInput, first: Miner, remaining: readonly Miner[]): Continuation {
+  const { request, meter, signal } = input;
+  let current = first;
+  const left = [...remaining];
+  return {
+    promptTokens: meter.promptTokens,
+    async next(delivered, why) {
+      const body = continuationBody(minerBody(request), delivered);
+      // Not sound to continue (a tool call or reasoning was cut, the budget is spent): the break
+      // ends the stream, and the usage event's health hook counts it against `current`.
+      if (!body || left.length === 0) return null;
+      deps.health.attemptEnded(current.hotkey);
+      deps.health.attemptFailed(request.model, current.hotkey, why, deps.clock());
+      meter.attemptBroke();
+      const bytes = new TextEncoder().encode(JSON.stringify(body));
+      for (let miner = left.shift(); miner !== undefined && !signal.aborted; miner = left.shift()) {
+        meter.attempt(miner.hotkey);
+        deps.health.attemptStarted(miner.hotkey);
+        const source = await openContinuation(deps, miner, request.endpoint, bytes, signal);
+        if (!("failure" in source)) {
+          current = miner;
+          return source;
+        }
+        meter.attemptFailed();
+        deps.health.attemptEnded(miner.hotkey);
+        if (!signal.aborted) deps.health.attemptFailed(request.model, miner.hotkey, source.failure.kind, deps.clock());
+      }
+      return null;
+    },
+  };
+}
+
+/** Calls a miner to continue an answer: its started stream, or why it failed (nothing reached the client). */
+async function openContinuation(
+  deps: PipelineDeps,
+  miner: Miner,
+  endpoint: InferenceRequest["endpoint"],
+  body: Uint8Array,
+  signal: AbortSignal,
+): Promise<StreamSource | { failure: AttemptFailure }> {
+  const upstream = new AbortController();
+  const onClientAbort = () => upstream.abort();
+  signal.addEventListener("abort", onClientAbort);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    upstream.abort();
+  }, deps.config.firstByteTimeoutMs);
+  try {
+    let res: Response;
+    try {
+      res = await callMiner(miner, PATHS[endpoint], body, deps.signer(), upstream.signal, deps.fetch);
+    } catch (err) {
+      return { failure: { kind: timedOut ? "timeout" : "connect", detail: `${miner.hotkey}: ${errorText(err)}`, hotkey: miner.hotkey, signature: null } };
+    }
+    if (!res.ok) {
+      // Even a 400 is the miner's: the client's request was already accepted by another.
+      await discard(res);
+      return { failure: { kind: "status", detail: `${miner.hotkey} answered ${res.status} to a continuation`, hotkey: miner.hotkey, signature: null } };
+    }
+    const started = await startedStream(res, endpoint, miner, () => timedOut);
+    if ("failure" in started) {
+      upstream.abort();
+      return started;
+    }
+    return { ...started, upstream };
   } finally {
     clearTimeout(timer);
     signal.removeEventListener("abort", onClientAbort);

@@ -23,6 +23,7 @@ import { affinityKey, affinitySource } from "../dialects/session";
 import type { RouteHint } from "../routing/score";
 import type { InferenceRequest } from "../validation/requests";
 import type { Dialect, DispatchOutcome, PipelineDeps, RequestInfo } from "./contracts";
+import { CONTINUATION_HEADER, continuationAllowed } from "./continuation";
 import { dispatch } from "./dispatch";
 import { openMeter } from "./meter";
 import { route } from "./route";
@@ -61,7 +62,8 @@ export async function serveInference<Ctx>(deps: PipelineDeps, info: RequestInfo,
     // 7. meter
     const meter = openMeter(deps, { info, request, promptTokens, admission, settleBudget: budget.settle, sessionKey });
     // 8. dispatch
-    outcome = await dispatch(deps, { request, candidates, meter, signal: info.signal, priced: true });
+    const continuation = continuationAllowed(request, info.headers.get(CONTINUATION_HEADER));
+    outcome = await dispatch(deps, { request, candidates, meter, signal: info.signal, priced: true, continuation });
   } catch (err) {
     admission.release(); // a no-op once the usage event settled it
     throw err instanceof GatewayError ? withHeaders(err, admission.headers) : err;

@@ -7,15 +7,40 @@
  *
  * Endings, each metered once: `[DONE]` -> ok; the client going away -> upstream aborted,
  * client_cancelled; a malformed event, an error event, silence past the idle timeout or a
- * connection cut -> a final error event (never a stream that just stops).
+ * connection cut -> a break. With `continuation` a break asks the next miner to continue the
+ * answer and splices its chunks into the same stream (src/pipeline/continuation.ts, docs/streams.md);
+ * without one, or when none can, a break ends with a final error event (never a stream that
+ * just stops).
  */
 import type { UsageMeter } from "../billing/meter";
 import { addCost } from "../billing/usage-cost";
 import type { Endpoint, UsageStatus } from "../billing/usage-event";
 import { isObject } from "../lib/json";
 import { sseData, SseDecoder, type SseEvent } from "../lib/sse";
+import { countTokens } from "../lib/tokens";
 import { answerText } from "../routing/answer-text";
+import { chunkKind, deltaFlags, identityOf, spliceChunk, splicedUsage, type Delivered, type StreamIdentity } from "./continuation";
 import type { RelayEvent } from "./contracts";
+
+/** A miner's stream that has started (peeked), ready to be relayed or spliced in. */
+export interface StreamSource {
+  first: Uint8Array;
+  reader: ReadableStreamDefaultReader<Uint8Array>;
+  upstream: AbortController;
+}
+
+/** Why a stream broke, in the terms of attempt failures. */
+export type BreakKind = "timeout" | "connect" | "bad_response";
+
+export interface Continuation {
+  /** The gateway's prompt count: the prompt a spliced answer's usage reports, once. */
+  promptTokens: number;
+  /**
+   * The stream broke after `delivered` reached the client: the next miner's started stream, or
+   * null when none can continue (the break then ends the stream with its error event).
+   */
+  next(delivered: Delivered, why: BreakKind): Promise<StreamSource | null>;
+}
 
 export interface StreamRelayOptions {
   endpoint: Endpoint;
@@ -29,6 +54,16 @@ export interface StreamRelayOptions {
   clientSignal: AbortSignal;
   /** Add the request's cost to the usage chunk passed to the client. */
   priced: boolean;
+  /** Continue a broken stream on another miner; absent: breaks end the stream. */
+  continuation?: Continuation;
+}
+
+/** A break: how it is metered and what the client sees if nobody continues. */
+interface Break {
+  kind: BreakKind;
+  status: UsageStatus;
+  code: string;
+  event: RelayEvent;
 }
 
 const DONE: RelayEvent = { kind: "done", raw: sseData("[DONE]") };
@@ -69,14 +104,21 @@ export function parseEvent(ev: SseEvent): RelayEvent | { kind: "malformed" } {
 }
 
 export function relayStream(o: StreamRelayOptions): ReadableStream<RelayEvent> {
-  const decoder = new SseDecoder();
+  let decoder = new SseDecoder();
   let pending: Uint8Array | null = o.first;
+  let reader = o.reader;
+  let upstream = o.upstream;
   let closed = false;
+  /** The first miner's id/created/model, kept on spliced chunks; set by the first chunk. */
+  let identity: StreamIdentity | null = null;
+  /** Chunks now come from a continuing miner. */
+  let spliced = false;
+  const delivered = { toolCalls: false, reasoning: false };
 
   /** Releases the miner's connection; its pending reads may reject, which is expected here. */
   const stopUpstream = () => {
-    o.reader.cancel().catch(ignore);
-    o.upstream.abort();
+    reader.cancel().catch(ignore);
+    upstream.abort();
   };
 
   /**
@@ -97,50 +139,70 @@ export function relayStream(o: StreamRelayOptions): ReadableStream<RelayEvent> {
     }
   };
 
-  /** One decoded SSE event -> forwarded (pushed to `out`) or swallowed (true), or ends the stream (false). */
-  const handle = (ctrl: ReadableStreamDefaultController<RelayEvent>, ev: SseEvent, out: RelayEvent[]): boolean => {
+  const broke = (kind: BreakKind, status: UsageStatus, code: string, event: RelayEvent): Break => ({ kind, status, code, event });
+
+  /** One decoded SSE event: forwarded into `out`, swallowed, the end (null) or a break. */
+  const handle = (ctrl: ReadableStreamDefaultController<RelayEvent>, ev: SseEvent, out: RelayEvent[]): "next" | null | Break => {
     const parsed = parseEvent(ev);
     switch (parsed.kind) {
       case "done":
         out.push(parsed);
         end(ctrl, "ok", null, out);
-        return false;
+        return null;
       case "malformed":
-        out.push(malformedEvent());
-        end(ctrl, "bad_response", "malformed_event", out);
-        return false;
+        return broke("bad_response", "bad_response", "malformed_event", malformedEvent());
       case "error":
-        out.push(parsed);
-        end(ctrl, "miner_error", "miner_stream_error", out);
-        return false;
+        return broke("bad_response", "miner_error", "miner_stream_error", parsed);
       case "chunk":
         break;
     }
     const { payload } = parsed;
-    const usage = payload.usage;
-    if (isObject(usage)) o.meter.reportUsage(usage);
-    // The gateway always asks for usage; a client that did not gets chunks without it.
-    const strip = !o.includeUsage && "usage" in payload;
-    if (strip) {
-      if (usage != null && Array.isArray(payload.choices) && payload.choices.length === 0) return true;
-      delete payload.usage;
-    }
     const text = answerText(o.endpoint, payload);
+    // finish_reason "error" is a break only where it can be continued; otherwise it is relayed as the miner sent it.
+    if (o.continuation && chunkKind(payload, text) === "finish_error") {
+      return broke("bad_response", "miner_error", "miner_finish_error", errorEvent("miner_stream_interrupted", "The miner failed mid-answer; the answer is incomplete."));
+    }
+    identity ??= identityOf(payload);
+    let rewritten = false;
+    if (spliced && identity) {
+      if (!spliceChunk(payload, identity)) return "next";
+      rewritten = true;
+    }
+    const flags = deltaFlags(payload);
+    delivered.toolCalls ||= flags.toolCalls;
+    delivered.reasoning ||= flags.reasoning;
     if (text !== "") {
       o.meter.firstByte();
       o.meter.deliver(text);
     }
+    let usage = payload.usage;
+    if (spliced && o.continuation && isObject(usage)) {
+      // The continuing miner counted the delivered prefix as prompt and only its own part as completion.
+      usage = splicedUsage(usage, o.continuation.promptTokens, countTokens(o.meter.deliveredText()));
+      payload.usage = usage;
+    }
+    if (isObject(usage)) o.meter.reportUsage(usage);
+    // The gateway always asks for usage; a client that did not gets chunks without it.
+    const strip = !o.includeUsage && "usage" in payload;
+    if (strip) {
+      if (usage != null && Array.isArray(payload.choices) && payload.choices.length === 0) return "next";
+      delete payload.usage;
+    }
     const priced = !strip && o.priced && isObject(usage);
     if (priced) addCost(payload, o.meter.costSoFar());
-    out.push(strip || priced ? { kind: "chunk", payload, raw: sseData(JSON.stringify(payload)) } : parsed);
-    return true;
+    out.push(strip || priced || rewritten ? { kind: "chunk", payload, raw: sseData(JSON.stringify(payload)) } : parsed);
+    return "next";
   };
 
-  /** Handles a batch of decoded events; returns what to forward, or null once the stream ended. */
-  const handleAll = (ctrl: ReadableStreamDefaultController<RelayEvent>, events: SseEvent[]): RelayEvent[] | null => {
+  /** Handles a batch of decoded events: what to forward, and whether the stream ended or broke. */
+  const handleAll = (ctrl: ReadableStreamDefaultController<RelayEvent>, events: SseEvent[]): { out: RelayEvent[]; stop: null | "ended" | Break } => {
     const out: RelayEvent[] = [];
-    for (const ev of events) if (!handle(ctrl, ev, out)) return null;
-    return out;
+    for (const ev of events) {
+      const r = handle(ctrl, ev, out);
+      if (r === null) return { out, stop: "ended" };
+      if (r !== "next") return { out, stop: r };
+    }
+    return { out, stop: null };
   };
 
   const readWithIdleTimeout = () => {
@@ -148,7 +210,7 @@ export function relayStream(o: StreamRelayOptions): ReadableStream<RelayEvent> {
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new IdleTimeout()), o.idleTimeoutMs);
     });
-    const read = o.reader.read();
+    const read = reader.read();
     read.catch(ignore); // if the timeout wins, the abandoned read must not surface as unhandled
     return Promise.race([read, timeout]).finally(() => {
       if (timer !== undefined) clearTimeout(timer);
@@ -164,6 +226,45 @@ export function relayStream(o: StreamRelayOptions): ReadableStream<RelayEvent> {
     o.meter.finish("client_cancelled", 499, "client_closed_request");
   };
   o.clientSignal.addEventListener("abort", clientGone, { once: true });
+
+  const forward = (ctrl: ReadableStreamDefaultController<RelayEvent>, out: RelayEvent[]): boolean => {
+    try {
+      for (const ev of out) ctrl.enqueue(ev);
+      return true;
+    } catch {
+      end(ctrl, "client_cancelled", "client_closed_request", []);
+      return false;
+    }
+  };
+
+  /**
+   * A break: the next miner continues the answer in this same stream, or the stream ends with
+   * the break's error event. Returns true when the pump goes on (with the new miner).
+   */
+  const onBreak = async (ctrl: ReadableStreamDefaultController<RelayEvent>, b: Break): Promise<boolean> => {
+    if (closed) return false;
+    if (o.continuation && !o.clientSignal.aborted) {
+      stopUpstream();
+      const text = o.meter.deliveredText();
+      const next = await o.continuation.next({ text, tokens: countTokens(text), ...delivered }, b.kind);
+      if (next && closed) {
+        next.reader.cancel().catch(ignore);
+        next.upstream.abort();
+        return false;
+      }
+      if (next) {
+        reader = next.reader;
+        upstream = next.upstream;
+        pending = next.first;
+        decoder = new SseDecoder();
+        spliced = true;
+        return true;
+      }
+      if (closed) return false;
+    }
+    end(ctrl, b.status, b.code, [b.event]);
+    return false;
+  };
 
   /**
    * Reads the miner's stream to its end on its own, not on the client's pulls: when a client
@@ -183,30 +284,26 @@ export function relayStream(o: StreamRelayOptions): ReadableStream<RelayEvent> {
         } catch (err) {
           if (closed) return;
           const idle = err instanceof IdleTimeout;
-          end(ctrl, idle ? "timeout" : "miner_error", idle ? "stream_idle_timeout" : "stream_interrupted", [
-            idle
-              ? errorEvent("miner_timeout", "The miner stopped sending; the answer is incomplete.")
-              : errorEvent("miner_stream_interrupted", "The miner's stream broke; the answer is incomplete."),
-          ]);
+          const b = idle
+            ? broke("timeout", "timeout", "stream_idle_timeout", errorEvent("miner_timeout", "The miner stopped sending; the answer is incomplete."))
+            : broke("connect", "miner_error", "stream_interrupted", errorEvent("miner_stream_interrupted", "The miner's stream broke; the answer is incomplete."));
+          if (await onBreak(ctrl, b)) continue;
           return;
         }
         if (r.done) {
-          const out = handleAll(ctrl, decoder.end());
-          if (out === null || closed) return;
-          out.push(errorEvent("miner_stream_interrupted", "The miner's stream ended before completion; the answer is incomplete."));
-          end(ctrl, "miner_error", "stream_interrupted", out);
+          const { out, stop } = handleAll(ctrl, decoder.end());
+          if (stop === "ended" || closed) return;
+          if (!forward(ctrl, out)) return;
+          const b = stop ?? broke("connect", "miner_error", "stream_interrupted", errorEvent("miner_stream_interrupted", "The miner's stream ended before completion; the answer is incomplete."));
+          if (await onBreak(ctrl, b)) continue;
           return;
         }
         chunk = r.value;
       }
-      const out = handleAll(ctrl, decoder.push(chunk));
-      if (out === null || closed) return;
-      try {
-        for (const ev of out) ctrl.enqueue(ev);
-      } catch {
-        end(ctrl, "client_cancelled", "client_closed_request", []);
-        return;
-      }
+      const { out, stop } = handleAll(ctrl, decoder.push(chunk));
+      if (stop === "ended" || closed) return;
+      if (!forward(ctrl, out)) return;
+      if (stop && !(await onBreak(ctrl, stop))) return;
     }
   };
 

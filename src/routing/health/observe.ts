@@ -12,6 +12,11 @@ export async function observeOutcome(env: Env, event: UsageEvent, ctx: { respond
   const hotkey = event.minerHotkey;
   // Failed attempts were observed one by one in the relay; only an answering miner is left.
   if (!ctx.responded || !hotkey) return;
+  const log = event.attemptLog ?? [];
+  // A continuation that never started was observed (and its in-flight ended) where it failed.
+  if (log.at(-1)?.outcome === "failed") return;
+  // A continued answer's TTFT belongs to the first miner, not to the one that finished it.
+  const continued = log.some((a) => a.outcome === "broken");
   // The load this answer was measured under: the miner's requests in flight now, this one
   // included. Under steady traffic the count at the end matches the count over the request's
   // life on average, and it needs no bookkeeping per request.
@@ -24,11 +29,11 @@ export async function observeOutcome(env: Env, event: UsageEvent, ctx: { respond
         kind: "success",
         hotkey,
         at,
-        ttftMs: event.ttftMs,
+        ttftMs: continued ? null : event.ttftMs,
         durationMs: event.durationMs,
-        countedTokens: event.completionTokensCounted,
-        reportedTokens: event.completionTokensReported,
-        inflight,
+        countedTokens: continued ? 0 : event.completionTokensCounted,
+        reportedTokens: continued ? null : event.completionTokensReported,
+        ...(continued ? {} : { inflight }),
       });
       if (ctx.affinityKey) rememberAffinity(ctx.affinityKey, hotkey);
       break;
