@@ -36,6 +36,14 @@ export interface Fixtures {
    * (8x), flaky (30% 500s), a fast one capped at 4 concurrent requests (it queues beyond), and
    * the next best (3x slower, uncapped). */
   load: { fast: MinerFixture; slow: MinerFixture; flaky: MinerFixture; capped: MinerFixture; next: MinerFixture };
+  /** Continuation (model cont/chat): an honest miner; miners whose streams break after 3 tokens
+   * (connection cut, stall, in-band error, finish_reason "error", malformed event); and miners
+   * whose streams fail before any content (empty, silent, error first, finish_reason "error" first). */
+  continuation: {
+    healthy: MinerFixture;
+    midStream: Record<"drop" | "stall" | "errorEvent" | "finishError" | "malformed", MinerFixture>;
+    beforeContent: Record<"empty" | "silent" | "errorFirst" | "finishErrorFirst", MinerFixture>;
+  };
   /** Concurrency levels of the routing-under-load test (env ROUTING_LOAD_LEVELS, default "8"). */
   loadLevels: number[];
   /** `GET ${minerStatsUrl}?hotkey=H`: that fixture miner's own counters (MinerStats of miner/context.ts). */

@@ -95,6 +95,29 @@ export default async function setup(project: TestProject) {
   const jwksPort = typeof jwksAddr === "object" && jwksAddr ? jwksAddr.port : 0;
 
   const sr25519Verifier = await startSr25519Verifier();
+  // Continuation: one honest miner and one per way a stream can fail, all serving cont/chat (same
+  // model, so the deterministic answers agree). Fast pacing; the stalls outlast the test timeouts.
+  const contFast = { models: ["cont/chat"], ttftMs: 0, tokensPerSec: 5_000 };
+  const contMiners = await Promise.all([
+    startMiner({ hotkey: "//Cont0", ...contFast }),
+    startMiner({ hotkey: "//Cont1", ...contFast, dropAfterTokens: 3 }),
+    startMiner({ hotkey: "//Cont2", ...contFast, stallAfterTokens: 3 }),
+    startMiner({ hotkey: "//Cont3", ...contFast, errorEventAfterTokens: 3 }),
+    startMiner({ hotkey: "//Cont4", ...contFast, finishErrorAfterTokens: 3 }),
+    startMiner({ hotkey: "//Cont5", ...contFast, malformedStream: true }),
+    startMiner({ hotkey: "//Cont6", ...contFast, emptyStream: true }),
+    startMiner({ hotkey: "//Cont7", ...contFast, stallAfterTokens: 0 }),
+    startMiner({ hotkey: "//Cont8", ...contFast, errorEventAfterTokens: 0 }),
+    startMiner({ hotkey: "//Cont9", ...contFast, finishErrorAfterTokens: 0 }),
+  ]);
+  started.push(...contMiners);
+  const contFixture = (i: number) => ({ hotkey: contMiners[i]!.hotkey, url: contMiners[i]!.url });
+  const continuation = {
+    healthy: contFixture(0),
+    midStream: { drop: contFixture(1), stall: contFixture(2), errorEvent: contFixture(3), finishError: contFixture(4), malformed: contFixture(5) },
+    beforeContent: { empty: contFixture(6), silent: contFixture(7), errorFirst: contFixture(8), finishErrorFirst: contFixture(9) },
+  };
+
   // Test-only control server: a miner's own counters (`GET /stats?hotkey=`), for assertions about
   // what the miner saw (its TTFT as served, its peak concurrency) that the gateway cannot report.
   const byHotkey = new Map(started.map((m) => [m.hotkey, m]));
@@ -123,6 +146,7 @@ export default async function setup(project: TestProject) {
     poisonPill: POISON_PILL,
     load: { fast: loadFast, slow: loadSlow, flaky: loadFlaky, capped: loadCapped, next: loadNext },
     loadLevels: (process.env.ROUTING_LOAD_LEVELS ?? "8").split(",").map(Number).filter((n) => Number.isInteger(n) && n > 0),
+    continuation,
     minerStatsUrl: `http://127.0.0.1:${controlPort}/stats`,
     unreachableUrl: `http://127.0.0.1:${await freePort()}`,
     jwksUrl: `http://127.0.0.1:${jwksPort}/.well-known/jwks.json`,
