@@ -1,0 +1,114 @@
+/**
+ * A miner process dies in the middle of a stream (--exit-after-tokens: it exits after k tokens
+ * reached the wire), and the official SDKs still receive one complete answer: exactly the text an
+ * unbroken answer has (the reference model is deterministic), with correct usage, and one usage
+ * row. Real processes: the dev stack (wrangler dev) and reference miners, three of which die on
+ * their first stream.
+ */
+import Anthropic from "@anthropic-ai/sdk";
+import OpenAI from "openai";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { countTokens } from "../../src/lib/tokens";
+import { startDevStack, type DevStack } from "../../scripts/lib/dev-stack";
+
+let stack: DevStack;
+let victims: Set<string>;
+const dying = { args: ["--exit-after-tokens", "4", "--tokens-per-sec", "40"] };
+
+beforeAll(async () => {
+  stack = await startDevStack({
+    miners: [{ hotkeyUri: "//Die1", ...dying }, { hotkeyUri: "//Die2", ...dying }, { hotkeyUri: "//Die3", ...dying }, { hotkeyUri: "//Live1", args: ["--tokens-per-sec", "200"] }],
+    vars: { MAX_MINER_ATTEMPTS: "4" },
+  });
+  victims = new Set(stack.miners.slice(0, 3).map((m) => m.hotkey));
+}, 180_000);
+
+afterAll(async () => {
+  await stack?.stop();
+}, 60_000);
+
+async function usageRow(requestId: string) {
+  for (let i = 0; i < 100; i++) {
+    const res = await fetch(`${stack.url}/admin/usage?subscriber_id=sub_dev&rows=10000`, { headers: { authorization: `Bearer ${stack.adminToken}` } });
+    const { rows } = (await res.json()) as { rows: { request_id: string; status: string; miner_hotkey: string; attempts: number; completion_tokens_counted: number }[] };
+    const mine = rows.filter((r) => r.request_id === requestId);
+    if (mine.length > 0) return mine;
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  return [];
+}
+
+/** The unbroken answer to the same conversation (non-streamed; any live miner, same model). */
+async function unbroken(openai: OpenAI, content: string) {
+  const c = await openai.chat.completions.create({ model: "demo/tiny-chat", messages: [{ role: "user", content }] });
+  return { text: c.choices[0]?.message.content ?? "", usage: c.usage! };
+}
+
+describe("a miner killed mid-stream", () => {
+  it("the openai client and the Anthropic SDK each get one complete answer, exactly the unbroken text, with correct usage", async () => {
+    const openai = new OpenAI({ baseURL: `${stack.url}/v1`, apiKey: stack.devKey, maxRetries: 0 });
+    const anthropic = new Anthropic({ baseURL: stack.url, apiKey: stack.devKey, maxRetries: 0 });
+    let cutOpenAI = 0;
+    let cutAnthropic = 0;
+
+    // Streams until one has landed on a dying miner (its header names the first miner); every
+    // stream, cut or not, must be complete and exact.
+    for (let i = 0; i < 16 && (cutOpenAI === 0 || cutAnthropic === 0); i++) {
+      const content = `Tell me about rivers, take ${i}`;
+      if (cutOpenAI === 0) {
+        const { data: stream, response } = await openai.chat.completions
+          .create({ model: "demo/tiny-chat", stream: true, stream_options: { include_usage: true }, messages: [{ role: "user", content }] })
+          .withResponse();
+        let text = "";
+        let usage: OpenAI.CompletionUsage | undefined;
+        const ids = new Set<string>();
+        for await (const chunk of stream) {
+          ids.add(chunk.id);
+          text += chunk.choices[0]?.delta.content ?? "";
+          if (chunk.usage) usage = chunk.usage;
+        }
+        const first = response.headers.get("x-miner-hotkey") ?? "";
+        const requestId = response.headers.get("x-request-id") ?? "";
+        const want = await unbroken(openai, content);
+        expect(text).toBe(want.text);
+        expect(usage).toMatchObject({ prompt_tokens: want.usage.prompt_tokens, completion_tokens: want.usage.completion_tokens });
+        expect(ids.size).toBe(1);
+        if (victims.has(first)) {
+          cutOpenAI++;
+          const rows = await usageRow(requestId);
+          expect(rows).toHaveLength(1);
+          expect(rows[0]).toMatchObject({ status: "ok", completion_tokens_counted: countTokens(want.text) });
+          expect(rows[0]!.miner_hotkey).not.toBe(first); // another miner finished it
+          expect(rows[0]!.attempts).toBeGreaterThanOrEqual(2);
+        }
+      }
+      if (cutAnthropic === 0) {
+        const { data: stream, response } = await anthropic.messages
+          .create({ model: "demo/tiny-chat", max_tokens: 256, stream: true, messages: [{ role: "user", content: `${content} (anthropic)` }] })
+          .withResponse();
+        let text = "";
+        let starts = 0;
+        let stops = 0;
+        let outputTokens = -1;
+        for await (const ev of stream) {
+          if (ev.type === "message_start") starts++;
+          if (ev.type === "message_stop") stops++;
+          if (ev.type === "content_block_delta" && ev.delta.type === "text_delta") text += ev.delta.text;
+          if (ev.type === "message_delta") outputTokens = ev.usage.output_tokens;
+        }
+        const first = response.headers.get("x-miner-hotkey") ?? "";
+        const want = await unbroken(openai, `${content} (anthropic)`);
+        expect(text).toBe(want.text);
+        expect([starts, stops]).toEqual([1, 1]);
+        expect(outputTokens).toBe(want.usage.completion_tokens);
+        if (victims.has(first)) cutAnthropic++;
+      }
+    }
+    console.log(`streams cut by a dying miner and continued: openai ${cutOpenAI}, anthropic ${cutAnthropic}`);
+    expect(cutOpenAI).toBe(1);
+    expect(cutAnthropic).toBe(1);
+    // The dying miners really died: the processes exited.
+    const exited = stack.miners.slice(0, 3).filter((m) => m.process.child.exitCode !== null).length;
+    expect(exited).toBeGreaterThanOrEqual(2);
+  }, 240_000);
+});
