@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { record, rememberAffinity, statsOf } from "../../src/routing/health/book";
+import { record, rememberAffinity, statsOf, trackInflight } from "../../src/routing/health/book";
+import { loadModel, predictTtft } from "../../src/routing/health/load-curve";
 import { circuitState, freshStats, observe, TUNING, type MinerStats } from "../../src/routing/health/stats";
 import type { Miner } from "../../src/routing/directory";
-import { peerBests, scoreMiner } from "../../src/routing/score";
+import { loadFactor, peerBests, scoreMiner } from "../../src/routing/score";
 import { rankCandidates } from "../../src/routing/select";
 
 const T0 = 1_000_000;
@@ -124,5 +125,61 @@ describe("selection", () => {
     const order = rankCandidates([miner("a"), miner("b"), miner("c")], { model: "unit/fresh", maxAttempts: 2, now: T0, random: mulberry32(3) });
     expect(order).toHaveLength(2);
     expect(new Set(order.map((m) => m.hotkey)).size).toBe(2);
+  });
+});
+
+describe("load curve", () => {
+  const at = (hotkey: string, i: number, ttftMs: number, inflight: number) => ({ ...success(hotkey, T0 + i, ttftMs), inflight });
+
+  it("keeps a miner that does not slow down at full weight however many requests it carries", () => {
+    let s = freshStats(T0);
+    for (const level of [1, 2, 4, 8, 16, 32]) s = fold(s, 5, (i) => at("a", i, 20, level));
+    expect(loadModel(s.loadTtft)).toEqual({ baseMs: 20, capacity: null });
+    expect(loadFactor(s, 31, "balanced")).toBe(1);
+    expect(loadFactor(s, 100, "balanced")).toBe(1); // no evidence of slowing down: none assumed
+  });
+
+  it("learns the capacity where TTFT passes 1.5x unloaded, and predicts queueing beyond it", () => {
+    let s = freshStats(T0);
+    s = fold(s, 5, (i) => at("a", i, 20, 1));
+    s = fold(s, 5, (i) => at("a", i, 21, 4));
+    s = fold(s, 5, (i) => at("a", i, 60, 8));
+    const m = loadModel(s.loadTtft);
+    expect(m).toEqual({ baseMs: 20, capacity: 4 });
+    expect(predictTtft(s.loadTtft, 3)).toBeCloseTo(21, 5);
+    expect(predictTtft(s.loadTtft, 8)).toBeCloseTo(60, 5);
+    // Busier than anything measured: at least base x (1 + (L - capacity) / capacity).
+    expect(predictTtft(s.loadTtft, 20)).toBeCloseTo(20 * (1 + 16 / 4), 5);
+    expect(loadFactor(s, 7, "latency")).toBeCloseTo((20 / 60) ** 2, 5);
+    expect(loadFactor(s, 7, "throughput")).toBeCloseTo(20 / 60, 5);
+  });
+
+  it("is not fooled by TTFTs inflated at low load (the gateway's own contention)", () => {
+    let s = freshStats(T0);
+    s = fold(s, 5, (i) => at("a", i, 500, 1));
+    s = fold(s, 5, (i) => at("a", i, 150, 8));
+    expect(loadModel(s.loadTtft).baseMs).toBe(150);
+    expect(loadFactor(s, 0, "balanced")).toBe(1);
+    expect(loadFactor(s, 7, "balanced")).toBe(1);
+  });
+
+  it("keeps >= 75% of first picks on a fast miner with 8 in flight beside an 8x slower and a 30%-failing one", () => {
+    const model = "unit/load";
+    for (let i = 0; i < 40; i++) {
+      record(model, at("lfast", i, 20, 1 + (i % 8)));
+      record(model, at("lslow", i, 160, 1));
+      record(model, [1, 4, 7].includes(i % 10) ? failure("lflaky", T0 + i) : at("lflaky", i, 20, 1));
+    }
+    for (let i = 0; i < 8; i++) trackInflight("lfast", 1);
+    try {
+      const miners = [miner("lfast"), miner("lslow"), miner("lflaky")];
+      const random = mulberry32(5);
+      const firsts: Record<string, number> = { lfast: 0, lslow: 0, lflaky: 0 };
+      for (let i = 0; i < 2000; i++) firsts[rankCandidates(miners, { model, maxAttempts: 3, now: T0 + 100, random })[0]!.hotkey]!++;
+      expect(firsts.lfast! / 2000).toBeGreaterThanOrEqual(0.75);
+      expect(firsts.lflaky! / 2000).toBeLessThanOrEqual(0.1);
+    } finally {
+      for (let i = 0; i < 8; i++) trackInflight("lfast", -1);
+    }
   });
 });
