@@ -50,38 +50,14 @@ describe("a miner killed mid-stream", () => {
     const anthropic = new Anthropic({ baseURL: stack.url, apiKey: stack.devKey, maxRetries: 0 });
     let cutOpenAI = 0;
     let cutAnthropic = 0;
+    type Got = { content: string; text: string; first: string; requestId: string; check: (want: Awaited<ReturnType<typeof unbroken>>) => void };
+    const got: Got[] = [];
 
-    // Streams until one has landed on a dying miner (its header names the first miner); every
-    // stream, cut or not, must be complete and exact.
+    // Streams until one of each SDK has landed on a dying miner (the header names the first
+    // miner). The unbroken answers are fetched afterwards: a non-streamed request to a dying
+    // miner kills it too, and it must not run out of victims first.
     for (let i = 0; i < 16 && (cutOpenAI === 0 || cutAnthropic === 0); i++) {
       const content = `Tell me about rivers, take ${i}`;
-      if (cutOpenAI === 0) {
-        const { data: stream, response } = await openai.chat.completions
-          .create({ model: "demo/tiny-chat", stream: true, stream_options: { include_usage: true }, messages: [{ role: "user", content }] })
-          .withResponse();
-        let text = "";
-        let usage: OpenAI.CompletionUsage | undefined;
-        const ids = new Set<string>();
-        for await (const chunk of stream) {
-          ids.add(chunk.id);
-          text += chunk.choices[0]?.delta.content ?? "";
-          if (chunk.usage) usage = chunk.usage;
-        }
-        const first = response.headers.get("x-miner-hotkey") ?? "";
-        const requestId = response.headers.get("x-request-id") ?? "";
-        const want = await unbroken(openai, content);
-        expect(text).toBe(want.text);
-        expect(usage).toMatchObject({ prompt_tokens: want.usage.prompt_tokens, completion_tokens: want.usage.completion_tokens });
-        expect(ids.size).toBe(1);
-        if (victims.has(first)) {
-          cutOpenAI++;
-          const rows = await usageRow(requestId);
-          expect(rows).toHaveLength(1);
-          expect(rows[0]).toMatchObject({ status: "ok", completion_tokens_counted: countTokens(want.text) });
-          expect(rows[0]!.miner_hotkey).not.toBe(first); // another miner finished it
-          expect(rows[0]!.attempts).toBeGreaterThanOrEqual(2);
-        }
-      }
       if (cutAnthropic === 0) {
         const { data: stream, response } = await anthropic.messages
           .create({ model: "demo/tiny-chat", max_tokens: 256, stream: true, messages: [{ role: "user", content: `${content} (anthropic)` }] })
@@ -97,12 +73,55 @@ describe("a miner killed mid-stream", () => {
           if (ev.type === "message_delta") outputTokens = ev.usage.output_tokens;
         }
         const first = response.headers.get("x-miner-hotkey") ?? "";
-        const want = await unbroken(openai, `${content} (anthropic)`);
-        expect(text).toBe(want.text);
-        expect([starts, stops]).toEqual([1, 1]);
-        expect(outputTokens).toBe(want.usage.completion_tokens);
         if (victims.has(first)) cutAnthropic++;
+        got.push({
+          content: `${content} (anthropic)`,
+          text,
+          first,
+          requestId: response.headers.get("x-request-id") ?? "",
+          check: (want) => {
+            expect([starts, stops]).toEqual([1, 1]);
+            expect(outputTokens).toBe(want.usage.completion_tokens);
+          },
+        });
       }
+      if (cutOpenAI === 0) {
+        const { data: stream, response } = await openai.chat.completions
+          .create({ model: "demo/tiny-chat", stream: true, stream_options: { include_usage: true }, messages: [{ role: "user", content }] })
+          .withResponse();
+        let text = "";
+        let usage: OpenAI.CompletionUsage | undefined;
+        const ids = new Set<string>();
+        for await (const chunk of stream) {
+          ids.add(chunk.id);
+          text += chunk.choices[0]?.delta.content ?? "";
+          if (chunk.usage) usage = chunk.usage;
+        }
+        const first = response.headers.get("x-miner-hotkey") ?? "";
+        if (victims.has(first)) cutOpenAI++;
+        got.push({
+          content,
+          text,
+          first,
+          requestId: response.headers.get("x-request-id") ?? "",
+          check: (want) => {
+            expect(usage).toMatchObject({ prompt_tokens: want.usage.prompt_tokens, completion_tokens: want.usage.completion_tokens });
+            expect(ids.size).toBe(1);
+          },
+        });
+      }
+    }
+    // The Anthropic conversation as chat (what its dialect sends) is the same single user turn.
+    for (const g of got) {
+      const want = await unbroken(openai, g.content);
+      expect(g.text).toBe(want.text);
+      g.check(want);
+      if (!victims.has(g.first)) continue;
+      const rows = await usageRow(g.requestId);
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatchObject({ status: "ok", completion_tokens_counted: countTokens(want.text) });
+      expect(rows[0]!.miner_hotkey).not.toBe(g.first); // another miner finished it
+      expect(rows[0]!.attempts).toBeGreaterThanOrEqual(2);
     }
     console.log(`streams cut by a dying miner and continued: openai ${cutOpenAI}, anthropic ${cutAnthropic}`);
     expect(cutOpenAI).toBe(1);
