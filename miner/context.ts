@@ -26,6 +26,8 @@ export type MinerStats = {
   /** Inference requests holding a slot now, and the most ever at once (see maxConcurrency). */
   inflight: number;
   peakInflight: number;
+  /** Inference requests that had to wait for a slot. */
+  queued: number;
   /** Milliseconds from a request's arrival (queueing included) to its first token, the last 1000. */
   firstTokenMs: number[];
   byEndpoint: Record<Endpoint | "models", number>;
@@ -49,6 +51,7 @@ export function emptyStats(): MinerStats {
     exited: 0,
     inflight: 0,
     peakInflight: 0,
+    queued: 0,
     firstTokenMs: [],
     byEndpoint: { chat: 0, completions: 0, embeddings: 0, models: 0 },
     promptTokens: 0,

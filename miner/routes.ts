@@ -38,6 +38,7 @@ export async function route(ctx: RequestContext, path: string, backend: Backend,
     return;
   }
   // Over the concurrency cap the request queues here, so its first token comes later.
+  if (slots.active() >= ctx.behaviour.maxConcurrency || slots.waiting() > 0) ctx.stats.queued++;
   if (!(await slots.acquire(ctx.signal))) {
     ctx.stats.clientClosed++;
     return;

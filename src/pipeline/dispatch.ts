@@ -13,8 +13,8 @@ import { answerText, isWellFormedAnswer } from "../routing/answer-text";
 import type { Miner } from "../routing/directory";
 import { callMiner, isRedirect } from "../routing/miner-client";
 import type { InferenceRequest } from "../validation/requests";
-import type { AttemptFailureKind, DispatchOutcome, PipelineDeps } from "./contracts";
 import { requestIsToBlame, statusSignature, type AttemptFailure } from "./blame";
+import type { AttemptFailureKind, DispatchOutcome, PipelineDeps } from "./contracts";
 import { continuationBody } from "./continuation";
 import { relayStream, type Continuation, type StreamSource } from "./stream";
 import { peekStream } from "./stream-peek";
@@ -199,14 +199,13 @@ async function startedStream(
   const type = res.headers.get("content-type") ?? "";
   if (!type.includes("text/event-stream") || !res.body) {
     await res.body?.cancel();
-    return fail("bad_response", `${miner.hotkey} did not stream (content-type '${type}')`);
+    return fail("bad_response", `${miner.hotkey} did not stream (content-type '${type}')`, "not a stream");
   }
   const reader = res.body.getReader();
   try {
     const peek = await peekStream(reader, endpoint);
     if (peek.ok) return { reader, first: peek.consumed };
     reader.cancel().catch(() => {});
-    // Two miners sending the same kind of bad stream for one request: the request's fault (blame.ts).
     return fail(peek.kind, `${miner.hotkey} sent ${peek.detail}`, peek.kind === "bad_response" ? peek.detail : null);
   } catch (err) {
     return timedOut() ? fail("timeout", `${miner.hotkey} sent no content in time`) : fail("connect", `${miner.hotkey}: ${errorText(err)}`);
@@ -276,7 +275,6 @@ async function openContinuation(
     if (!res.ok) {
       // Even a 400 is the miner's: the client's request was already accepted by another.
       await discard(res);
-      if (isRedirect(res.status)) return { failure: { kind: "status", detail: `${miner.hotkey} answered a redirect (${res.status}) to a continuation`, hotkey: miner.hotkey, signature: null } };
       return { failure: { kind: "status", detail: `${miner.hotkey} answered ${res.status} to a continuation`, hotkey: miner.hotkey, signature: null } };
     }
     const started = await startedStream(res, endpoint, miner, () => timedOut);

@@ -2,8 +2,8 @@
  * A miner process dies in the middle of a stream (--exit-after-tokens: it exits after k tokens
  * reached the wire), and the official SDKs still receive one complete answer: exactly the text an
  * unbroken answer has (the reference model is deterministic), with correct usage, and one usage
- * row. Real processes: the dev stack (wrangler dev) and reference miners, three of which die on
- * their first stream.
+ * row. Real processes: the dev stack (wrangler dev) and reference miners, six of which die on
+ * their first stream (several, since a continuation that lands on one kills it too).
  */
 import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
@@ -14,13 +14,19 @@ import { startDevStack, type DevStack } from "../../scripts/lib/dev-stack";
 let stack: DevStack;
 let victims: Set<string>;
 const dying = { args: ["--exit-after-tokens", "4", "--tokens-per-sec", "40"] };
+const VICTIMS = 6;
 
 beforeAll(async () => {
   stack = await startDevStack({
-    miners: [{ hotkeyUri: "//Die1", ...dying }, { hotkeyUri: "//Die2", ...dying }, { hotkeyUri: "//Die3", ...dying }, { hotkeyUri: "//Live1", args: ["--tokens-per-sec", "200"] }],
-    vars: { MAX_MINER_ATTEMPTS: "4" },
+    // A continuation that lands on another dying miner kills it too: enough of them for both SDKs.
+    miners: [
+      ...Array.from({ length: VICTIMS }, (_, i) => ({ hotkeyUri: `//Die${i + 1}`, ...dying })),
+      { hotkeyUri: "//Live1", args: ["--tokens-per-sec", "200"] },
+      { hotkeyUri: "//Live2", args: ["--tokens-per-sec", "200"] },
+    ],
+    vars: { MAX_MINER_ATTEMPTS: String(VICTIMS + 2) },
   });
-  victims = new Set(stack.miners.slice(0, 3).map((m) => m.hotkey));
+  victims = new Set(stack.miners.slice(0, VICTIMS).map((m) => m.hotkey));
 }, 180_000);
 
 afterAll(async () => {
@@ -127,7 +133,7 @@ describe("a miner killed mid-stream", () => {
     expect(cutOpenAI).toBe(1);
     expect(cutAnthropic).toBe(1);
     // The dying miners really died: the processes exited.
-    const exited = stack.miners.slice(0, 3).filter((m) => m.process.child.exitCode !== null).length;
+    const exited = stack.miners.slice(0, VICTIMS).filter((m) => m.process.child.exitCode !== null).length;
     expect(exited).toBeGreaterThanOrEqual(2);
   }, 240_000);
 });

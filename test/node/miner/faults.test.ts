@@ -170,10 +170,9 @@ describe("concurrency cap", () => {
       expect(results.every((r) => r.status === 200)).toBe(true);
       const s = m.stats();
       expect(s.peakInflight).toBe(2);
-      // Three waves of two: the last wave waited for two others. Ratios, not absolute timings.
-      const sorted = [...s.firstTokenMs].sort((a, b) => a - b);
-      expect(sorted).toHaveLength(6);
-      expect(sorted[5]!).toBeGreaterThan(2 * sorted[0]!);
+      // Two served at once, four waited for a slot (counts, not timings).
+      expect(s.queued).toBe(4);
+      expect(s.firstTokenMs).toHaveLength(6);
       m.setBehaviour({ maxConcurrency: Infinity });
       await Promise.all(Array.from({ length: 6 }, (_, i) => call(m, "/v1/chat/completions", ask(`free ${i}`))));
       expect(m.stats().peakInflight).toBe(6);
