@@ -59,8 +59,7 @@ export function peerBests(stats: readonly MinerStats[], chain: readonly ChainVie
   let bestTtftMs: number | null = null;
   let bestTokensPerSec: number | null = null;
   for (const s of stats) {
-    const base = baseTtft(s);
-    if (base !== null && (bestTtftMs === null || base < bestTtftMs)) bestTtftMs = base;
+    if (s.ttftMs !== null && (bestTtftMs === null || s.ttftMs < bestTtftMs)) bestTtftMs = s.ttftMs;
     if (s.tokensPerSec !== null && (bestTokensPerSec === null || s.tokensPerSec > bestTokensPerSec)) bestTokensPerSec = s.tokensPerSec;
   }
   let maxIncentive = 0;
@@ -87,8 +86,9 @@ export function loadFactor(s: MinerStats, inflight: number, hint: RouteHint): nu
 }
 
 export function scoreMiner(s: MinerStats, chain: ChainView, peers: PeerBests, hint: RouteHint, inflight: number): ScoreComponents {
-  const base = baseTtft(s);
-  const latency = base === null || peers.bestTtftMs === null ? 1 : (Math.max(1, peers.bestTtftMs) / Math.max(1, base)) ** 2;
+  // Latency compares the miners' TTFT EWMAs: a minimum over load buckets would favour whichever
+  // miner has the most samples (the most buckets to take a minimum over) and lock traffic onto it.
+  const latency = s.ttftMs === null || peers.bestTtftMs === null ? 1 : (Math.max(1, peers.bestTtftMs) / Math.max(1, s.ttftMs)) ** 2;
   const throughput = s.tokensPerSec === null || peers.bestTokensPerSec === null ? 1 : s.tokensPerSec / peers.bestTokensPerSec;
   const speed = hint === "latency" ? latency : hint === "throughput" ? throughput : latency * Math.sqrt(throughput);
   const incentiveShare = peers.maxIncentive > 0 ? chain.incentive / peers.maxIncentive : null;
