@@ -34,7 +34,9 @@ async function plain(i: number) {
 async function streamed(i: number, onChunk: (miner: string | null) => void) {
   const res = await fetch(`${stack.url}/v1/chat/completions`, {
     method: "POST",
-    headers: headers(),
+    // Continuation on another miner is turned off here: this test checks how a stream ends when it
+    // cannot be continued (test/e2e/stream-continuation.test.ts checks the continued ones).
+    headers: { ...headers(), "x-gateway-continuation": "off" },
     body: JSON.stringify({ model: "demo/tiny-chat", stream: true, messages: [{ role: "user", content: `stream ${i}` }] }),
   });
   const decoder = new SseDecoder();
