@@ -40,7 +40,8 @@ export default defineConfig(async () => {
             ADMIN_TOKEN: "test-admin-token",
             GATEWAY_HOTKEY_MNEMONIC: "//Alice",
             MINER_TIMEOUT_MS: "3000",
-            FIRST_BYTE_TIMEOUT_MS: "1500",
+            // Above the routing-under-load miners' 2 s first token (test/worker/routing-load.test.ts).
+            FIRST_BYTE_TIMEOUT_MS: "3000",
             STREAM_IDLE_TIMEOUT_MS: "1500",
             MAX_MINER_ATTEMPTS: "4",
             MINER_CACHE_TTL_MS: "0",

@@ -1,12 +1,15 @@
 /**
  * The score of a miner for one request, from live measurements and the chain's view:
  *
- *   score = success⁸ × speed × honesty² × canary² × prior × load
+ *   score = success¹⁶ × speed × honesty² × canary² × prior × load
  *
- *   success  EWMA (α 0.1) of answered requests (1 = all). The 8th power makes a 30%-failing miner
- *            worth ~0.06 of a reliable one (a tenth of the traffic at most beside one reliable
- *            peer), a 10%-failing one ~0.43: each failure costs the user a retry and the subnet
- *            a wasted request, so reliability weighs more than speed.
+ *   success  share of answered requests (1 = all): a running mean over the first ones, then an
+ *            EWMA (α 0.05), its deficit forgiven by half every 5 idle minutes (health/stats.ts).
+ *            The 16th power: a miner failing 1 request in 20 keeps 44% of its weight, 1 in 10
+ *            keeps 19%, 3 in 10 keeps 0.3%. Each failure costs the user a wait and a retry and
+ *            the subnet a wasted request, so reliability weighs more than speed: beside a
+ *            reliable peer a 30%-failing miner must carry well under a tenth of the attempts,
+ *            even when a lucky streak makes it look like a 20%-failing one (0.8¹⁶ = 0.03).
  *   speed    relative to the best measured miner for the same model, by the request's hint:
  *            latency = (best base TTFT / base TTFT)², throughput = tokens/s / best tokens/s,
  *            balanced = latency × √throughput. Base TTFT is the miner's TTFT unloaded (the lowest
@@ -71,10 +74,6 @@ export function peerBests(stats: readonly MinerStats[], chain: readonly ChainVie
   return { bestTtftMs, bestTokensPerSec, maxIncentive, maxStakeRao };
 }
 
-/** The miner's TTFT unloaded: from its load curve when measured, else its overall EWMA. */
-export function baseTtft(s: MinerStats): number | null {
-  return loadModel(s.loadTtft).baseMs ?? s.ttftMs;
-}
 
 /** How much slower the miner's first token gets with one more request (1: not at all). */
 export function loadFactor(s: MinerStats, inflight: number, hint: RouteHint): number {
@@ -95,7 +94,7 @@ export function scoreMiner(s: MinerStats, chain: ChainView, peers: PeerBests, hi
   const stakeShare = peers.maxStakeRao > 0n ? Number((chain.stakeRao * 1000n) / peers.maxStakeRao) / 1000 : null;
   const prior = incentiveShare === null && stakeShare === null ? 1 : 0.5 + 0.4 * (incentiveShare ?? 0) + 0.1 * (stakeShare ?? 0);
   const load = loadFactor(s, inflight, hint);
-  const success = s.success ** 8;
+  const success = s.success ** 16;
   const honesty = s.honesty ** 2;
   const canary = s.canary ** 2;
   return { success, speed, honesty, canary, prior, load, score: success * speed * honesty * canary * prior * load };

@@ -8,18 +8,18 @@
  *    success, honesty and canary EWMAs all at least 0.8), so its KV cache is reused. Speed does
  *    not break affinity: a warm cache is worth more than a few milliseconds of measured TTFT.
  * 3. With probability EXPLORATION the first pick is uniform among miners in good standing
- *    (score above 0, success EWMA at least 0.8), so new miners and slow ones get re-measured;
+ *    (score above 0, success at least 0.9), so new miners and slow ones get re-measured;
  *    otherwise picks are weighted by score, without replacement.
  */
 import { affinityOf, inflightOf, statsOf } from "./health/book";
-import { circuitState, type CircuitState, type MinerStats } from "./health/stats";
+import { circuitState, forgiven, type CircuitState, type MinerStats } from "./health/stats";
 import type { Miner } from "./directory";
 import { peerBests, scoreMiner, type RouteHint, type ScoreComponents } from "./score";
 
 export const EXPLORATION = 0.05;
 const HALF_OPEN_WEIGHT = 0.1;
 const AFFINITY_MIN_HEALTH = 0.8;
-const EXPLORE_MIN_SUCCESS = 0.8;
+const EXPLORE_MIN_SUCCESS = 0.9;
 
 export interface ScoredMiner {
   miner: Miner;
@@ -40,7 +40,7 @@ export interface RankOptions {
 }
 
 export function scoreCandidates(miners: readonly Miner[], model: string, hint: RouteHint, now: number): ScoredMiner[] {
-  const stats = miners.map((m) => statsOf(model, m.hotkey, now));
+  const stats = miners.map((m) => forgiven(statsOf(model, m.hotkey, now), now));
   const peers = peerBests(stats, miners);
   return miners.map((miner, i) => {
     const s = stats[i] as MinerStats;

@@ -44,7 +44,7 @@ export interface Fixtures {
     midStream: Record<"drop" | "stall" | "errorEvent" | "finishError" | "malformed", MinerFixture>;
     beforeContent: Record<"empty" | "silent" | "errorFirst" | "finishErrorFirst", MinerFixture>;
   };
-  /** Concurrency levels of the routing-under-load test (env ROUTING_LOAD_LEVELS, default "8"). */
+  /** Concurrency levels of the routing-under-load test (env ROUTING_LOAD_LEVELS, default "8,32"). */
   loadLevels: number[];
   /** `GET ${minerStatsUrl}?hotkey=H`: that fixture miner's own counters (MinerStats of miner/context.ts). */
   minerStatsUrl: string;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { record, rememberAffinity, statsOf, trackInflight } from "../../src/routing/health/book";
 import { loadModel, predictTtft } from "../../src/routing/health/load-curve";
-import { circuitState, freshStats, observe, TUNING, type MinerStats } from "../../src/routing/health/stats";
+import { circuitState, forgiven, freshStats, observe, TUNING, type MinerStats } from "../../src/routing/health/stats";
 import type { Miner } from "../../src/routing/directory";
 import { loadFactor, peerBests, scoreMiner } from "../../src/routing/score";
 import { rankCandidates } from "../../src/routing/select";
@@ -34,7 +34,24 @@ describe("measurements", () => {
     expect(s.tokensPerSec).toBeCloseTo(1000, 5); // 40 tokens in 40 ms
     expect(s.success).toBe(1);
     const f = fold(s, 5, (i) => failure("a", T0 + 100 + i));
-    expect(f.success).toBeCloseTo(0.9 ** 5, 5);
+    expect(f.success).toBeCloseTo((1 - TUNING.successAlpha) ** 5, 5); // past the running mean: the EWMA floor
+  });
+
+  it("learn a miner's failure rate as a running mean at first, so a 30%-failing miner shows within ~10 requests", () => {
+    // Observation n weighs 1 / (n + prior) until that falls to the EWMA floor.
+    const s = fold(freshStats(T0), 10, (i) => ([1, 4, 7].includes(i) ? failure("a", T0 + i) : success("a", T0 + i)));
+    expect(s.success).toBeCloseTo((TUNING.successPrior + 7) / (TUNING.successPrior + 10), 5);
+    // One early failure does not condemn a new miner.
+    expect(observe(freshStats(T0), failure("a", T0)).success).toBeCloseTo(TUNING.successPrior / (TUNING.successPrior + 1), 5);
+  });
+
+  it("forgive a failure deficit by half per idle half-life, so a starved miner gets measured again", () => {
+    const s = fold(freshStats(T0), 10, (i) => failure("a", T0 + i));
+    const deficit = 1 - s.success;
+    expect(forgiven(s, s.updatedAt).success).toBe(s.success);
+    expect(1 - forgiven(s, s.updatedAt + TUNING.forgiveHalfLifeMs).success).toBeCloseTo(deficit / 2, 5);
+    expect(1 - forgiven(s, s.updatedAt + 3 * TUNING.forgiveHalfLifeMs).success).toBeCloseTo(deficit / 8, 5);
+    expect(forgiven(s, s.updatedAt + TUNING.forgiveHalfLifeMs).circuit).toBe(s.circuit); // only the estimate ages
   });
 
   it("detect a miner that reports twice the tokens it sent", () => {
@@ -139,7 +156,7 @@ describe("load curve", () => {
     expect(loadFactor(s, 100, "balanced")).toBe(1); // no evidence of slowing down: none assumed
   });
 
-  it("learns the capacity where TTFT passes 1.5x unloaded, and predicts queueing beyond it", () => {
+  it("learns the capacity where TTFT passes twice its unloaded value, and predicts queueing beyond it", () => {
     let s = freshStats(T0);
     s = fold(s, 5, (i) => at("a", i, 20, 1));
     s = fold(s, 5, (i) => at("a", i, 21, 4));
@@ -161,6 +178,40 @@ describe("load curve", () => {
     expect(loadModel(s.loadTtft).baseMs).toBe(150);
     expect(loadFactor(s, 0, "balanced")).toBe(1);
     expect(loadFactor(s, 7, "balanced")).toBe(1);
+  });
+
+  it("does not blame a miner for a delay every miner shows at once (the gateway's own contention)", () => {
+    const model = "unit/contention";
+    // Calm: both miners measured unloaded.
+    for (let i = 0; i < 10; i++) {
+      record(model, at("cfast", i, 60, 1));
+      record(model, at("cslow", i, 480, 1));
+    }
+    // The isolate gets busy: every first token arrives ~250 ms later, while the fast miner carries 20.
+    for (let i = 10; i < 60; i++) {
+      record(model, at("cfast", i, 310 + (i % 3), 20));
+      if (i % 5 === 0) record(model, at("cslow", i, 730 + (i % 3), 1));
+    }
+    const fast = statsOf(model, "cfast", T0 + 100);
+    expect(loadModel(fast.loadTtft).capacity).toBeNull();
+    expect(loadFactor(fast, 20, "balanced")).toBeGreaterThan(0.9);
+    // Net of the shared delay, the fast miner is still ~8x faster to start.
+    expect(statsOf(model, "cslow", T0 + 100).ttftMs! / fast.ttftMs!).toBeGreaterThan(5);
+  });
+
+  it("still sees a miner that saturates while its peer does not", () => {
+    const model = "unit/saturation";
+    for (let i = 0; i < 10; i++) {
+      record(model, at("sat", i, 60, 1));
+      record(model, at("peer", i, 180, 1));
+    }
+    for (let i = 10; i < 60; i++) {
+      record(model, at("sat", i, 240 + (i % 3), 8)); // queues: 4x its unloaded TTFT at 8 in flight
+      if (i % 2 === 0) record(model, at("peer", i, 185 + (i % 3), 2));
+    }
+    const sat = statsOf(model, "sat", T0 + 100);
+    expect(loadModel(sat.loadTtft).capacity).not.toBeNull();
+    expect(loadFactor(sat, 7, "latency")).toBeLessThan(0.2);
   });
 
   it("keeps >= 75% of first picks on a fast miner with 8 in flight beside an 8x slower and a 30%-failing one", () => {

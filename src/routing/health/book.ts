@@ -4,6 +4,7 @@
  * model's MinerHealth Durable Object, which merges every isolate's observations; the DO's answer
  * replaces the local copy, so all isolates converge within a flush interval.
  */
+import { contentionMs, excessOf, type Excess } from "./contention";
 import { freshStats, observe, type MinerStats, type Observation } from "./stats";
 
 const FLUSH_INTERVAL_MS = 1_000;
@@ -12,6 +13,8 @@ const MAX_AFFINITY_KEYS = 10_000;
 
 interface ModelBook {
   stats: Map<string, MinerStats>;
+  /** Each miner's recent TTFT above its unloaded base, as this isolate measured it. */
+  excess: Map<string, Excess>;
   pending: Observation[];
   lastFlushAt: number;
   flushing: boolean;
@@ -24,7 +27,7 @@ const affinity = new Map<string, string>();
 function book(model: string): ModelBook {
   let b = books.get(model);
   if (!b) {
-    b = { stats: new Map(), pending: [], lastFlushAt: 0, flushing: false };
+    b = { stats: new Map(), excess: new Map(), pending: [], lastFlushAt: 0, flushing: false };
     books.set(model, b);
   }
   return b;
@@ -36,8 +39,18 @@ export function statsOf(model: string, hotkey: string, now: number): MinerStats 
 
 export function record(model: string, o: Observation): void {
   const b = book(model);
-  b.stats.set(o.hotkey, observe(b.stats.get(o.hotkey) ?? freshStats(o.at), o));
-  b.pending.push(o);
+  const prev = b.stats.get(o.hotkey) ?? freshStats(o.at);
+  const observed = o.kind === "success" && o.ttftMs !== null ? netOfContention(b, prev, o, o.ttftMs) : o;
+  b.stats.set(o.hotkey, observe(prev, observed));
+  b.pending.push(observed);
+}
+
+/** A success stamped with the isolate's own delay, measured here (the shared view folds the same). */
+function netOfContention(b: ModelBook, prev: MinerStats, o: Observation & { kind: "success" }, ttftMs: number): Observation {
+  const excess = excessOf(prev, ttftMs, o.at);
+  if (excess) b.excess.set(o.hotkey, excess);
+  const contention = contentionMs(b.excess, o.at);
+  return contention > 0 ? { ...o, contentionMs: contention } : o;
 }
 
 /** Observations to send now, if it is time (or the batch is full); null otherwise. */

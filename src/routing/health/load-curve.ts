@@ -24,8 +24,13 @@
 export const LOAD_BUCKETS = 7;
 /** A bucket's EWMA counts once it has this many samples. */
 export const MIN_BUCKET_SAMPLES = 3;
-/** TTFT beyond this multiple of the unloaded TTFT means the miner is saturated. */
-export const SATURATION = 1.5;
+/**
+ * TTFT beyond this multiple of the unloaded TTFT means the miner is saturated. Twice, not less:
+ * what the gateway measures under its own load wobbles by half again even after the shared delay
+ * is taken out (contention.ts), while a miner that really queues doubles its TTFT as soon as the
+ * queue is one turn long.
+ */
+export const SATURATION = 2;
 const BUCKET_ALPHA = 0.2;
 
 export interface LoadBucket {

@@ -20,6 +20,11 @@ export type Observation =
       reportedTokens: number | null;
       /** Requests this miner carried (this one included) when it answered; absent when unknown. */
       inflight?: number;
+      /**
+       * The isolate's own delay at the time, which every miner showed (contention.ts): routing's
+       * TTFT measurements are folded net of it. Absent: none.
+       */
+      contentionMs?: number;
     }
   | { kind: "failure"; hotkey: string; at: number; failure: FailureKind }
   | { kind: "canary"; hotkey: string; at: number; pass: boolean };
@@ -29,7 +34,10 @@ export type CircuitState = "closed" | "open" | "half_open";
 export interface MinerStats {
   /** Observations folded in (successes and failures). */
   samples: number;
-  /** EWMA of time to first token (ms), of output tokens per second, of total latency (ms). */
+  /**
+   * EWMA of time to first token (ms; net of the gateway's own delay, contention.ts), of output
+   * tokens per second, of total latency (ms).
+   */
   ttftMs: number | null;
   tokensPerSec: number | null;
   latencyMs: number | null;
@@ -57,8 +65,16 @@ export interface MinerStats {
 
 export const TUNING = {
   alpha: 0.2,
-  /** Success moves slower than timings: one failure should not swing traffic. */
-  successAlpha: 0.1,
+  /**
+   * Success is a running mean over a miner's first observations (after `successPrior` imagined
+   * successes), then an EWMA with this floor: quick to tell a 30%-failing miner from a reliable
+   * one, then steady (a window of ~40 requests), so one lucky or unlucky streak does not swing
+   * traffic. See docs/routing.md.
+   */
+  successAlpha: 0.05,
+  successPrior: 2,
+  /** Evidence ages: a miner's failure deficit halves every this many ms without observations. */
+  forgiveHalfLifeMs: 5 * 60_000,
   canaryAlpha: 0.3,
   /** Consecutive failures that open a circuit. */
   circuitFailures: 3,
@@ -66,6 +82,11 @@ export const TUNING = {
   circuitMaxMs: 60_000,
   /** Below this many counted tokens a request says little about honesty. */
   honestyMinTokens: 4,
+  /**
+   * Below this many counted tokens an answer's generation time is mostly the relay's and the
+   * network's (a short answer arrives in a burst or two), not the miner's speed.
+   */
+  throughputMinTokens: 16,
 } as const;
 
 export function freshStats(now: number): MinerStats {
@@ -90,6 +111,23 @@ export function freshStats(now: number): MinerStats {
 
 const ewma = (prev: number | null, value: number, alpha: number) => (prev === null ? value : prev + alpha * (value - prev));
 
+/** The weight of the n-th observation (1-based) in the success estimate. */
+function successAlpha(n: number): number {
+  return Math.max(TUNING.successAlpha, 1 / (n + TUNING.successPrior));
+}
+
+/**
+ * The stats as routing should judge them at `now`: a miner not observed for a while has its
+ * failure deficit forgiven by half every `forgiveHalfLifeMs`. Without this a miner that once
+ * failed a streak keeps a near-zero weight, gets no traffic, and so never shows it recovered.
+ */
+export function forgiven(s: MinerStats, now: number): MinerStats {
+  const idle = now - s.updatedAt;
+  if (!(idle > 0) || s.success >= 1) return s;
+  const keep = 2 ** (-idle / TUNING.forgiveHalfLifeMs);
+  return { ...s, success: 1 - (1 - s.success) * keep };
+}
+
 export function circuitState(s: MinerStats, now: number): CircuitState {
   if (s.circuit === "closed") return "closed";
   return now >= s.openUntil ? "half_open" : "open";
@@ -102,15 +140,16 @@ export function observe(prev: MinerStats, o: Observation): MinerStats {
   switch (o.kind) {
     case "success": {
       s.samples++;
-      s.success = ewma(s.success, 1, TUNING.successAlpha);
+      s.success = ewma(s.success, 1, successAlpha(s.samples));
       s.consecutiveFailures = 0;
       s.circuit = "closed";
       s.openings = 0;
       s.latencyMs = ewma(s.latencyMs, o.durationMs, a);
-      if (o.ttftMs !== null) s.ttftMs = ewma(s.ttftMs, o.ttftMs, a);
-      if (o.ttftMs !== null && o.inflight !== undefined) s.loadTtft = foldLoad(prev.loadTtft, o.inflight, o.ttftMs);
+      const ttft = o.ttftMs === null ? null : Math.max(1, o.ttftMs - (o.contentionMs ?? 0));
+      if (ttft !== null) s.ttftMs = ewma(s.ttftMs, ttft, a);
+      if (ttft !== null && o.inflight !== undefined) s.loadTtft = foldLoad(prev.loadTtft, o.inflight, ttft);
       const genMs = o.durationMs - (o.ttftMs ?? 0);
-      if (o.countedTokens >= 2 && genMs > 0) s.tokensPerSec = ewma(s.tokensPerSec, (o.countedTokens * 1000) / genMs, a);
+      if (o.countedTokens >= TUNING.throughputMinTokens && genMs > 0) s.tokensPerSec = ewma(s.tokensPerSec, (o.countedTokens * 1000) / genMs, a);
       if (o.reportedTokens !== null && o.countedTokens >= TUNING.honestyMinTokens) {
         const ratio = o.reportedTokens > 0 ? Math.min(1, o.countedTokens / o.reportedTokens) : 1;
         s.honesty = ewma(s.honesty, ratio, a);
@@ -120,7 +159,7 @@ export function observe(prev: MinerStats, o: Observation): MinerStats {
     }
     case "failure": {
       s.samples++;
-      s.success = ewma(s.success, 0, TUNING.successAlpha);
+      s.success = ewma(s.success, 0, successAlpha(s.samples));
       s.consecutiveFailures++;
       const halfOpenProbeFailed = prev.circuit === "open" && o.at >= prev.openUntil;
       if (halfOpenProbeFailed || (prev.circuit === "closed" && s.consecutiveFailures >= TUNING.circuitFailures)) {
