@@ -19,6 +19,14 @@ export interface Config {
   streamIdleTimeoutMs: number;
   routingDeadlineMs: number;
   maxMinerAttempts: number;
+  /**
+   * The most the gateway reads of one miner answer: a non-streamed body, or a stream in all
+   * (continuations included). Past it the connection is closed: a non-streamed answer fails over
+   * (a 502 when every miner's is too large), a stream ends with an error event.
+   */
+  maxAnswerBytes: number;
+  /** The most one event of a miner's stream may hold; a larger one is a bad answer. */
+  maxEventBytes: number;
   authCacheTtlMs: number;
   minerCacheTtlMs: number;
   metagraphStaleAfterMs: number;
@@ -89,6 +97,9 @@ export function parseGatewayConfig(env: GatewayVars): Config {
     streamIdleTimeoutMs: integer("STREAM_IDLE_TIMEOUT_MS", env.STREAM_IDLE_TIMEOUT_MS, 30_000),
     routingDeadlineMs: integer("ROUTING_DEADLINE_MS", env.ROUTING_DEADLINE_MS, 30_000),
     maxMinerAttempts: Math.max(1, integer("MAX_MINER_ATTEMPTS", env.MAX_MINER_ATTEMPTS, 3)),
+    // 16 MiB: a parsed and re-serialised answer of that size stays well inside a 128 MB isolate.
+    maxAnswerBytes: integer("MINER_MAX_ANSWER_BYTES", env.MINER_MAX_ANSWER_BYTES, 16 * 1024 * 1024, 1024),
+    maxEventBytes: integer("MINER_MAX_EVENT_BYTES", env.MINER_MAX_EVENT_BYTES, 1024 * 1024, 1024),
     authCacheTtlMs: integer("AUTH_CACHE_TTL_MS", env.AUTH_CACHE_TTL_MS, 10_000),
     minerCacheTtlMs: integer("MINER_CACHE_TTL_MS", env.MINER_CACHE_TTL_MS, 5_000),
     metagraphStaleAfterMs: integer("METAGRAPH_STALE_AFTER_MS", env.METAGRAPH_STALE_AFTER_MS, 15 * 60_000),

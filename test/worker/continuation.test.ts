@@ -31,6 +31,8 @@ const config: Config = {
   streamIdleTimeoutMs: 1_500,
   routingDeadlineMs: 20_000,
   maxMinerAttempts: 3,
+  maxAnswerBytes: 16 << 20,
+  maxEventBytes: 1 << 20,
   authCacheTtlMs: 0,
   minerCacheTtlMs: 0,
   metagraphStaleAfterMs: 60_000,
