@@ -130,7 +130,10 @@ export type RelayEvent =
   | { kind: "error"; code: string; message: string; raw: Uint8Array };
 
 export type DispatchOutcome =
-  /** A well-formed non-streamed answer (its `usage` already carries the cost when priced). */
+  /**
+   * A well-formed non-streamed answer (its `usage` already carries the cost when priced). Its
+   * meter is still open: serveInference finishes it once the answer is encoded.
+   */
   | { kind: "answer"; miner: string; payload: JsonObject }
   /** A stream that reached its first byte; it is read to its end and metered by itself. */
   | { kind: "stream"; miner: string; events: ReadableStream<RelayEvent> }

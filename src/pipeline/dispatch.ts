@@ -3,7 +3,8 @@
  * byte reaches the client (connection error, 5xx/429, refused signature, timeout, malformed
  * answer), and returns what the miners produced as a DispatchOutcome. It never builds HTTP
  * responses; dialects encode the outcome. The meter it is given is finished exactly once on
- * every path (here, or by the stream relay when a stream ends).
+ * every path: here, by the stream relay when a stream ends, or, for a non-streamed answer, by
+ * the pipeline once the answer is encoded.
  */
 import type { UsageMeter } from "../billing/meter";
 import { addCost } from "../billing/usage-cost";
@@ -167,8 +168,9 @@ async function attempt(
       if (isObject(payload.usage)) meter.reportUsage(payload.usage);
       meter.deliver(answerText(request.endpoint, payload));
       meter.answering();
-      const event = meter.finish("ok", 200, null);
-      if (input.priced) addCost(payload, event.costMicroUsd ?? 0);
+      // The meter stays open: the pipeline finishes it once the answer is encoded, so a failure
+      // there is metered as the gateway's own and never billed. costSoFar is what "ok" will cost.
+      if (input.priced) addCost(payload, meter.costSoFar());
       return { kind: "answer", miner: miner.hotkey, payload };
     }
 

@@ -167,6 +167,27 @@ describe("serveInference", () => {
     expect(h.admitted).toHaveLength(0);
   });
 
+  it("meters a failure to encode a miner's answer as the gateway's own (internal_error), unbilled, and settles admission with that", async () => {
+    const h = harness();
+    const failing: Dialect<null> = {
+      ...chatDialect,
+      encode() {
+        throw new RangeError("Maximum call stack size exceeded");
+      },
+    };
+    await expect(serveInference(h.deps, info(), failing, chatBody(false))).rejects.toBeInstanceOf(RangeError);
+    await Promise.all(h.pending);
+    expect(h.events).toHaveLength(1);
+    expect(h.events[0]).toMatchObject({ status: "internal_error", httpStatus: 500, errorCode: "internal_error", costMicroUsd: 0 });
+    expect(h.events[0]?.completionTokensCounted).toBeGreaterThan(0); // the miner did answer
+    expect(h.settled).toEqual(h.events);
+    // The same request encoded normally is billed.
+    const ok = harness();
+    await serve(ok, chatDialect, chatBody(false));
+    expect(ok.events[0]).toMatchObject({ status: "ok" });
+    expect(ok.events[0]?.costMicroUsd).toBeGreaterThan(0);
+  });
+
   it("admits embeddings with no output reserve and meters them once", async () => {
     const h = harness();
     const { res, text } = await serve(h, embeddingsDialect, { model: "demo/tiny-embed", input: ["a", "b"] });
