@@ -169,4 +169,10 @@ export interface Dialect<Ctx> {
   decode(body: JsonObject, requestId: string): Decoded<Ctx>;
   /** Encodes a miner's outcome for the caller; errors before dispatch are thrown GatewayErrors. */
   encode(outcome: Exclude<DispatchOutcome, { kind: "cancelled" }>, context: Ctx, meta: EncodeMeta): Response;
+  /**
+   * Dialects that translate streams (not the OpenAI one, which forwards the relay's bytes): the
+   * final event a stream ends with when the translation itself fails mid-way (the pipeline then
+   * meters internal_error: src/pipeline/stream-guard.ts). It must not depend on the request's data.
+   */
+  streamFailure?(context: Ctx, meta: EncodeMeta): Uint8Array;
 }

@@ -24,11 +24,12 @@ import type { JsonObject } from "../lib/json";
 import { affinityKey, affinitySource } from "../dialects/session";
 import type { RouteHint } from "../routing/score";
 import type { InferenceRequest } from "../validation/requests";
-import type { Dialect, DispatchOutcome, PipelineDeps, RequestInfo } from "./contracts";
+import type { Dialect, DispatchOutcome, EncodeMeta, PipelineDeps, RequestInfo } from "./contracts";
 import { CONTINUATION_HEADER, continuationAllowed } from "./continuation";
 import { dispatch } from "./dispatch";
 import { openMeter } from "./meter";
 import { route } from "./route";
+import { guardStream } from "./stream-guard";
 
 export async function serveInference<Ctx>(deps: PipelineDeps, info: RequestInfo, dialect: Dialect<Ctx>, body: JsonObject): Promise<Response> {
   // 1. decode
@@ -76,9 +77,11 @@ export async function serveInference<Ctx>(deps: PipelineDeps, info: RequestInfo,
   const headers = new Headers({ ...admission.headers, ...budget.headers, "x-request-id": info.requestId });
   if (outcome.kind === "cancelled") return new Response(null, { status: 499, headers });
   headers.set("x-miner-hotkey", outcome.miner);
+  const meta = { requestId: info.requestId, promptTokens, headers, now: deps.clock() };
   let response: Response;
   try {
-    response = dialect.encode(outcome, decoded.context, { requestId: info.requestId, promptTokens, headers, now: deps.clock() });
+    if (outcome.kind === "stream" && dialect.streamFailure) return encodeGuarded(dialect, outcome, decoded.context, meta, meter);
+    response = dialect.encode(outcome, decoded.context, meta);
   } catch (err) {
     // The gateway's own failure, after a miner answered: metered as such, never billed (the first finish wins).
     meter.finish("internal_error", 500, "internal_error");
@@ -87,6 +90,17 @@ export async function serveInference<Ctx>(deps: PipelineDeps, info: RequestInfo,
   }
   if (outcome.kind === "answer") meter.finish("ok", 200, null);
   return response;
+}
+
+/** A stream the dialect translates: a failure of the translation is metered internal_error and ends the stream with the dialect's failure event. */
+function encodeGuarded<Ctx>(dialect: Dialect<Ctx>, outcome: Extract<DispatchOutcome, { kind: "stream" }>, context: Ctx, meta: EncodeMeta, meter: UsageMeter): Response {
+  const guarded = guardStream(outcome.events, (err) => {
+    console.error(`${meta.requestId}: translating the stream for ${dialect.name} failed`, err);
+    meter.finish("internal_error", 500, "internal_error");
+  });
+  const translated = dialect.encode({ ...outcome, events: guarded.events }, context, meta);
+  if (!translated.body || !dialect.streamFailure) return translated;
+  return new Response(guarded.body(translated.body, dialect.streamFailure(context, meta)), { status: translated.status, headers: translated.headers });
 }
 
 /** `x-gateway-route: latency | throughput | balanced` picks what routing favours; anything else is balanced. */
