@@ -206,15 +206,6 @@ export function relayStream(o: StreamRelayOptions): ReadableStream<RelayEvent> {
     return "next";
   };
 
-  /** Decodes what a miner sent; an event past MINER_MAX_EVENT_BYTES is a break (the events before it in the chunk are dropped with it). */
-  const decode = (chunk: Uint8Array | null): SseEvent[] | Break => {
-    try {
-      return chunk === null ? decoder.end() : decoder.push(chunk);
-    } catch (err) {
-      if (!(err instanceof SseEventTooLarge)) throw err;
-      return broke("bad_response", "bad_response", "event_too_large", errorEvent("miner_event_too_large", `The miner sent ${err.message}; the answer is incomplete.`));
-    }
-  };
 
   /** Handles a batch of decoded events: what to forward, and whether the stream ended or broke. */
   const handleAll = (ctrl: ReadableStreamDefaultController<RelayEvent>, events: SseEvent[]): { out: RelayEvent[]; stop: null | "ended" | Break } => {
@@ -225,6 +216,21 @@ export function relayStream(o: StreamRelayOptions): ReadableStream<RelayEvent> {
       if (r !== "next") return { out, stop: r };
     }
     return { out, stop: null };
+  };
+
+  /**
+   * Decodes and handles what a miner sent (null: the end of its stream). An event past
+   * MINER_MAX_EVENT_BYTES is a break; the events before it in the same chunk go with it.
+   */
+  const consume = (ctrl: ReadableStreamDefaultController<RelayEvent>, chunk: Uint8Array | null): { out: RelayEvent[]; stop: null | "ended" | Break } => {
+    let events: SseEvent[];
+    try {
+      events = chunk === null ? decoder.end() : decoder.push(chunk);
+    } catch (err) {
+      if (!(err instanceof SseEventTooLarge)) throw err;
+      return { out: [], stop: broke("bad_response", "bad_response", "event_too_large", errorEvent("miner_event_too_large", `The miner sent ${err.message}; the answer is incomplete.`)) };
+    }
+    return handleAll(ctrl, events);
   };
 
   const readWithIdleTimeout = () => {
@@ -313,12 +319,7 @@ export function relayStream(o: StreamRelayOptions): ReadableStream<RelayEvent> {
           return;
         }
         if (r.done) {
-          const decoded = decode(null);
-          if (!Array.isArray(decoded)) {
-            if (await onBreak(ctrl, decoded)) continue;
-            return;
-          }
-          const { out, stop } = handleAll(ctrl, decoded);
+          const { out, stop } = consume(ctrl, null);
           if (stop === "ended" || closed) return;
           if (!forward(ctrl, out)) return;
           const b = stop ?? broke("connect", "miner_error", "stream_interrupted", errorEvent("miner_stream_interrupted", "The miner's stream ended before completion; the answer is incomplete."));
@@ -332,12 +333,7 @@ export function relayStream(o: StreamRelayOptions): ReadableStream<RelayEvent> {
         end(ctrl, "bad_response", "answer_too_large", [answerTooLargeEvent(o.limits.maxAnswerBytes)]);
         return;
       }
-      const decoded = decode(chunk);
-      if (!Array.isArray(decoded)) {
-        if (await onBreak(ctrl, decoded)) continue;
-        return;
-      }
-      const { out, stop } = handleAll(ctrl, decoded);
+      const { out, stop } = consume(ctrl, chunk);
       if (stop === "ended" || closed) return;
       if (!forward(ctrl, out)) return;
       if (stop && !(await onBreak(ctrl, stop))) return;
