@@ -13,6 +13,10 @@ export type GatewayVars = { readonly [K in GatewayVariable]?: string };
 export { ConfigError } from "./parse";
 
 export interface Config {
+  /** ADMIN_TOKEN (secret): the admin API's and the console's bearer token; null: neither exists. */
+  adminToken: string | null;
+  /** STRIPE_WEBHOOK_SECRET (secret); null: /webhooks/stripe answers 404. */
+  stripeWebhookSecret: string | null;
   maxBodyBytes: number;
   minerTimeoutMs: number;
   firstByteTimeoutMs: number;
@@ -160,6 +164,8 @@ export function parseGatewayConfig(env: GatewayVars): Config {
   const baseUrl = url("PUBLIC_BASE_URL", env.PUBLIC_BASE_URL, ["https:", "http:"]);
   const publicBaseUrl = baseUrl === undefined ? null : withoutTrailingSlash(baseUrl);
   return {
+    adminToken: env.ADMIN_TOKEN || null,
+    stripeWebhookSecret: env.STRIPE_WEBHOOK_SECRET || null,
     maxBodyBytes: integer("MAX_BODY_BYTES", env.MAX_BODY_BYTES, 1024 * 1024),
     minerTimeoutMs: integer("MINER_TIMEOUT_MS", env.MINER_TIMEOUT_MS, 300_000),
     firstByteTimeoutMs: integer("FIRST_BYTE_TIMEOUT_MS", env.FIRST_BYTE_TIMEOUT_MS, 15_000),
