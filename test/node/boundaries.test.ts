@@ -4,6 +4,7 @@
  * - only src/http/ imports Hono;
  * - the gateway Worker (src/index.ts and everything it loads, dynamic imports included) never
  *   loads src/chain/: @polkadot/api and the settlement code belong to the chain Worker's bundle;
+ * - dialects encode the relay's typed outcomes: they never decode its SSE or JSON a second time;
  * - one object guard: `isObject`/`JsonObject` from src/lib/json.ts, no local copies.
  * Type-only imports are erased by the bundler and do not count as loading a module.
  */
@@ -85,6 +86,11 @@ describe("source boundaries", () => {
     const loaded = [...loadedBy(join(SRC, "chain-worker.ts"))].map(rel);
     expect(loaded).toContain("src/chain/sync.ts");
     expect(loaded).toContain("src/chain/settlement/runner.ts");
+  });
+
+  it("dialects never decode the relay's output again (no SSE decoder, no Response.json())", () => {
+    const offenders = sourceFiles(join(SRC, "dialects")).filter((f) => /\b(SseDecoder|LineDecoder)\b|\.json\(\)/.test(readFileSync(f, "utf8")));
+    expect(offenders.map(rel)).toEqual([]);
   });
 
   it("has one JSON object guard (src/lib/json.ts)", () => {
