@@ -24,11 +24,15 @@ export interface Config {
   routingDeadlineMs: number;
   maxMinerAttempts: number;
   /**
-   * The most the gateway reads of one miner answer: a non-streamed body, or a stream in all
-   * (continuations included). Past it the connection is closed: a non-streamed answer fails over
-   * (a 502 when every miner's is too large), a stream ends with an error event.
+   * The most the gateway reads of one non-streamed miner answer; past it the connection is closed
+   * and the request fails over (a 502 when every miner's is too large).
    */
   maxAnswerBytes: number;
+  /**
+   * The most the gateway reads of one stream in all, continuations included (the meter keeps the
+   * delivered text); past it the stream ends with an error event.
+   */
+  maxStreamBytes: number;
   /** The most one event of a miner's stream may hold; a larger one is a bad answer. */
   maxEventBytes: number;
   authCacheTtlMs: number;
@@ -174,6 +178,8 @@ export function parseGatewayConfig(env: GatewayVars): Config {
     maxMinerAttempts: Math.max(1, integer("MAX_MINER_ATTEMPTS", env.MAX_MINER_ATTEMPTS, 3)),
     // 16 MiB: a parsed and re-serialised answer of that size stays well inside a 128 MB isolate.
     maxAnswerBytes: integer("MINER_MAX_ANSWER_BYTES", env.MINER_MAX_ANSWER_BYTES, 16 * 1024 * 1024, 1024),
+    // 32 MiB of SSE is ~160k tokens streamed one per event; what it can make the meter keep is no more than that.
+    maxStreamBytes: integer("MINER_MAX_STREAM_BYTES", env.MINER_MAX_STREAM_BYTES, 32 * 1024 * 1024, 1024),
     maxEventBytes: integer("MINER_MAX_EVENT_BYTES", env.MINER_MAX_EVENT_BYTES, 1024 * 1024, 1024),
     authCacheTtlMs: integer("AUTH_CACHE_TTL_MS", env.AUTH_CACHE_TTL_MS, 10_000),
     minerCacheTtlMs: integer("MINER_CACHE_TTL_MS", env.MINER_CACHE_TTL_MS, 5_000),

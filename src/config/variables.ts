@@ -36,6 +36,7 @@ export const VARIABLES = [
   { name: "MINER_CACHE_TTL_MS", workers: gateway },
   // How much of a miner's answer the gateway reads (src/pipeline/dispatch.ts, stream.ts).
   { name: "MINER_MAX_ANSWER_BYTES", workers: gateway },
+  { name: "MINER_MAX_STREAM_BYTES", workers: gateway },
   { name: "MINER_MAX_EVENT_BYTES", workers: gateway },
 
   { name: "JWT_HS256_SECRET", workers: gateway, secret: true },

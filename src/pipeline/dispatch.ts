@@ -309,7 +309,7 @@ async function openContinuation(
 }
 
 function streamLimits(cfg: PipelineDeps["config"]): StreamLimits {
-  return { maxEventBytes: cfg.maxEventBytes, maxAnswerBytes: cfg.maxAnswerBytes };
+  return { maxEventBytes: cfg.maxEventBytes, maxStreamBytes: cfg.maxStreamBytes };
 }
 
 /** The body sent to miners: the client's, plus a usage chunk request on streams for metering. */

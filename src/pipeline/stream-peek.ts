@@ -15,10 +15,10 @@ export type PeekResult =
   | { ok: true; consumed: Uint8Array }
   | { ok: false; kind: "bad_response" | "connect"; detail: string };
 
-/** How much of a miner's stream the gateway reads (MINER_MAX_EVENT_BYTES, MINER_MAX_ANSWER_BYTES). */
+/** How much of a miner's stream the gateway reads (MINER_MAX_EVENT_BYTES, MINER_MAX_STREAM_BYTES). */
 export interface StreamLimits {
   maxEventBytes: number;
-  maxAnswerBytes: number;
+  maxStreamBytes: number;
 }
 
 /**
@@ -34,7 +34,7 @@ export async function peekStream(reader: ReadableStreamDefaultReader<Uint8Array>
     const r = await reader.read();
     if (!r.done) {
       size += r.value.byteLength;
-      if (size > limits.maxAnswerBytes) return { ok: false, kind: "bad_response", detail: `more than ${limits.maxAnswerBytes} bytes before any content` };
+      if (size > limits.maxStreamBytes) return { ok: false, kind: "bad_response", detail: `more than ${limits.maxStreamBytes} bytes before any content` };
     }
     let events;
     try {

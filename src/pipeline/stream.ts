@@ -13,7 +13,7 @@
  * just stops).
  *
  * Bounds (`limits`): an event larger than MINER_MAX_EVENT_BYTES is a break like a malformed
- * one; a stream larger in all than MINER_MAX_ANSWER_BYTES (continuations included: the meter
+ * one; a stream larger in all than MINER_MAX_STREAM_BYTES (continuations included: the meter
  * keeps the delivered text) ends with an error event and is not continued.
  */
 import type { UsageMeter } from "../billing/meter";
@@ -83,7 +83,7 @@ export function errorEvent(code: string, message: string): RelayEvent {
   return { kind: "error", code, message, raw: sseData(JSON.stringify({ error: { message, type: "api_error", code, param: null } })) };
 }
 
-/** What the client is told when a miner's stream outgrows MINER_MAX_ANSWER_BYTES. */
+/** What the client is told when a miner's stream outgrows MINER_MAX_STREAM_BYTES. */
 export const answerTooLargeEvent = (limit: number) =>
   errorEvent("miner_answer_too_large", `The miner's answer exceeded the gateway's limit of ${limit} bytes; the answer is incomplete.`);
 
@@ -329,8 +329,8 @@ export function relayStream(o: StreamRelayOptions): ReadableStream<RelayEvent> {
         chunk = r.value;
       }
       received += chunk.byteLength;
-      if (received > o.limits.maxAnswerBytes) {
-        end(ctrl, "bad_response", "answer_too_large", [answerTooLargeEvent(o.limits.maxAnswerBytes)]);
+      if (received > o.limits.maxStreamBytes) {
+        end(ctrl, "bad_response", "answer_too_large", [answerTooLargeEvent(o.limits.maxStreamBytes)]);
         return;
       }
       const { out, stop } = consume(ctrl, chunk);

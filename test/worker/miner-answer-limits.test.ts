@@ -1,7 +1,7 @@
 // Miners' answers are read under a cap (issue #15, finding 4): a 2,048-input embeddings request
 // with `dimensions: 4096` once made the gateway buffer a 180 MB answer. Non-streamed answers over
-// MINER_MAX_ANSWER_BYTES fail over (a 502 when every miner's is too large), a stream over it ends
-// with an error event, one SSE event over MINER_MAX_EVENT_BYTES is a bad answer, and `dimensions`
+// MINER_MAX_ANSWER_BYTES fail over (a 502 when every miner's is too large), a stream over
+// MINER_MAX_STREAM_BYTES ends with an error event, one SSE event over MINER_MAX_EVENT_BYTES is a bad answer, and `dimensions`
 // is bounded at validation. With real reference miners (the caps lowered per request so the
 // answers stay small) and, for the per-event cap, the relay fed hand-made bytes.
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
@@ -73,9 +73,9 @@ describe("a non-streamed answer over MINER_MAX_ANSWER_BYTES", () => {
   });
 });
 
-describe("a stream over MINER_MAX_ANSWER_BYTES", () => {
+describe("a stream over MINER_MAX_STREAM_BYTES", () => {
   it("ends with a miner_answer_too_large error event, not [DONE], metered as a bad answer", async () => {
-    const { res, text } = await postWith({ MINER_MAX_ANSWER_BYTES: "4096" }, "/v1/chat/completions", {
+    const { res, text } = await postWith({ MINER_MAX_STREAM_BYTES: "4096" }, "/v1/chat/completions", {
       model: "demo/tiny-chat",
       stream: true,
       max_tokens: 400,
@@ -120,7 +120,7 @@ describe("the SSE decoder's event bound", () => {
 });
 
 describe("an event over MINER_MAX_EVENT_BYTES", () => {
-  const limits = { maxEventBytes: 1024, maxAnswerBytes: 1 << 20 };
+  const limits = { maxEventBytes: 1024, maxStreamBytes: 1 << 20 };
 
   it("before any content is a bad answer (the request fails over)", async () => {
     const peek = await peekStream(source([`data: {"pad":"${"x".repeat(4000)}`]), "chat.completions", limits);

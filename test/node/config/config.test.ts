@@ -46,6 +46,7 @@ describe("gateway configuration", () => {
     ["CANARY_CRON", "hourly", /CANARY_CRON must be a cron expression/],
     ["MINER_MAX_ANSWER_BYTES", "16MB", /MINER_MAX_ANSWER_BYTES must be an integer from 1024/],
     ["MINER_MAX_EVENT_BYTES", "10", /MINER_MAX_EVENT_BYTES must be an integer from 1024/],
+    ["MINER_MAX_STREAM_BYTES", "-1", /MINER_MAX_STREAM_BYTES must be an integer from 1024/],
     ["USAGE_BATCH_MS", "abc", /USAGE_BATCH_MS must be an integer from 1/],
     ["USAGE_BATCH_MAX_EVENTS", "0", /USAGE_BATCH_MAX_EVENTS must be an integer from 1/],
     ["USAGE_RECENT_PER_SUBSCRIBER", "-1", /USAGE_RECENT_PER_SUBSCRIBER must be an integer from 0/],
