@@ -3,11 +3,11 @@
  * Subtensor. It runs the cron jobs and serves the gateway over RPC: the gateway's `CHAIN` service
  * binding points at the ChainService entrypoint below, so @polkadot/api lives only in this bundle
  * and the gateway's fetch path never parses or loads it (bundle size and cold start of both are
- * measured in the README, "Why a separate Worker").
+ * measured in docs/chain-and-settlement.md, "Why a separate Worker").
  *
  * It has no public route (`workers_dev = false`, no routes): only the gateway can call it.
  * Every method answers plain data, `{ok: true, ...}` or `{ok: false, code, message}`; the gateway
- * maps the codes to HTTP (src/routes/chain-calls.ts). An exception reaching the gateway therefore
+ * maps the codes to HTTP (src/http/routes/chain-calls.ts). An exception reaching the gateway therefore
  * means the Worker could not be reached, not that a job failed.
  */
 import { WorkerEntrypoint } from "cloudflare:workers";

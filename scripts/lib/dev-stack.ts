@@ -125,12 +125,16 @@ export async function startDevStack(opts: DevStackOptions = {}): Promise<DevStac
     const miners: { hotkey: string; url: string; models?: string[] }[] = opts.externalMiners ?? spawned;
 
     const wrangler = join(ROOT, "node_modules/wrangler/bin/wrangler.js");
-    const migrate = startProcess("d1", process.execPath, [wrangler, "d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo], {
-      cwd: ROOT,
-      env: { ...env, CI: "true" },
-    });
-    const migrated = await new Promise<number | null>((r) => migrate.child.once("exit", (code) => r(code)));
-    if (migrated !== 0) throw new Error(`D1 migrations failed:\n${migrate.output()}`);
+    const d1 = async (what: string, args: string[]) => {
+      const run = startProcess("d1", process.execPath, [wrangler, "d1", ...args, "DB", "--local", "--persist-to", persistTo], { cwd: ROOT, env: { ...env, CI: "true" } });
+      const code = await new Promise<number | null>((r) => run.child.once("exit", (c) => r(c)));
+      if (code !== 0) throw new Error(`${what} failed:\n${run.output()}`);
+    };
+    await d1("D1 migrations", ["migrations", "apply"]);
+    // A persisted D1 remembers the last run's miners, whose ports are gone (or a local chain since
+    // restarted): deactivated, /health says "starting" until this run has registered its miners (or
+    // its first sync found them) and the dev key, so ready still means usable (issue #15).
+    if (opts.persistTo) await d1("Deactivating the last run's miners", ["execute", "--command", "UPDATE miners SET active = 0"]);
 
     // Every variable goes through private files, none on the command line (docs/configuration.md, "Secrets").
     const files = writeDevConfig(ROOT, vars);

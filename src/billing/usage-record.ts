@@ -5,6 +5,7 @@
  * therefore always archived too. Used by the queue consumer and by the producer's direct write
  * when the queue refuses a batch.
  */
+import { ConfigError, gatewayConfig } from "../config/gateway";
 import type { Env } from "../env";
 import { archiveUsageBatch } from "./usage-archive";
 import { parseBatch, type UsageBatch } from "./usage-batch";
@@ -21,8 +22,15 @@ export async function recordUsageBatch(env: UsageStores, batch: UsageBatch): Pro
   return { events: events.length, rejected: rejected.length };
 }
 
+/**
+ * The consumer never fails on configuration (docs/configuration.md): while a variable is invalid
+ * every API route says so, and usage keeps being recorded, here with the default list length.
+ */
 function recentPerSubscriber(env: UsageStores): number {
-  const raw = env.USAGE_RECENT_PER_SUBSCRIBER;
-  const n = raw === undefined || raw.trim() === "" ? Number.NaN : Number(raw);
-  return Number.isInteger(n) && n >= 0 ? n : DEFAULT_RECENT_PER_SUBSCRIBER;
+  try {
+    return gatewayConfig(env).usage.recentPerSubscriber ?? DEFAULT_RECENT_PER_SUBSCRIBER;
+  } catch (err) {
+    if (err instanceof ConfigError) return DEFAULT_RECENT_PER_SUBSCRIBER;
+    throw err;
+  }
 }

@@ -3,7 +3,7 @@
  * newest events for the recent-requests list. The writer (usage-writer.ts) turns this into one
  * D1 transaction.
  */
-import { addCounts, usageCounts, ZERO_COUNTS, type UsageCounts } from "../chain/settlement/usage-class";
+import { addCounts, usageCounts, ZERO_COUNTS, type UsageCounts } from "./usage-class";
 import type { ParsedEvent } from "./usage-batch";
 import { utcDay, type UsageEvent } from "./usage-event";
 

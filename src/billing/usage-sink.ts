@@ -5,6 +5,7 @@
  * one path loses nothing, and a send that failed after all reached the queue is not counted twice.
  * If both fail the batch is logged whole (one NDJSON line per event) for replay: docs/metering.md.
  */
+import { gatewayConfig } from "../config/gateway";
 import type { Env } from "../env";
 import type { UsageSink } from "../pipeline/contracts";
 import { batchMessage, type UsageBatch } from "./usage-batch";
@@ -47,15 +48,10 @@ export async function handOff(env: SinkEnv, batch: UsageBatch): Promise<void> {
 }
 
 function batcherOptions(env: SinkEnv): BatcherOptions {
+  const { usage } = gatewayConfig(env);
   return {
     ...DEFAULT_BATCH_OPTIONS,
-    maxDelayMs: positiveInt(env.USAGE_BATCH_MS) ?? DEFAULT_BATCH_OPTIONS.maxDelayMs,
-    maxEvents: positiveInt(env.USAGE_BATCH_MAX_EVENTS) ?? DEFAULT_BATCH_OPTIONS.maxEvents,
+    maxDelayMs: usage.batchMaxDelayMs ?? DEFAULT_BATCH_OPTIONS.maxDelayMs,
+    maxEvents: usage.batchMaxEvents ?? DEFAULT_BATCH_OPTIONS.maxEvents,
   };
-}
-
-function positiveInt(raw: string | undefined): number | undefined {
-  if (raw === undefined || raw.trim() === "") return undefined;
-  const n = Number(raw);
-  return Number.isInteger(n) && n > 0 ? n : undefined;
 }

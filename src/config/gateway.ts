@@ -13,12 +13,28 @@ export type GatewayVars = { readonly [K in GatewayVariable]?: string };
 export { ConfigError } from "./parse";
 
 export interface Config {
+  /** ADMIN_TOKEN (secret): the admin API's and the console's bearer token; null: neither exists. */
+  adminToken: string | null;
+  /** STRIPE_WEBHOOK_SECRET (secret); null: /webhooks/stripe answers 404. */
+  stripeWebhookSecret: string | null;
   maxBodyBytes: number;
   minerTimeoutMs: number;
   firstByteTimeoutMs: number;
   streamIdleTimeoutMs: number;
   routingDeadlineMs: number;
   maxMinerAttempts: number;
+  /**
+   * The most the gateway reads of one non-streamed miner answer; past it the connection is closed
+   * and the request fails over (a 502 when every miner's is too large).
+   */
+  maxAnswerBytes: number;
+  /**
+   * The most the gateway reads of one stream in all, continuations included (the meter keeps the
+   * delivered text); past it the stream ends with an error event.
+   */
+  maxStreamBytes: number;
+  /** The most one event of a miner's stream may hold; a larger one is a bad answer. */
+  maxEventBytes: number;
   authCacheTtlMs: number;
   minerCacheTtlMs: number;
   metagraphStaleAfterMs: number;
@@ -53,13 +69,80 @@ export interface Config {
     /** While requests are in flight, settlements are reported at most this long after they happen. */
     grantFlushMs: number;
   };
+  /** Metering in batches (docs/metering.md); undefined: the billing module's default. */
+  usage: {
+    /** USAGE_BATCH_MS: the longest an event waits in the isolate's batch. */
+    batchMaxDelayMs: number | undefined;
+    /** USAGE_BATCH_MAX_EVENTS: a batch is sent once it holds this many events. */
+    batchMaxEvents: number | undefined;
+    /** USAGE_RECENT_PER_SUBSCRIBER: recent requests kept per subscriber (0 keeps none). */
+    recentPerSubscriber: number | undefined;
+  };
+  /** PUBLIC_BASE_URL without a trailing slash: the origin in links, redirect URIs and the OpenAPI document; null: the request's own. */
+  publicBaseUrl: string | null;
+  /** The web app (src/web, src/http/web); null without SESSION_SECRET (the app is off). */
+  web: WebConfig | null;
   /** The subnet whose metagraph age /health reports; null when chain discovery is off. */
   netuid: number | null;
   /** The cron trigger that runs canaries; null: every trigger of the gateway. */
   canaryCron: string | null;
 }
 
+export interface WebConfig {
+  sessionSecret: string;
+  sessionTtlSeconds: number;
+  /** Cookies carry `Secure` everywhere except local development. */
+  secureCookies: boolean;
+  devSignIn: boolean;
+  /** Explicit public origin, or null: use the request's origin (dev). */
+  publicBaseUrl: string | null;
+  oidc: { issuer: string; clientId: string; clientSecret: string } | null;
+  stripe: { secretKey: string; apiBase: string } | null;
+  signupsPerHour: number;
+  keysPerHour: number;
+  adminToken: string | null;
+}
+
 const DEFAULT_JWT_ALGORITHMS = "HS256,RS256,ES256,EdDSA";
+const MIN_SESSION_SECRET = 32;
+
+const withoutTrailingSlash = (u: string) => u.replace(/\/+$/, "");
+
+/**
+ * The web app exists only with a SESSION_SECRET; the OpenID Connect sign-in only with all three
+ * OIDC_* values (some but not all is an error naming the first one missing); the local dev
+ * sign-in only when ENVIRONMENT is "development" (and, checked per request, only on loopback).
+ */
+function webConfig(env: GatewayVars, publicBaseUrl: string | null): WebConfig | null {
+  const secret = env.SESSION_SECRET ?? "";
+  if (secret === "") return null;
+  if (secret.length < MIN_SESSION_SECRET) throw new ConfigError("SESSION_SECRET", `must have at least ${MIN_SESSION_SECRET} characters`);
+  const dev = env.ENVIRONMENT === "development";
+  const issuer = url("OIDC_ISSUER", env.OIDC_ISSUER, ["https:", "http:"]);
+  const clientId = text(env.OIDC_CLIENT_ID);
+  const clientSecret = text(env.OIDC_CLIENT_SECRET);
+  let oidc: WebConfig["oidc"] = null;
+  if (issuer !== undefined || clientId !== undefined || clientSecret !== undefined) {
+    if (issuer === undefined) throw new ConfigError("OIDC_ISSUER", "is required with OIDC_CLIENT_ID and OIDC_CLIENT_SECRET");
+    if (clientId === undefined) throw new ConfigError("OIDC_CLIENT_ID", "is required with OIDC_ISSUER");
+    if (clientSecret === undefined) throw new ConfigError("OIDC_CLIENT_SECRET", "is required with OIDC_ISSUER");
+    oidc = { issuer: withoutTrailingSlash(issuer), clientId, clientSecret };
+  }
+  const stripeKey = text(env.STRIPE_SECRET_KEY);
+  const stripeBase = url("STRIPE_API_BASE", env.STRIPE_API_BASE, ["https:", "http:"]) ?? "https://api.stripe.com";
+  return {
+    sessionSecret: secret,
+    sessionTtlSeconds: integer("WEB_SESSION_TTL_SECONDS", env.WEB_SESSION_TTL_SECONDS, 12 * 3600, 1),
+    secureCookies: !dev,
+    devSignIn: dev,
+    publicBaseUrl,
+    oidc,
+    stripe: stripeKey ? { secretKey: stripeKey, apiBase: withoutTrailingSlash(stripeBase) } : null,
+    signupsPerHour: integer("SIGNUPS_PER_HOUR", env.SIGNUPS_PER_HOUR, 20, 1),
+    keysPerHour: integer("KEYS_PER_HOUR", env.KEYS_PER_HOUR, 20, 1),
+    adminToken: env.ADMIN_TOKEN || null,
+  };
+}
 
 function algorithms(value: string | undefined): string[] {
   const list = (text(value) ?? DEFAULT_JWT_ALGORITHMS)
@@ -82,13 +165,22 @@ function fraction(name: string, value: string | undefined, fallback: number, max
 /** Pure: reads the variables of a Worker env (or any record of strings). */
 export function parseGatewayConfig(env: GatewayVars): Config {
   const leaseTtlMs = integer("LEASE_TTL_MS", env.LEASE_TTL_MS, 60_000, 1_000);
+  const baseUrl = url("PUBLIC_BASE_URL", env.PUBLIC_BASE_URL, ["https:", "http:"]);
+  const publicBaseUrl = baseUrl === undefined ? null : withoutTrailingSlash(baseUrl);
   return {
+    adminToken: env.ADMIN_TOKEN || null,
+    stripeWebhookSecret: env.STRIPE_WEBHOOK_SECRET || null,
     maxBodyBytes: integer("MAX_BODY_BYTES", env.MAX_BODY_BYTES, 1024 * 1024),
     minerTimeoutMs: integer("MINER_TIMEOUT_MS", env.MINER_TIMEOUT_MS, 300_000),
     firstByteTimeoutMs: integer("FIRST_BYTE_TIMEOUT_MS", env.FIRST_BYTE_TIMEOUT_MS, 15_000),
     streamIdleTimeoutMs: integer("STREAM_IDLE_TIMEOUT_MS", env.STREAM_IDLE_TIMEOUT_MS, 30_000),
     routingDeadlineMs: integer("ROUTING_DEADLINE_MS", env.ROUTING_DEADLINE_MS, 30_000),
     maxMinerAttempts: Math.max(1, integer("MAX_MINER_ATTEMPTS", env.MAX_MINER_ATTEMPTS, 3)),
+    // 16 MiB: a parsed and re-serialised answer of that size stays well inside a 128 MB isolate.
+    maxAnswerBytes: integer("MINER_MAX_ANSWER_BYTES", env.MINER_MAX_ANSWER_BYTES, 16 * 1024 * 1024, 1024),
+    // 32 MiB of SSE is ~160k tokens streamed one per event; what it can make the meter keep is no more than that.
+    maxStreamBytes: integer("MINER_MAX_STREAM_BYTES", env.MINER_MAX_STREAM_BYTES, 32 * 1024 * 1024, 1024),
+    maxEventBytes: integer("MINER_MAX_EVENT_BYTES", env.MINER_MAX_EVENT_BYTES, 1024 * 1024, 1024),
     authCacheTtlMs: integer("AUTH_CACHE_TTL_MS", env.AUTH_CACHE_TTL_MS, 10_000),
     minerCacheTtlMs: integer("MINER_CACHE_TTL_MS", env.MINER_CACHE_TTL_MS, 5_000),
     metagraphStaleAfterMs: integer("METAGRAPH_STALE_AFTER_MS", env.METAGRAPH_STALE_AFTER_MS, 15 * 60_000),
@@ -109,6 +201,13 @@ export function parseGatewayConfig(env: GatewayVars): Config {
       grantIdleMs: integer("GRANT_IDLE_MS", env.GRANT_IDLE_MS, 1_000, 0, 60_000),
       grantFlushMs: integer("GRANT_FLUSH_MS", env.GRANT_FLUSH_MS, 200, 0, 10_000),
     },
+    usage: {
+      batchMaxDelayMs: optionalInteger("USAGE_BATCH_MS", env.USAGE_BATCH_MS, 1),
+      batchMaxEvents: optionalInteger("USAGE_BATCH_MAX_EVENTS", env.USAGE_BATCH_MAX_EVENTS, 1),
+      recentPerSubscriber: optionalInteger("USAGE_RECENT_PER_SUBSCRIBER", env.USAGE_RECENT_PER_SUBSCRIBER, 0),
+    },
+    publicBaseUrl,
+    web: webConfig(env, publicBaseUrl),
     netuid: optionalInteger("NETUID", env.NETUID, 0, 65535) ?? null,
     canaryCron: cron("CANARY_CRON", env.CANARY_CRON) ?? null,
   };

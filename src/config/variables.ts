@@ -34,6 +34,10 @@ export const VARIABLES = [
   { name: "MAX_MINER_ATTEMPTS", workers: gateway },
   { name: "AUTH_CACHE_TTL_MS", workers: gateway },
   { name: "MINER_CACHE_TTL_MS", workers: gateway },
+  // How much of a miner's answer the gateway reads (src/pipeline/dispatch.ts, stream.ts).
+  { name: "MINER_MAX_ANSWER_BYTES", workers: gateway },
+  { name: "MINER_MAX_STREAM_BYTES", workers: gateway },
+  { name: "MINER_MAX_EVENT_BYTES", workers: gateway },
 
   { name: "JWT_HS256_SECRET", workers: gateway, secret: true },
   { name: "JWT_JWKS_URL", workers: gateway },

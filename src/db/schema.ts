@@ -429,7 +429,7 @@ export const usageHourly = sqliteTable(
 
 /**
  * Who served what: per miner, model, kind and second, already sorted into settlement's classes
- * (src/chain/settlement/usage-class.ts). Settlement sums a window of whole seconds; the second
+ * (src/billing/usage-class.ts). Settlement sums a window of whole seconds; the second
  * (not the hour) keeps its windows, which end wherever `now - SETTLEMENT_LAG_MS` falls, exact.
  * `miner_hotkey` '' holds requests no miner took (their cost still counts as revenue).
  */

@@ -64,7 +64,7 @@ export function requireSubscriber(): MiddlewareHandler<AppEnv> {
 /** Admin routes: bearer ADMIN_TOKEN. Without a configured token they do not exist (404). */
 export function requireAdmin(): MiddlewareHandler<AppEnv> {
   return async function requireAdminMiddleware(c, next) {
-    const expected = c.env.ADMIN_TOKEN;
+    const expected = c.var.config.adminToken;
     if (!expected) throw new GatewayError(404, "not_found_error", "not_found", "Not found.");
     const got = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "")?.[1] ?? "";
     if (!timingSafeEqual(got, expected)) {

@@ -22,6 +22,11 @@ export class LineDecoder {
     return this.split(this.text.decode(chunk, { stream: true }));
   }
 
+  /** Characters received of the line not yet terminated. */
+  get pendingLength(): number {
+    return this.buffer.length;
+  }
+
   end(): string[] {
     const lines = this.split(this.text.decode());
     if (this.buffer !== "") lines.push(this.buffer);
@@ -54,15 +59,34 @@ export class LineDecoder {
   }
 }
 
+/** An event (with the unterminated line it is still receiving) grew past the decoder's limit. */
+export class SseEventTooLarge extends Error {
+  override name = "SseEventTooLarge";
+  constructor(readonly limit: number) {
+    super(`an event larger than ${limit} bytes`);
+  }
+}
+
 /** Lines -> events, per the WHATWG event-stream interpretation rules. */
 export class SseDecoder {
   private readonly lines = new LineDecoder();
   private data: string[] = [];
+  private dataLength = 0;
   private event = "";
   private id: string | null = null;
 
+  /**
+   * @param maxEventBytes the most one event may hold while it is being received (its data lines
+   *   plus the line not yet terminated, measured in UTF-16 code units: bytes for the ASCII JSON
+   *   miners send). Past it `push` throws SseEventTooLarge, so a peer that never ends a line or
+   *   an event cannot make the decoder buffer without bound. Unbounded when omitted.
+   */
+  constructor(private readonly maxEventBytes = Number.POSITIVE_INFINITY) {}
+
   push(chunk: Uint8Array): SseEvent[] {
-    return this.consume(this.lines.push(chunk));
+    const events = this.consume(this.lines.push(chunk));
+    if (this.dataLength + this.lines.pendingLength > this.maxEventBytes) throw new SseEventTooLarge(this.maxEventBytes);
+    return events;
   }
 
   /** Flushes a final event that was not followed by a blank line. */
@@ -86,8 +110,11 @@ export class SseDecoder {
       const field = colon === -1 ? line : line.slice(0, colon);
       let value = colon === -1 ? "" : line.slice(colon + 1);
       if (value.charCodeAt(0) === 32) value = value.slice(1);
-      if (field === "data") this.data.push(value);
-      else if (field === "event") this.event = value;
+      if (field === "data") {
+        this.data.push(value);
+        this.dataLength += value.length + 1;
+        if (this.dataLength > this.maxEventBytes) throw new SseEventTooLarge(this.maxEventBytes);
+      } else if (field === "event") this.event = value;
       else if (field === "id") this.id = value;
     }
     return events;
@@ -100,6 +127,7 @@ export class SseDecoder {
     }
     const ev: SseEvent = { event: this.event || "message", data: this.data.join("\n"), id: this.id };
     this.data = [];
+    this.dataLength = 0;
     this.event = "";
     return ev;
   }

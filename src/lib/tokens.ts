@@ -11,6 +11,7 @@
 //   - a whitespace run, leaving its last space to the next word (`\s+(?!\S)`), or trailing whitespace
 // Every character falls in exactly one class, so the pieces always join back to the input.
 // Runtime-neutral (no node: imports); one regex pass, no per-piece allocation in countTokens.
+import { isObject } from "./json";
 
 const CJK = String.raw`\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}\p{sc=Hangul}`;
 const PIECE_SOURCE = [
@@ -68,10 +69,6 @@ export function countTokens(text: string): number {
   return n;
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
 function countText(v: unknown): number {
   return typeof v === "string" ? countTokens(v) : 0;
 }
@@ -83,7 +80,7 @@ function countContent(content: unknown): number {
   let n = 0;
   for (const part of content) {
     if (typeof part === "string") n += countTokens(part);
-    else if (isRecord(part)) n += countText(part.text) + countText(part.refusal);
+    else if (isObject(part)) n += countText(part.text) + countText(part.refusal);
   }
   return n;
 }
@@ -92,7 +89,7 @@ function countToolCalls(toolCalls: unknown): number {
   if (!Array.isArray(toolCalls)) return 0;
   let n = 0;
   for (const call of toolCalls) {
-    if (!isRecord(call) || !isRecord(call.function)) continue;
+    if (!isObject(call) || !isObject(call.function)) continue;
     n += countText(call.function.name) + countText(call.function.arguments);
   }
   return n;
@@ -108,12 +105,12 @@ export function countMessageTokens(messages: unknown): number {
   if (!Array.isArray(messages) || messages.length === 0) return 0;
   let n = REPLY_PRIMING_TOKENS;
   for (const msg of messages) {
-    if (!isRecord(msg)) continue;
+    if (!isObject(msg)) continue;
     n += MESSAGE_OVERHEAD_TOKENS;
     n += countText(msg.role) + countText(msg.name);
     n += countContent(msg.content);
     n += countToolCalls(msg.tool_calls);
-    if (isRecord(msg.function_call)) n += countText(msg.function_call.name) + countText(msg.function_call.arguments);
+    if (isObject(msg.function_call)) n += countText(msg.function_call.name) + countText(msg.function_call.arguments);
   }
   return n;
 }

@@ -130,7 +130,10 @@ export type RelayEvent =
   | { kind: "error"; code: string; message: string; raw: Uint8Array };
 
 export type DispatchOutcome =
-  /** A well-formed non-streamed answer (its `usage` already carries the cost when priced). */
+  /**
+   * A well-formed non-streamed answer (its `usage` already carries the cost when priced). Its
+   * meter is still open: serveInference finishes it once the answer is encoded.
+   */
   | { kind: "answer"; miner: string; payload: JsonObject }
   /** A stream that reached its first byte; it is read to its end and metered by itself. */
   | { kind: "stream"; miner: string; events: ReadableStream<RelayEvent> }
@@ -166,4 +169,10 @@ export interface Dialect<Ctx> {
   decode(body: JsonObject, requestId: string): Decoded<Ctx>;
   /** Encodes a miner's outcome for the caller; errors before dispatch are thrown GatewayErrors. */
   encode(outcome: Exclude<DispatchOutcome, { kind: "cancelled" }>, context: Ctx, meta: EncodeMeta): Response;
+  /**
+   * Dialects that translate streams (not the OpenAI one, which forwards the relay's bytes): the
+   * final event a stream ends with when the translation itself fails mid-way (the pipeline then
+   * meters internal_error: src/pipeline/stream-guard.ts). It must not depend on the request's data.
+   */
+  streamFailure?(context: Ctx, meta: EncodeMeta): Uint8Array;
 }

@@ -3,12 +3,14 @@
  * byte reaches the client (connection error, 5xx/429, refused signature, timeout, malformed
  * answer), and returns what the miners produced as a DispatchOutcome. It never builds HTTP
  * responses; dialects encode the outcome. The meter it is given is finished exactly once on
- * every path (here, or by the stream relay when a stream ends).
+ * every path: here, by the stream relay when a stream ends, or, for a non-streamed answer, by
+ * the pipeline once the answer is encoded.
  */
 import type { UsageMeter } from "../billing/meter";
 import { addCost } from "../billing/usage-cost";
 import { upstreamFailure, type GatewayError } from "../errors";
 import { isObject, type JsonObject } from "../lib/json";
+import { readTextLimited } from "../lib/read-limited";
 import { answerText, isWellFormedAnswer } from "../routing/answer-text";
 import type { Miner } from "../routing/directory";
 import { callMiner, isRedirect } from "../routing/miner-client";
@@ -17,7 +19,7 @@ import { requestIsToBlame, statusSignature, type AttemptFailure } from "./blame"
 import type { AttemptFailureKind, DispatchOutcome, PipelineDeps } from "./contracts";
 import { continuationBody } from "./continuation";
 import { relayStream, type Continuation, type StreamSource } from "./stream";
-import { peekStream } from "./stream-peek";
+import { peekStream, type StreamLimits } from "./stream-peek";
 
 export interface DispatchInput {
   request: InferenceRequest;
@@ -39,15 +41,18 @@ const PATHS = { "chat.completions": "/v1/chat/completions", completions: "/v1/co
 
 /** Miner answers passed to the client as they are: the request itself is at fault. */
 const CLIENT_FAULT_STATUSES = new Set([400, 413, 422]);
+/** A refusal's body is an error message: one larger than this is not passed on (a bad answer). */
+const MAX_REFUSAL_BYTES = 64 * 1024;
 
 export async function dispatch(deps: PipelineDeps, input: DispatchInput): Promise<DispatchOutcome> {
   const { request, meter, signal } = input;
   const cfg = deps.config;
-  const body = new TextEncoder().encode(JSON.stringify(minerBody(request)));
   const failures: AttemptFailure[] = [];
   // One deadline for all attempts before the client's first byte (a whole non-streamed answer).
   const deadlineAt = deps.clock() + (request.stream ? cfg.routingDeadlineMs : cfg.minerTimeoutMs);
   try {
+    // In the try: if the gateway cannot even serialise the body, that is its own failure, metered as one.
+    const body = new TextEncoder().encode(JSON.stringify(minerBody(request)));
     for (const [i, miner] of input.candidates.entries()) {
       if (signal.aborted) break;
       if (deps.clock() >= deadlineAt) {
@@ -129,7 +134,13 @@ async function attempt(
 
     if (!res.ok) {
       if (CLIENT_FAULT_STATUSES.has(res.status)) {
-        const text = await res.text();
+        let text: string | null;
+        try {
+          text = await readTextLimited(res, MAX_REFUSAL_BYTES);
+        } catch (err) {
+          return timedOut ? fail("timeout", `${miner.hotkey} timed out`) : fail("connect", `${miner.hotkey}: ${errorText(err)}`);
+        }
+        if (text === null) return fail("bad_response", `${miner.hotkey} refused the request (${res.status}) with a body larger than ${MAX_REFUSAL_BYTES} bytes`, "refusal too large");
         meter.answering();
         meter.finish("miner_error", res.status, "rejected_by_miner");
         return { kind: "refusal", miner: miner.hotkey, status: res.status, body: text };
@@ -142,7 +153,12 @@ async function attempt(
     if (!request.stream) {
       let payload: unknown;
       try {
-        payload = JSON.parse(await res.text());
+        // Read under MINER_MAX_ANSWER_BYTES: past it the connection is closed, nothing more is buffered.
+        const text = await readTextLimited(res, cfg.maxAnswerBytes);
+        if (text === null) {
+          return fail("bad_response", `${miner.hotkey} sent an answer larger than ${cfg.maxAnswerBytes} bytes (MINER_MAX_ANSWER_BYTES)`, "answer too large");
+        }
+        payload = JSON.parse(text);
       } catch (err) {
         if (timedOut) return fail("timeout", `${miner.hotkey} timed out`);
         return fail("bad_response", `${miner.hotkey} sent invalid JSON (${errorText(err)})`, "invalid JSON");
@@ -152,12 +168,13 @@ async function attempt(
       if (isObject(payload.usage)) meter.reportUsage(payload.usage);
       meter.deliver(answerText(request.endpoint, payload));
       meter.answering();
-      const event = meter.finish("ok", 200, null);
-      if (input.priced) addCost(payload, event.costMicroUsd ?? 0);
+      // The meter stays open: the pipeline finishes it once the answer is encoded, so a failure
+      // there is metered as the gateway's own and never billed. costSoFar is what "ok" will cost.
+      if (input.priced) addCost(payload, meter.costSoFar());
       return { kind: "answer", miner: miner.hotkey, payload };
     }
 
-    const started = await startedStream(res, request.endpoint, miner, () => timedOut);
+    const started = await startedStream(res, request.endpoint, miner, streamLimits(cfg), () => timedOut);
     if ("failure" in started) {
       upstream.abort();
       return started;
@@ -177,6 +194,7 @@ async function attempt(
       clientSignal: signal,
       priced: input.priced,
       continuation: input.continuation ? continueOn(deps, input, miner, remaining) : undefined,
+      limits: streamLimits(cfg),
     });
     return { kind: "stream", miner: miner.hotkey, events };
   } finally {
@@ -193,6 +211,7 @@ async function startedStream(
   res: Response,
   endpoint: InferenceRequest["endpoint"],
   miner: Miner,
+  limits: StreamLimits,
   timedOut: () => boolean,
 ): Promise<{ reader: ReadableStreamDefaultReader<Uint8Array>; first: Uint8Array } | { failure: AttemptFailure }> {
   const fail = (kind: AttemptFailureKind, detail: string, signature: string | null = null) => ({ failure: { kind, detail, hotkey: miner.hotkey, signature } });
@@ -203,7 +222,7 @@ async function startedStream(
   }
   const reader = res.body.getReader();
   try {
-    const peek = await peekStream(reader, endpoint);
+    const peek = await peekStream(reader, endpoint, limits);
     if (peek.ok) return { reader, first: peek.consumed };
     reader.cancel().catch(() => {});
     return fail(peek.kind, `${miner.hotkey} sent ${peek.detail}`, peek.kind === "bad_response" ? peek.detail : null);
@@ -277,7 +296,7 @@ async function openContinuation(
       await discard(res);
       return { failure: { kind: "status", detail: `${miner.hotkey} answered ${res.status} to a continuation`, hotkey: miner.hotkey, signature: null } };
     }
-    const started = await startedStream(res, endpoint, miner, () => timedOut);
+    const started = await startedStream(res, endpoint, miner, streamLimits(deps.config), () => timedOut);
     if ("failure" in started) {
       upstream.abort();
       return started;
@@ -287,6 +306,10 @@ async function openContinuation(
     clearTimeout(timer);
     signal.removeEventListener("abort", onClientAbort);
   }
+}
+
+function streamLimits(cfg: PipelineDeps["config"]): StreamLimits {
+  return { maxEventBytes: cfg.maxEventBytes, maxStreamBytes: cfg.maxStreamBytes };
 }
 
 /** The body sent to miners: the client's, plus a usage chunk request on streams for metering. */

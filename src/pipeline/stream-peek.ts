@@ -6,7 +6,7 @@
  * which decodes them again (a few events, once per request).
  */
 import type { Endpoint } from "../billing/usage-event";
-import { SseDecoder } from "../lib/sse";
+import { SseDecoder, SseEventTooLarge } from "../lib/sse";
 import { answerText } from "../routing/answer-text";
 import { chunkKind } from "./continuation";
 import { parseEvent } from "./stream";
@@ -15,16 +15,34 @@ export type PeekResult =
   | { ok: true; consumed: Uint8Array }
   | { ok: false; kind: "bad_response" | "connect"; detail: string };
 
+/** How much of a miner's stream the gateway reads (MINER_MAX_EVENT_BYTES, MINER_MAX_STREAM_BYTES). */
+export interface StreamLimits {
+  maxEventBytes: number;
+  maxStreamBytes: number;
+}
+
 /**
  * Reads until the stream has started. A read that rejects (the caller's first-token timer aborts
- * the upstream, or the connection breaks) is thrown to the caller.
+ * the upstream, or the connection breaks) is thrown to the caller. An event or a start larger
+ * than `limits` allow is a bad answer.
  */
-export async function peekStream(reader: ReadableStreamDefaultReader<Uint8Array>, endpoint: Endpoint): Promise<PeekResult> {
-  const decoder = new SseDecoder();
+export async function peekStream(reader: ReadableStreamDefaultReader<Uint8Array>, endpoint: Endpoint, limits: StreamLimits): Promise<PeekResult> {
+  const decoder = new SseDecoder(limits.maxEventBytes);
   const consumed: Uint8Array[] = [];
+  let size = 0;
   for (;;) {
     const r = await reader.read();
-    const events = r.done ? decoder.end() : decoder.push(r.value);
+    if (!r.done) {
+      size += r.value.byteLength;
+      if (size > limits.maxStreamBytes) return { ok: false, kind: "bad_response", detail: `more than ${limits.maxStreamBytes} bytes before any content` };
+    }
+    let events;
+    try {
+      events = r.done ? decoder.end() : decoder.push(r.value);
+    } catch (err) {
+      if (err instanceof SseEventTooLarge) return { ok: false, kind: "bad_response", detail: `${err.message} (MINER_MAX_EVENT_BYTES) before any content` };
+      throw err;
+    }
     if (!r.done) consumed.push(r.value);
     for (const ev of events) {
       const parsed = parseEvent(ev);

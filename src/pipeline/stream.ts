@@ -11,16 +11,21 @@
  * answer and splices its chunks into the same stream (src/pipeline/continuation.ts, docs/streams.md);
  * without one, or when none can, a break ends with a final error event (never a stream that
  * just stops).
+ *
+ * Bounds (`limits`): an event larger than MINER_MAX_EVENT_BYTES is a break like a malformed
+ * one; a stream larger in all than MINER_MAX_STREAM_BYTES (continuations included: the meter
+ * keeps the delivered text) ends with an error event and is not continued.
  */
 import type { UsageMeter } from "../billing/meter";
 import { addCost } from "../billing/usage-cost";
 import type { Endpoint, UsageStatus } from "../billing/usage-event";
 import { isObject } from "../lib/json";
-import { sseData, SseDecoder, type SseEvent } from "../lib/sse";
+import { sseData, SseDecoder, SseEventTooLarge, type SseEvent } from "../lib/sse";
 import { countTokens } from "../lib/tokens";
 import { answerText } from "../routing/answer-text";
 import { chunkKind, deltaFlags, identityOf, spliceChunk, splicedUsage, type Delivered, type StreamIdentity } from "./continuation";
 import type { RelayEvent } from "./contracts";
+import type { StreamLimits } from "./stream-peek";
 
 /** A miner's stream that has started (peeked), ready to be relayed or spliced in. */
 export interface StreamSource {
@@ -56,6 +61,7 @@ export interface StreamRelayOptions {
   priced: boolean;
   /** Continue a broken stream on another miner; absent: breaks end the stream. */
   continuation?: Continuation;
+  limits: StreamLimits;
 }
 
 /** A break: how it is metered and what the client sees if nobody continues. */
@@ -76,6 +82,10 @@ const ignore = () => {};
 export function errorEvent(code: string, message: string): RelayEvent {
   return { kind: "error", code, message, raw: sseData(JSON.stringify({ error: { message, type: "api_error", code, param: null } })) };
 }
+
+/** What the client is told when a miner's stream outgrows MINER_MAX_STREAM_BYTES. */
+export const answerTooLargeEvent = (limit: number) =>
+  errorEvent("miner_answer_too_large", `The miner's answer exceeded the gateway's limit of ${limit} bytes; the answer is incomplete.`);
 
 /** What the client is told when a miner's event is not a JSON object. */
 export const malformedEvent = () => errorEvent("bad_miner_response", "The miner sent a malformed stream event; the answer is incomplete.");
@@ -104,7 +114,9 @@ export function parseEvent(ev: SseEvent): RelayEvent | { kind: "malformed" } {
 }
 
 export function relayStream(o: StreamRelayOptions): ReadableStream<RelayEvent> {
-  let decoder = new SseDecoder();
+  let decoder = new SseDecoder(o.limits.maxEventBytes);
+  /** Bytes read from miners for this stream so far, every continuation included. */
+  let received = 0;
   let pending: Uint8Array | null = o.first;
   let reader = o.reader;
   let upstream = o.upstream;
@@ -194,6 +206,7 @@ export function relayStream(o: StreamRelayOptions): ReadableStream<RelayEvent> {
     return "next";
   };
 
+
   /** Handles a batch of decoded events: what to forward, and whether the stream ended or broke. */
   const handleAll = (ctrl: ReadableStreamDefaultController<RelayEvent>, events: SseEvent[]): { out: RelayEvent[]; stop: null | "ended" | Break } => {
     const out: RelayEvent[] = [];
@@ -203,6 +216,21 @@ export function relayStream(o: StreamRelayOptions): ReadableStream<RelayEvent> {
       if (r !== "next") return { out, stop: r };
     }
     return { out, stop: null };
+  };
+
+  /**
+   * Decodes and handles what a miner sent (null: the end of its stream). An event past
+   * MINER_MAX_EVENT_BYTES is a break; the events before it in the same chunk go with it.
+   */
+  const consume = (ctrl: ReadableStreamDefaultController<RelayEvent>, chunk: Uint8Array | null): { out: RelayEvent[]; stop: null | "ended" | Break } => {
+    let events: SseEvent[];
+    try {
+      events = chunk === null ? decoder.end() : decoder.push(chunk);
+    } catch (err) {
+      if (!(err instanceof SseEventTooLarge)) throw err;
+      return { out: [], stop: broke("bad_response", "bad_response", "event_too_large", errorEvent("miner_event_too_large", `The miner sent ${err.message}; the answer is incomplete.`)) };
+    }
+    return handleAll(ctrl, events);
   };
 
   const readWithIdleTimeout = () => {
@@ -256,7 +284,7 @@ export function relayStream(o: StreamRelayOptions): ReadableStream<RelayEvent> {
         reader = next.reader;
         upstream = next.upstream;
         pending = next.first;
-        decoder = new SseDecoder();
+        decoder = new SseDecoder(o.limits.maxEventBytes);
         spliced = true;
         return true;
       }
@@ -291,7 +319,7 @@ export function relayStream(o: StreamRelayOptions): ReadableStream<RelayEvent> {
           return;
         }
         if (r.done) {
-          const { out, stop } = handleAll(ctrl, decoder.end());
+          const { out, stop } = consume(ctrl, null);
           if (stop === "ended" || closed) return;
           if (!forward(ctrl, out)) return;
           const b = stop ?? broke("connect", "miner_error", "stream_interrupted", errorEvent("miner_stream_interrupted", "The miner's stream ended before completion; the answer is incomplete."));
@@ -300,7 +328,12 @@ export function relayStream(o: StreamRelayOptions): ReadableStream<RelayEvent> {
         }
         chunk = r.value;
       }
-      const { out, stop } = handleAll(ctrl, decoder.push(chunk));
+      received += chunk.byteLength;
+      if (received > o.limits.maxStreamBytes) {
+        end(ctrl, "bad_response", "answer_too_large", [answerTooLargeEvent(o.limits.maxStreamBytes)]);
+        return;
+      }
+      const { out, stop } = consume(ctrl, chunk);
       if (stop === "ended" || closed) return;
       if (!forward(ctrl, out)) return;
       if (stop && !(await onBreak(ctrl, stop))) return;

@@ -6,7 +6,7 @@
 import { invalidRequest } from "../errors";
 import type { JsonObject } from "../lib/json";
 import type { Endpoint } from "../billing/usage-event";
-import { commonGenerationFields, fail, isObject, optionalBoolean, optionalObject, requiredString } from "./fields";
+import { commonGenerationFields, fail, isObject, optionalBoolean, optionalInteger, optionalObject, requiredString } from "./fields";
 
 export interface InferenceRequest {
   endpoint: Endpoint;
@@ -17,6 +17,15 @@ export interface InferenceRequest {
   maxTokens: number | undefined;
   body: JsonObject;
 }
+
+/** Inputs in one embeddings request (OpenAI's own limit). */
+export const MAX_EMBEDDING_INPUTS = 2048;
+/**
+ * Largest `dimensions` asked of an embeddings model (OpenAI's largest model has 3072). With
+ * MAX_EMBEDDING_INPUTS it bounds what a request can make a miner produce; the answer itself is
+ * read under MINER_MAX_ANSWER_BYTES (base64 answers are about a quarter of the size of floats).
+ */
+export const MAX_EMBEDDING_DIMENSIONS = 4096;
 
 const ROLES = new Set(["system", "developer", "user", "assistant", "tool", "function"]);
 
@@ -98,7 +107,8 @@ export function validateEmbeddings(body: JsonObject): InferenceRequest {
   if (input === undefined) throw invalidRequest("Missing required parameter: 'input'.", "input", "missing_required_parameter");
   const ok = typeof input === "string" || (Array.isArray(input) && input.length > 0);
   if (!ok) fail("input", "a string or a non-empty array", input);
-  if (Array.isArray(input) && input.length > 2048) throw invalidRequest("'input' may hold at most 2048 items.", "input", "invalid_value");
+  if (Array.isArray(input) && input.length > MAX_EMBEDDING_INPUTS) throw invalidRequest(`'input' may hold at most ${MAX_EMBEDDING_INPUTS} items.`, "input", "invalid_value");
+  optionalInteger(body, "dimensions", 1, MAX_EMBEDDING_DIMENSIONS);
   // Embeddings are never streamed: refuse rather than silently answer JSON to a client expecting SSE.
   const stream = optionalBoolean(body, "stream");
   if (stream === true) throw invalidRequest("Embeddings cannot be streamed: remove 'stream' or set it to false.", "stream", "invalid_value");

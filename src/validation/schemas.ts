@@ -8,6 +8,7 @@
  * pass through to the miners.
  */
 import type { JsonObject } from "../lib/json";
+import { MAX_EMBEDDING_DIMENSIONS, MAX_EMBEDDING_INPUTS } from "./requests";
 
 export interface BodySchema {
   schema: JsonObject;
@@ -71,8 +72,9 @@ export const REQUEST_SCHEMAS = {
       required: ["model", "input"],
       properties: {
         model: { type: "string", minLength: 1 },
-        input: { oneOf: [str, { type: "array", minItems: 1, maxItems: 2048 }] },
+        input: { oneOf: [str, { type: "array", minItems: 1, maxItems: MAX_EMBEDDING_INPUTS }] },
         encoding_format: { enum: ["float", "base64"] },
+        dimensions: { type: "integer", minimum: 1, maximum: MAX_EMBEDDING_DIMENSIONS },
       },
     },
     example: { model: "demo/tiny-embed", input: "hello" },

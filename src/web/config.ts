@@ -1,61 +1,16 @@
 /**
- * The web app's configuration, read once per env object. The app exists only with a
- * SESSION_SECRET; the OpenID Connect sign-in only with all three OIDC_* values; the local dev
- * sign-in only when ENVIRONMENT is "development" (and, checked per request, only on loopback).
+ * The web app's configuration: read and validated by the gateway's one configuration module
+ * (src/config/gateway.ts, `Config.web`), so a bad value fails every route naming the variable.
+ * The app exists only with a SESSION_SECRET.
  */
+import { gatewayConfig, type WebConfig } from "../config/gateway";
 import type { Env } from "../env";
 
-export interface WebConfig {
-  sessionSecret: string;
-  sessionTtlSeconds: number;
-  /** Cookies carry `Secure` everywhere except local development. */
-  secureCookies: boolean;
-  devSignIn: boolean;
-  /** Explicit public origin, or null: use the request's origin (dev). */
-  publicBaseUrl: string | null;
-  oidc: { issuer: string; clientId: string; clientSecret: string } | null;
-  stripe: { secretKey: string; apiBase: string } | null;
-  signupsPerHour: number;
-  keysPerHour: number;
-  adminToken: string | null;
-}
+export type { WebConfig };
 
-const MIN_SECRET = 32;
-const parsed = new WeakMap<Env, WebConfig | null>();
-
-function positiveInt(v: string | undefined, fallback: number, name: string): number {
-  if (v === undefined || v === "") return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`Configuration ${name} must be a positive integer, got '${v}'`);
-  return n;
-}
-
-/** null: the web app is off (no SESSION_SECRET). */
+/** null: the web app is off (no SESSION_SECRET). Parsed and validated with the rest of the gateway's configuration. */
 export function webConfig(env: Env): WebConfig | null {
-  if (parsed.has(env)) return parsed.get(env) ?? null;
-  let cfg: WebConfig | null = null;
-  const secret = env.SESSION_SECRET ?? "";
-  if (secret !== "") {
-    if (secret.length < MIN_SECRET) throw new Error(`SESSION_SECRET must have at least ${MIN_SECRET} characters`);
-    const dev = env.ENVIRONMENT === "development";
-    cfg = {
-      sessionSecret: secret,
-      sessionTtlSeconds: positiveInt(env.WEB_SESSION_TTL_SECONDS, 12 * 3600, "WEB_SESSION_TTL_SECONDS"),
-      secureCookies: !dev,
-      devSignIn: dev,
-      publicBaseUrl: env.PUBLIC_BASE_URL ? env.PUBLIC_BASE_URL.replace(/\/+$/, "") : null,
-      oidc:
-        env.OIDC_ISSUER && env.OIDC_CLIENT_ID && env.OIDC_CLIENT_SECRET
-          ? { issuer: env.OIDC_ISSUER.replace(/\/+$/, ""), clientId: env.OIDC_CLIENT_ID, clientSecret: env.OIDC_CLIENT_SECRET }
-          : null,
-      stripe: env.STRIPE_SECRET_KEY ? { secretKey: env.STRIPE_SECRET_KEY, apiBase: (env.STRIPE_API_BASE || "https://api.stripe.com").replace(/\/+$/, "") } : null,
-      signupsPerHour: positiveInt(env.SIGNUPS_PER_HOUR, 20, "SIGNUPS_PER_HOUR"),
-      keysPerHour: positiveInt(env.KEYS_PER_HOUR, 20, "KEYS_PER_HOUR"),
-      adminToken: env.ADMIN_TOKEN || null,
-    };
-  }
-  parsed.set(env, cfg);
-  return cfg;
+  return gatewayConfig(env).web;
 }
 
 /** The origin pages and snippets use: PUBLIC_BASE_URL, else the request's own origin. */

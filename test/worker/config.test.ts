@@ -27,6 +27,25 @@ describe("configuration errors", () => {
     }
   });
 
+  it("cover the web app's and metering's variables too", async () => {
+    const logged = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    try {
+      for (const [vars, name] of [
+        [{ SESSION_SECRET: "short" }, "SESSION_SECRET"],
+        [{ SESSION_SECRET: "a-session-secret-of-at-least-32-characters", KEYS_PER_HOUR: "lots" }, "KEYS_PER_HOUR"],
+        [{ USAGE_BATCH_MS: "soon" }, "USAGE_BATCH_MS"],
+      ] as const) {
+        for (const path of ["/v1/models", "/app/keys"]) {
+          const body = await expectOpenAIError(await callWith(vars, path), 500, "configuration_error");
+          expect(body.message).toContain(name);
+          expect(body.message).not.toContain("short");
+        }
+      }
+    } finally {
+      logged.mockRestore();
+    }
+  });
+
   it("a valid configuration serves as before", async () => {
     expect((await callWith({ MAX_BODY_BYTES: "2048" }, "/v1/settlements")).status).toBe(200);
   });

@@ -28,10 +28,10 @@ function usageEvent(requestId: string, over: Partial<UsageEvent> = {}): UsageEve
   };
 }
 
-async function runBatch(messages: { id: string; body: unknown; attempts?: number }[]) {
+async function runBatch(messages: { id: string; body: unknown; attempts?: number }[], vars: Record<string, string> = {}) {
   const batch = createMessageBatch("gateway-usage", messages.map((m) => ({ id: m.id, timestamp: new Date(), attempts: m.attempts ?? 1, body: m.body })));
   const ctx = createExecutionContext();
-  await worker.queue(batch, env);
+  await worker.queue(batch, { ...env, ...vars });
   return getQueueResult(batch, ctx);
 }
 
@@ -121,6 +121,13 @@ describe("usage queue consumer", () => {
     expect(await rowCount("req_consumer_fail_2")).toBe(1);
     expect(await inArchive("req_consumer_fail_1")).toBe(1);
     expect(await inArchive("req_consumer_fail_2")).toBe(1);
+  });
+
+  it("keeps recording while a variable is misconfigured (the API routes report it; usage is never lost to it)", async () => {
+    const result = await runBatch([{ id: "c1", body: usageEvent("req_consumer_misconfigured") }], { USAGE_RECENT_PER_SUBSCRIBER: "many", MAX_BODY_BYTES: "lots" });
+    expect(result.explicitAcks).toEqual(["c1"]);
+    expect(await rowCount("req_consumer_misconfigured")).toBe(1);
+    expect(await inArchive("req_consumer_misconfigured")).toBe(1);
   });
 
   it("acknowledges (and logs) a malformed message instead of blocking the queue", async () => {

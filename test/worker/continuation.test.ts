@@ -12,6 +12,7 @@ import type { UsageEvent } from "../../src/billing/usage-event";
 import { messagesDialect } from "../../src/dialects/anthropic/dialect";
 import { chatDialect } from "../../src/dialects/openai/dialect";
 import { responsesDialect } from "../../src/dialects/responses/dialect";
+import { parseGatewayConfig } from "../../src/config/gateway";
 import type { Config } from "../../src/env";
 import type { JsonObject } from "../../src/lib/json";
 import { SseDecoder } from "../../src/lib/sse";
@@ -24,21 +25,16 @@ import type { MinerFixture } from "./fixtures";
 
 const MODEL = "cont/chat";
 const fx = env.TEST_FIXTURES.continuation;
-const config: Config = {
-  maxBodyBytes: 1 << 20,
-  minerTimeoutMs: 10_000,
-  firstByteTimeoutMs: 1_500,
-  streamIdleTimeoutMs: 1_500,
-  routingDeadlineMs: 20_000,
-  maxMinerAttempts: 3,
-  authCacheTtlMs: 0,
-  minerCacheTtlMs: 0,
-  metagraphStaleAfterMs: 60_000,
-  billing: { defaultPlanId: "free", leaseTtlMs: 60_000, grantTtlMs: 5_000, grantSliceFraction: 0.1, grantIdleMs: 1_000, grantFlushMs: 200 },
-  netuid: null,
-  canaryCron: null,
-  jwt: { hs256Secret: undefined, jwksUrl: undefined, issuer: undefined, audience: undefined, algorithms: [], autoProvision: false, maxLifetimeSeconds: 86_400 },
-};
+const config: Config = parseGatewayConfig({
+  MINER_TIMEOUT_MS: "10000",
+  FIRST_BYTE_TIMEOUT_MS: "1500",
+  STREAM_IDLE_TIMEOUT_MS: "1500",
+  ROUTING_DEADLINE_MS: "20000",
+  MAX_MINER_ATTEMPTS: "3",
+  AUTH_CACHE_TTL_MS: "0",
+  MINER_CACHE_TTL_MS: "0",
+  METAGRAPH_STALE_AFTER_MS: "60000",
+});
 const signer = keypairFromUri("//Alice");
 const price = { model: "*", inputMicroUsdPerMtok: 1_000_000, outputMicroUsdPerMtok: 2_000_000, cachedInputMicroUsdPerMtok: 0 };
 

@@ -15,7 +15,7 @@ import { parseGatewayConfig } from "../../src/config/gateway";
 import type { Config } from "../../src/env";
 import { GatewayError } from "../../src/errors";
 import type { JsonObject } from "../../src/lib/json";
-import type { Admission, AdmissionRequest, Dialect, PipelineDeps } from "../../src/pipeline/contracts";
+import type { Admission, AdmissionRequest, Dialect, PipelineDeps, RelayEvent } from "../../src/pipeline/contracts";
 import { countPrompt } from "../../src/pipeline/count-prompt";
 import { serveInference } from "../../src/pipeline/serve";
 import { keypairFromUri } from "../../src/protocol/keys";
@@ -166,6 +166,62 @@ describe("serveInference", () => {
     await expect(serveInference(h.deps, info(), chatDialect, { model: MODEL, messages: "nope" })).rejects.toMatchObject({ status: 400, param: "messages" });
     expect(h.admitted).toHaveLength(0);
   });
+
+  it("meters a failure to encode a miner's answer as the gateway's own (internal_error), unbilled, and settles admission with that", async () => {
+    const h = harness();
+    const failing: Dialect<null> = {
+      ...chatDialect,
+      encode() {
+        throw new RangeError("Maximum call stack size exceeded");
+      },
+    };
+    await expect(serveInference(h.deps, info(), failing, chatBody(false))).rejects.toBeInstanceOf(RangeError);
+    await Promise.all(h.pending);
+    expect(h.events).toHaveLength(1);
+    expect(h.events[0]).toMatchObject({ status: "internal_error", httpStatus: 500, errorCode: "internal_error", costMicroUsd: 0 });
+    expect(h.events[0]?.completionTokensCounted).toBeGreaterThan(0); // the miner did answer
+    expect(h.settled).toEqual(h.events);
+    // The same request encoded normally is billed.
+    const ok = harness();
+    await serve(ok, chatDialect, chatBody(false));
+    expect(ok.events[0]).toMatchObject({ status: "ok" });
+    expect(ok.events[0]?.costMicroUsd).toBeGreaterThan(0);
+  });
+
+  /** A dialect whose stream translation fails after `after` relay events (a stand-in for a bug in it). */
+  function failingMidStream<Ctx>(dialect: Dialect<Ctx>, after: number): Dialect<Ctx> {
+    return {
+      ...dialect,
+      encode(outcome, context, meta) {
+        if (outcome.kind !== "stream") return dialect.encode(outcome, context, meta);
+        let seen = 0;
+        const breaking = new TransformStream<RelayEvent, RelayEvent>({
+          transform(ev, out) {
+            if (++seen > after) throw new RangeError("Maximum call stack size exceeded");
+            out.enqueue(ev);
+          },
+        });
+        return dialect.encode({ ...outcome, events: outcome.events.pipeThrough(breaking) }, context, meta);
+      },
+    };
+  }
+
+  const translated: [string, Dialect<never>, (stream: boolean) => JsonObject, string][] = [
+    ["Anthropic Messages", messagesDialect as Dialect<never>, messagesBody, "event: error\n"],
+    ["Responses", responsesDialect as Dialect<never>, responsesBody, "event: response.failed\n"],
+  ];
+  for (const [name, dialect, body, failure] of translated) {
+    it(`meters a ${name} stream whose translation fails as internal_error, unbilled, and ends it with the failure event`, async () => {
+      const h = harness();
+      const { res, text } = await serve(h, failingMidStream(dialect, 2), body(true));
+      expect(res.status).toBe(200);
+      expect(text.endsWith("\n\n")).toBe(true);
+      expect(text.slice(text.lastIndexOf("event: "))).toContain(failure);
+      expect(h.events).toHaveLength(1);
+      expect(h.events[0]).toMatchObject({ status: "internal_error", errorCode: "internal_error", costMicroUsd: 0 });
+      expect(h.settled).toEqual(h.events);
+    });
+  }
 
   it("admits embeddings with no output reserve and meters them once", async () => {
     const h = harness();

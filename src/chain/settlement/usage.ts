@@ -1,11 +1,12 @@
 // Reads one epoch window of usage from D1: the per-second miner rollup (usage_miner_seconds),
 // summed per miner, model and kind. Every event was sorted into what counts as verified work and
-// what does not when the gateway folded it in (usage-class.ts, the rules and their reasons). The
-// SQL is exported: it is the statement an operator runs to recompute a settlement's inputs
+// what does not when the gateway folded it in (src/billing/usage-class.ts, the rules and their
+// reasons). The SQL is exported: it is the statement an operator runs to recompute a settlement's inputs
 // (docs/metering.md); recomputing from the raw archive applies usageCounts to each event.
 import type { D1Database } from "@cloudflare/workers-types";
+import type { UsageCounts } from "../../billing/usage-class";
 
-export { OVER_REPORT_SLACK_TOKENS, REPORT_TOLERANCE_PERCENT } from "./usage-class";
+export { OVER_REPORT_SLACK_TOKENS, REPORT_TOLERANCE_PERCENT } from "../../billing/usage-class";
 
 /** Rollup buckets are whole seconds: a window's bounds are too (settlement rounds its end up). */
 export const USAGE_BUCKET_MS = 1_000;
@@ -40,22 +41,12 @@ export function windowBound(ms: number): number {
   return Math.ceil(ms / USAGE_BUCKET_MS) * USAGE_BUCKET_MS;
 }
 
+/** One (miner, model, kind)'s sums over the window: the rollup's counts (src/billing/usage-class.ts) without the cost. */
 export type UsageGroup = {
   hotkey: string;
   model: string;
   kind: "subscriber" | "canary";
-  requests: number;
-  counted: number;
-  promptTokens: number;
-  completionTokens: number;
-  served: number;
-  failed: number;
-  refused: number;
-  cancelledEmpty: number;
-  overReported: number;
-  reportedTokens: number;
-  countedTokensOfReported: number;
-};
+} & Omit<UsageCounts, "costMicroUsd">;
 
 type GroupRow = {
   hotkey: string;

@@ -4,7 +4,7 @@
  * an Anthropic-shaped error for a miner's refusal).
  */
 import { readChatCompletion } from "../chat-answer";
-import { chatEvents } from "../chat-stream";
+import { chatEvents, sseEvent } from "../chat-stream";
 import { setStreamHeaders } from "../openai/dialect";
 import type { Dialect } from "../../pipeline/contracts";
 import { validateChat } from "../../validation/requests";
@@ -41,5 +41,8 @@ export const messagesDialect: Dialect<MessagesContext> = {
         setStreamHeaders(headers);
         return new Response(outcome.events.pipeThrough(chatEvents()).pipeThrough(anthropicStream(ctx)), { status: 200, headers });
     }
+  },
+  streamFailure() {
+    return sseEvent("error", { type: "error", error: { type: "api_error", message: "The gateway failed while translating the answer; it is incomplete." } });
   },
 };

@@ -2,6 +2,7 @@
  * Chat-completions answer -> Anthropic Message (non-streamed), plus the mappings the stream
  * translator shares: stop reason, usage, ids.
  */
+import { isObject } from "../../lib/json";
 import { countTokens } from "../../lib/tokens";
 import type { ChatAnswer, ChatUsage } from "../chat-answer";
 import type { ContentBlock, Message, StopReason, Usage } from "./types";
@@ -54,7 +55,7 @@ export function toolInput(args: string): unknown {
   if (args.trim() === "") return {};
   try {
     const v: unknown = JSON.parse(args);
-    return v !== null && typeof v === "object" && !Array.isArray(v) ? v : {};
+    return isObject(v) ? v : {};
   } catch {
     return {};
   }

@@ -4,12 +4,12 @@
  * stream). A miner's refusal keeps OpenAI's shape, which is the Responses API's own.
  */
 import { readChatCompletion } from "../chat-answer";
-import { chatEvents } from "../chat-stream";
+import { chatEvents, sseEvent } from "../chat-stream";
 import { encodeOpenAI, setStreamHeaders } from "../openai/dialect";
 import type { Dialect } from "../../pipeline/contracts";
 import { validateChat } from "../../validation/requests";
 import { responsesToChat } from "./request";
-import { chatAnswerToResponse, type ResponseContext } from "./response";
+import { chatAnswerToResponse, responseId, type ResponseContext } from "./response";
 import { responsesStream } from "./stream";
 
 type ResponsesContext = Pick<ResponseContext, "model" | "echo">;
@@ -33,5 +33,10 @@ export const responsesDialect: Dialect<ResponsesContext> = {
         setStreamHeaders(meta.headers);
         return new Response(outcome.events.pipeThrough(chatEvents()).pipeThrough(responsesStream(ctx)), { status: 200, headers: meta.headers });
     }
+  },
+  streamFailure(_context, meta) {
+    // Nothing of the request echoed: what it held may be what failed.
+    const error = { code: "server_error", message: "The gateway failed while translating the answer; it is incomplete." };
+    return sseEvent("response.failed", { type: "response.failed", response: { id: responseId(meta.requestId), object: "response", status: "failed", error } });
   },
 };

@@ -22,7 +22,7 @@ const SIGNATURE_MESSAGES = {
 
 export function registerWebhookRoutes(app: Hono<AppEnv>): void {
   app.post("/webhooks/stripe", async (c) => {
-    const secret = c.env.STRIPE_WEBHOOK_SECRET;
+    const secret = c.var.config.stripeWebhookSecret;
     if (!secret) throw notFound("Not found.", "unknown_route");
     const limit = c.var.config.maxBodyBytes;
     if (Number(c.req.header("content-length") ?? "0") > limit) throw payloadTooLarge(limit);

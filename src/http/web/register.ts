@@ -31,7 +31,7 @@ export function registerWebRoutes(app: Hono<AppEnv>): void {
   // The API reference: the document, and a page rendering it (both built on first use).
   app.get("/openapi.json", async (c) => {
     const { openApiDocument } = await import("../../api-spec/openapi");
-    return c.json(openApiDocument(c.env.PUBLIC_BASE_URL || new URL(c.req.url).origin));
+    return c.json(openApiDocument(c.var.config.publicBaseUrl ?? new URL(c.req.url).origin));
   });
   app.get("/docs/api", async (c) => {
     const [{ openApiDocument }, { renderApiDocs }] = await Promise.all([import("../../api-spec/openapi"), import("./api-docs")]);

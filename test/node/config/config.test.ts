@@ -44,10 +44,43 @@ describe("gateway configuration", () => {
     ["JWT_JWKS_URL", "not a url", /JWT_JWKS_URL must be a URL/],
     ["JWT_ALGORITHMS", "HS256,none", /JWT_ALGORITHMS must not list 'none'/],
     ["CANARY_CRON", "hourly", /CANARY_CRON must be a cron expression/],
+    ["MINER_MAX_ANSWER_BYTES", "16MB", /MINER_MAX_ANSWER_BYTES must be an integer from 1024/],
+    ["MINER_MAX_EVENT_BYTES", "10", /MINER_MAX_EVENT_BYTES must be an integer from 1024/],
+    ["MINER_MAX_STREAM_BYTES", "-1", /MINER_MAX_STREAM_BYTES must be an integer from 1024/],
+    ["USAGE_BATCH_MS", "abc", /USAGE_BATCH_MS must be an integer from 1/],
+    ["USAGE_BATCH_MAX_EVENTS", "0", /USAGE_BATCH_MAX_EVENTS must be an integer from 1/],
+    ["USAGE_RECENT_PER_SUBSCRIBER", "-1", /USAGE_RECENT_PER_SUBSCRIBER must be an integer from 0/],
+    ["PUBLIC_BASE_URL", "gateway.example", /PUBLIC_BASE_URL must be a URL/],
   ])("refuses %s=%j, naming it", (name, value, message) => {
     const err = refusal(() => parseGatewayConfig({ [name]: value }));
     expect(err.variable).toBe(name);
     expect(err.message).toMatch(message);
+  });
+});
+
+describe("the web app's configuration (part of the gateway's)", () => {
+  const SECRET = "a-session-secret-of-at-least-32-characters";
+
+  it("is off without SESSION_SECRET, and reads what is set", () => {
+    expect(parseGatewayConfig({}).web).toBeNull();
+    const cfg = parseGatewayConfig({ SESSION_SECRET: SECRET, PUBLIC_BASE_URL: "https://gw.example/", OIDC_ISSUER: "https://idp.example/", OIDC_CLIENT_ID: "c", OIDC_CLIENT_SECRET: "s", KEYS_PER_HOUR: "5" });
+    expect(cfg.publicBaseUrl).toBe("https://gw.example");
+    expect(cfg.web).toMatchObject({ publicBaseUrl: "https://gw.example", oidc: { issuer: "https://idp.example", clientId: "c" }, keysPerHour: 5, signupsPerHour: 20, secureCookies: true, devSignIn: false, stripe: null });
+  });
+
+  it.each([
+    [{ SESSION_SECRET: "too-short" }, "SESSION_SECRET"],
+    [{ WEB_SESSION_TTL_SECONDS: "12h" }, "WEB_SESSION_TTL_SECONDS"],
+    [{ SIGNUPS_PER_HOUR: "0" }, "SIGNUPS_PER_HOUR"],
+    [{ KEYS_PER_HOUR: "many" }, "KEYS_PER_HOUR"],
+    [{ OIDC_ISSUER: "https://idp.example" }, "OIDC_CLIENT_ID"],
+    [{ OIDC_CLIENT_ID: "c", OIDC_CLIENT_SECRET: "s" }, "OIDC_ISSUER"],
+    [{ OIDC_ISSUER: "idp.example", OIDC_CLIENT_ID: "c", OIDC_CLIENT_SECRET: "s" }, "OIDC_ISSUER"],
+    [{ STRIPE_SECRET_KEY: "sk_test", STRIPE_API_BASE: "stripe" }, "STRIPE_API_BASE"],
+  ])("refuses %j, naming %s (never quoting a secret)", (vars, name) => {
+    const err = refusal(() => parseGatewayConfig({ SESSION_SECRET: SECRET, ...vars }));
+    expect(err.variable).toBe(name);
+    expect(err.message).not.toContain("too-short");
   });
 });
 

@@ -1,9 +1,15 @@
 // How one usage event counts for settlement (pure). The gateway's usage consumer applies it to
 // every event once, when it folds a batch into the per-second miner rollup (usage_miner_seconds);
-// settlement then only sums. Recomputing from the raw archive applies the same function.
-import type { UsageEvent } from "../../billing/usage-event";
+// settlement then only sums (src/chain/settlement/usage.ts). Recomputing from the raw archive
+// applies the same function. It lives in billing/ because the gateway runs it: only the chain
+// Worker loads src/chain/.
+import type { UsageEvent } from "./usage-event";
 
-/** Billing believes a miner's token report up to 10% over the gateway's own count (src/billing/pricing.ts REPORT_TOLERANCE_PERCENT). */
+/**
+ * Billing believes a miner's token report up to 10% over the gateway's own count (src/billing/pricing.ts
+ * REPORT_TOLERANCE_PERCENT; test/worker/settlements.test.ts checks they agree). Not imported from
+ * there: this module is pure and also type-checked for Node with the chain code.
+ */
 export const REPORT_TOLERANCE_PERCENT = 10;
 /** On top of that, chat-template overhead a real tokenizer adds to a prompt: below it nothing is "over-reported". */
 export const OVER_REPORT_SLACK_TOKENS = 16;
