@@ -3,7 +3,7 @@
 // settlement then only sums (src/chain/settlement/usage.ts). Recomputing from the raw archive
 // applies the same function. It lives in billing/ because the gateway runs it: only the chain
 // Worker loads src/chain/.
-import type { UsageEvent } from "./usage-event";
+import type { AttemptRecord, UsageEvent } from "./usage-event";
 
 /**
  * Billing believes a miner's token report up to 10% over the gateway's own count (src/billing/pricing.ts
@@ -95,4 +95,34 @@ export function addCounts(a: UsageCounts, b: UsageCounts): UsageCounts {
   const out = { ...a };
   for (const k of Object.keys(b) as (keyof UsageCounts)[]) out[k] += b[k];
   return out;
+}
+
+type Attributed = Classified & Pick<UsageEvent, "minerHotkey" | "attemptLog">;
+
+/** One miner's share of an event in the miner rollup ('' / null: no miner took the request). */
+export interface MinerShare {
+  minerHotkey: string | null;
+  counts: UsageCounts;
+}
+
+/**
+ * How one event counts for each miner it reached (issue 13: settlement sees every miner).
+ * The event's own miner (the one that finished, or the last one tried) keeps the request as
+ * `usageCounts` classifies it, with the prompt and the cost, but only the completion tokens it
+ * delivered itself. Every earlier attempt in `attemptLog` counts against its miner as a failure:
+ * `failed` (nothing reached the client, the request moved on) or `broken` (its stream broke
+ * after content; it is credited the completion tokens it delivered, when the request's work
+ * counts at all). When the whole request is not the miners' doing (request_error: every miner
+ * failed it the same way; internal_error: the gateway's own failure), nobody is blamed.
+ */
+export function minerShares(e: Attributed): MinerShare[] {
+  const whole = usageCounts(e);
+  const log = e.attemptLog ?? [];
+  const earlier = log.at(-1)?.minerHotkey === e.minerHotkey ? log.slice(0, -1) : log;
+  const blamed = earlier.filter((a) => a.outcome === "failed" || a.outcome === "broken");
+  if (blamed.length === 0 || e.status === "request_error" || e.status === "internal_error") return [{ minerHotkey: e.minerHotkey, counts: whole }];
+  const creditOf = (a: AttemptRecord) => (a.outcome === "broken" && whole.counted === 1 ? a.completionTokens : 0);
+  const deliveredEarlier = blamed.reduce((n, a) => n + creditOf(a), 0);
+  const own: MinerShare = { minerHotkey: e.minerHotkey, counts: { ...whole, completionTokens: Math.max(0, whole.completionTokens - deliveredEarlier) } };
+  return [own, ...blamed.map((a) => ({ minerHotkey: a.minerHotkey, counts: { ...ZERO_COUNTS, requests: 1, failed: 1, completionTokens: creditOf(a) } }))];
 }

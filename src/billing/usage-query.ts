@@ -74,6 +74,8 @@ export function requestRow(e: UsageEvent) {
     created_at: e.createdAt,
     cached_prompt_tokens_reported: e.cachedPromptTokensReported ?? null,
     cost_micro_usd: e.costMicroUsd ?? 0,
+    /** Every miner tried, in order, with what it delivered: two answering miners when a broken stream was continued. */
+    attempt_log: (e.attemptLog ?? []).map((a) => ({ miner_hotkey: a.minerHotkey, outcome: a.outcome, completion_tokens: a.completionTokens })),
   };
 }
 

@@ -3,7 +3,7 @@
  * newest events for the recent-requests list. The writer (usage-writer.ts) turns this into one
  * D1 transaction.
  */
-import { addCounts, usageCounts, ZERO_COUNTS, type UsageCounts } from "./usage-class";
+import { addCounts, minerShares, ZERO_COUNTS, type UsageCounts } from "./usage-class";
 import type { ParsedEvent } from "./usage-batch";
 import { utcDay, type UsageEvent } from "./usage-event";
 
@@ -61,9 +61,11 @@ export function rollupBatch(events: readonly ParsedEvent[], recentPerSubscriber:
     hourly.set(hKey, addHourly(h, e));
 
     const second = Math.floor(e.createdAt / SECOND_MS) * SECOND_MS;
-    const mKey = JSON.stringify([second, dim(e.minerHotkey), e.model, e.kind]);
-    const m = miner.get(mKey) ?? { second, minerHotkey: dim(e.minerHotkey), model: e.model, kind: e.kind, ...ZERO_COUNTS };
-    miner.set(mKey, { ...m, ...addCounts(m, usageCounts(e)) });
+    for (const share of minerShares(e)) {
+      const mKey = JSON.stringify([second, dim(share.minerHotkey), e.model, e.kind]);
+      const m = miner.get(mKey) ?? { second, minerHotkey: dim(share.minerHotkey), model: e.model, kind: e.kind, ...ZERO_COUNTS };
+      miner.set(mKey, { ...m, ...addCounts(m, share.counts) });
+    }
 
     const sub = dim(e.subscriberId);
     const list = recent.get(sub) ?? [];

@@ -1,11 +1,14 @@
 /**
  * A miner process dies in the middle of a stream (--exit-after-tokens: it exits after k tokens
- * reached the wire), and the official SDKs still receive one complete answer: exactly the text an
- * unbroken answer has (the reference model is deterministic), with correct usage, and one usage
- * row. Real processes: the dev stack (wrangler dev) and reference miners, six of which die on
- * their first stream (several, since a continuation that lands on one kills it too).
+ * reached the wire), and the official SDKs (openai, Anthropic, Vercel's AI SDK) still receive one
+ * complete answer: exactly the text an unbroken answer has (the reference model is deterministic),
+ * with correct usage, and one usage record naming both miners. Real processes: the dev stack
+ * (wrangler dev) and reference miners, nine of which die on their first stream (several, since a
+ * continuation that lands on one kills it too).
  */
+import { createOpenAI } from "@ai-sdk/openai";
 import Anthropic from "@anthropic-ai/sdk";
+import { streamText } from "ai";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { countTokens } from "../../src/lib/tokens";
@@ -14,7 +17,7 @@ import { startDevStack, type DevStack } from "../../scripts/lib/dev-stack";
 let stack: DevStack;
 let victims: Set<string>;
 const dying = { args: ["--exit-after-tokens", "4", "--tokens-per-sec", "40"] };
-const VICTIMS = 6;
+const VICTIMS = 9;
 
 beforeAll(async () => {
   stack = await startDevStack({
@@ -36,7 +39,9 @@ afterAll(async () => {
 async function usageRow(requestId: string) {
   for (let i = 0; i < 100; i++) {
     const res = await fetch(`${stack.url}/admin/usage?subscriber_id=sub_dev&rows=10000`, { headers: { authorization: `Bearer ${stack.adminToken}` } });
-    const { rows } = (await res.json()) as { rows: { request_id: string; status: string; miner_hotkey: string; attempts: number; completion_tokens_counted: number }[] };
+    const { rows } = (await res.json()) as {
+      rows: { request_id: string; status: string; miner_hotkey: string; attempts: number; completion_tokens_counted: number; attempt_log: { miner_hotkey: string; outcome: string; completion_tokens: number }[] }[];
+    };
     const mine = rows.filter((r) => r.request_id === requestId);
     if (mine.length > 0) return mine;
     await new Promise((r) => setTimeout(r, 150));
@@ -51,18 +56,20 @@ async function unbroken(openai: OpenAI, content: string) {
 }
 
 describe("a miner killed mid-stream", () => {
-  it("the openai client and the Anthropic SDK each get one complete answer, exactly the unbroken text, with correct usage", async () => {
+  it("the openai client, the Anthropic SDK and the AI SDK each get one complete answer, exactly the unbroken text, with correct usage", async () => {
     const openai = new OpenAI({ baseURL: `${stack.url}/v1`, apiKey: stack.devKey, maxRetries: 0 });
     const anthropic = new Anthropic({ baseURL: stack.url, apiKey: stack.devKey, maxRetries: 0 });
+    const aiSdk = createOpenAI({ baseURL: `${stack.url}/v1`, apiKey: stack.devKey });
     let cutOpenAI = 0;
     let cutAnthropic = 0;
+    let cutAiSdk = 0;
     type Got = { content: string; text: string; first: string; requestId: string; check: (want: Awaited<ReturnType<typeof unbroken>>) => void };
     const got: Got[] = [];
 
     // Streams until one of each SDK has landed on a dying miner (the header names the first
     // miner). The unbroken answers are fetched afterwards: a non-streamed request to a dying
     // miner kills it too, and it must not run out of victims first.
-    for (let i = 0; i < 16 && (cutOpenAI === 0 || cutAnthropic === 0); i++) {
+    for (let i = 0; i < 24 && (cutOpenAI === 0 || cutAnthropic === 0 || cutAiSdk === 0); i++) {
       const content = `Tell me about rivers, take ${i}`;
       if (cutAnthropic === 0) {
         const { data: stream, response } = await anthropic.messages
@@ -116,6 +123,25 @@ describe("a miner killed mid-stream", () => {
           },
         });
       }
+      if (cutAiSdk === 0) {
+        const result = streamText({ model: aiSdk.chat("demo/tiny-chat"), prompt: `${content} (ai sdk)`, maxRetries: 0 });
+        let text = "";
+        for await (const delta of result.textStream) text += delta;
+        const usage = await result.usage;
+        const headers = (await result.response).headers ?? {};
+        const first = headers["x-miner-hotkey"] ?? "";
+        if (victims.has(first)) cutAiSdk++;
+        got.push({
+          content: `${content} (ai sdk)`,
+          text,
+          first,
+          requestId: headers["x-request-id"] ?? "",
+          check: (want) => {
+            expect(usage.inputTokens).toBe(want.usage.prompt_tokens);
+            expect(usage.outputTokens).toBe(want.usage.completion_tokens);
+          },
+        });
+      }
     }
     // The Anthropic conversation as chat (what its dialect sends) is the same single user turn.
     for (const g of got) {
@@ -128,10 +154,16 @@ describe("a miner killed mid-stream", () => {
       expect(rows[0]).toMatchObject({ status: "ok", completion_tokens_counted: countTokens(want.text) });
       expect(rows[0]!.miner_hotkey).not.toBe(g.first); // another miner finished it
       expect(rows[0]!.attempts).toBeGreaterThanOrEqual(2);
+      // The one record names both: the miner that broke (with what it delivered) and the one that finished.
+      const log = rows[0]!.attempt_log;
+      expect(log[0]).toMatchObject({ miner_hotkey: g.first, outcome: "broken" });
+      expect(log.at(-1)).toMatchObject({ miner_hotkey: rows[0]!.miner_hotkey, outcome: "answered" });
+      expect(log.reduce((n, a) => n + a.completion_tokens, 0)).toBe(rows[0]!.completion_tokens_counted);
     }
-    console.log(`streams cut by a dying miner and continued: openai ${cutOpenAI}, anthropic ${cutAnthropic}`);
+    console.log(`streams cut by a dying miner and continued: openai ${cutOpenAI}, anthropic ${cutAnthropic}, ai sdk ${cutAiSdk}`);
     expect(cutOpenAI).toBe(1);
     expect(cutAnthropic).toBe(1);
+    expect(cutAiSdk).toBe(1);
     // The dying miners really died: the processes exited.
     const exited = stack.miners.slice(0, VICTIMS).filter((m) => m.process.child.exitCode !== null).length;
     expect(exited).toBeGreaterThanOrEqual(2);

@@ -8,6 +8,7 @@
  */
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { minerShares } from "../../src/billing/usage-class";
 import type { UsageEvent } from "../../src/billing/usage-event";
 import { messagesDialect } from "../../src/dialects/anthropic/dialect";
 import { chatDialect } from "../../src/dialects/openai/dialect";
@@ -148,6 +149,10 @@ describe("a stream broken after content is continued on the next miner", () => {
       expect(first!.completionTokens + second!.completionTokens).toBe(ev.completionTokensCounted);
       // The miner that broke is counted as failing; the one that finished is not.
       expect(h.failures.map((f) => f.hotkey)).toEqual([faulty.hotkey]);
+      // Settlement (the miner rollup) credits each its own part and the break to the one that broke.
+      const shares = new Map(minerShares(ev).map((m) => [m.minerHotkey, m.counts]));
+      expect(shares.get(faulty.hotkey)).toMatchObject({ failed: 1, served: 0, completionTokens: first!.completionTokens, promptTokens: 0 });
+      expect(shares.get(fx.healthy.hotkey)).toMatchObject({ failed: 0, served: 1, completionTokens: second!.completionTokens, promptTokens: ev.promptTokensCounted });
     });
   }
 

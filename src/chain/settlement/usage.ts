@@ -2,7 +2,7 @@
 // summed per miner, model and kind. Every event was sorted into what counts as verified work and
 // what does not when the gateway folded it in (src/billing/usage-class.ts, the rules and their
 // reasons). The SQL is exported: it is the statement an operator runs to recompute a settlement's inputs
-// (docs/metering.md); recomputing from the raw archive applies usageCounts to each event.
+// (docs/metering.md); recomputing from the raw archive applies minerShares to each event.
 import type { D1Database } from "@cloudflare/workers-types";
 import type { UsageCounts } from "../../billing/usage-class";
 
