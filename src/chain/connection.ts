@@ -1,5 +1,7 @@
 // Connection to a Subtensor node. Loaded lazily (scheduled handler, scripts): @polkadot/api is
 // ~1.9 MiB and slow to initialise, so it must never sit on the request path.
+// First import, on purpose: see polkadot-crypto.ts (no WebAssembly crypto, and no FATAL log).
+import "./polkadot-crypto";
 import { ApiPromise, HttpProvider, WsProvider } from "@polkadot/api";
 import { ChainConfigError, ChainUnavailableError } from "./errors";
 import { withTimeout } from "./timeout";
