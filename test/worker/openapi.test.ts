@@ -12,7 +12,7 @@ import { parseGrant } from "../../src/billing/credits";
 import { parsePriceInput } from "../../src/billing/pricing";
 import { GatewayError } from "../../src/errors";
 import { createApp } from "../../src/http/app";
-import { WEB_PATHS } from "../../src/http/web/register";
+import { WEB_PATHS } from "../../src/http/routes/web-forward";
 import type { JsonObject } from "../../src/lib/json";
 import { parseStaticMiner } from "../../src/routing/static-miners";
 import { validateChat, validateCompletion, validateEmbeddings } from "../../src/validation/requests";

@@ -10,8 +10,8 @@ import type { Context, Hono, MiddlewareHandler } from "hono";
 import type { Child } from "hono/jsx";
 import { limitsStub } from "../../billing/limits-do";
 import { listPlans, planJson, updatePlan } from "../../billing/plans";
+import { webWorkerConfig } from "../../config/web";
 import { listSettlements } from "../../settlements/read";
-import { config } from "../../env";
 import { GatewayError, notFound } from "../../errors";
 import type { JsonObject } from "../../lib/json";
 import { chainSyncState, listSubscribers, minersByModel, setBlocked } from "../../web/operator";
@@ -45,7 +45,7 @@ export function registerConsoleRoutes(web: Hono<WebEnv>): void {
   web.use("/console/*", requireOperator());
 
   web.get("/console", async (c) => {
-    const [models, sync] = await Promise.all([minersByModel(c.env, config(c.env).minerCacheTtlMs), chainSyncState(c.env.DB)]);
+    const [models, sync] = await Promise.all([minersByModel(c.env, webWorkerConfig(c.env).minerCacheTtlMs), chainSyncState(c.env.DB)]);
     return page(c, "Miners", "/console", (
       <>
         <section class="card">
