@@ -23,8 +23,9 @@ function orNull(schema: JsonObject): JsonObject {
 function fieldSchema(prop: Prop): JsonObject {
   let schema = jsonSchema(prop.node);
   if (prop.nullIsAbsent && prop.required !== true) schema = orNull(schema);
-  if (!prop.requiredWhen) return schema;
-  const note = `Required ${prop.requiredWhen}.`;
+  const notes = [prop.requiredWhen ? `Required ${prop.requiredWhen}.` : null, prop.onlyWhenText ? `Read ${prop.onlyWhenText}.` : null].filter((n) => n !== null);
+  if (notes.length === 0) return schema;
+  const note = notes.join(" ");
   return { ...schema, description: typeof schema.description === "string" ? `${schema.description} ${note}` : note };
 }
 

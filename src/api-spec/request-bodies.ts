@@ -23,7 +23,11 @@ export const REQUEST_BODIES = {
   CompletionRequest: { definition: COMPLETION_BODY, example: { model: "demo/tiny-chat", prompt: "Once upon a time" } },
   EmbeddingsRequest: { definition: EMBEDDINGS_BODY, example: { model: "demo/tiny-embed", input: "hello" } },
   MessagesRequest: { definition: MESSAGES_BODY, example: { model: "demo/tiny-chat", max_tokens: 16, messages: [{ role: "user", content: "Hello" }] } },
-  ResponsesRequest: { definition: RESPONSES_BODY, example: { model: "demo/tiny-chat", input: "Hello" } },
+  // With a function tool, so the example shows one and every field of the body is read (tool_choice is read only with one).
+  ResponsesRequest: {
+    definition: RESPONSES_BODY,
+    example: { model: "demo/tiny-chat", input: "Hello", tools: [{ type: "function", name: "get_time", parameters: { type: "object", properties: {} } }] },
+  },
   PriceInput: {
     definition: PRICE_INPUT,
     example: { model: "demo/tiny-chat", input_micro_usd_per_mtok: 200000, output_micro_usd_per_mtok: 600000, cached_input_micro_usd_per_mtok: 50000 },

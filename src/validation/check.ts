@@ -136,6 +136,7 @@ class Walker {
 
   private fields(node: ObjectNode, value: JsonObject, param: string): void {
     for (const [key, prop] of Object.entries(node.props)) {
+      if (prop.onlyWhen && !prop.onlyWhen(value)) continue;
       const v = value[key];
       const p = this.child(param, key);
       const absent = v === undefined || (prop.nullIsAbsent === true && v === null);

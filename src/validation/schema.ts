@@ -92,6 +92,9 @@ export interface Prop {
   missing?: "missing" | "type" | "refused" | ((param: string) => string);
   /** `null` counts as absent (OpenAI's optional fields); otherwise it is checked like any value. */
   nullIsAbsent?: boolean;
+  /** The field is read (and so checked) only when the object it is in satisfies this; told in words in `onlyWhenText`. */
+  onlyWhen?: (parent: Readonly<Record<string, unknown>>) => boolean;
+  onlyWhenText?: string;
 }
 
 /** A `refused` wording that reads as a type error of the whole value (code invalid_type). */
@@ -123,6 +126,12 @@ export const req = <N extends SchemaNode>(node: N, o: Omit<Prop, "node" | "requi
 export const opt = <N extends SchemaNode>(node: N): { node: N; nullIsAbsent: true } => ({ node, nullIsAbsent: true });
 /** An optional field where `null` is a value like any other (checked, so refused unless the node allows it). */
 export const optStrict = <N extends SchemaNode>(node: N): { node: N } => ({ node });
+/** Read only when the object it is in satisfies `when` (told in words for the document); ignored otherwise. */
+export const readWhen = <F extends Prop>(prop: F, when: (parent: Readonly<Record<string, unknown>>) => boolean, onlyWhenText: string): F & { onlyWhen: typeof when; onlyWhenText: string } => ({
+  ...prop,
+  onlyWhen: when,
+  onlyWhenText,
+});
 /** Required when the object it is in satisfies `when` (told in words for the document); optional otherwise. */
 export const reqWhen = <N extends SchemaNode>(node: N, when: (parent: Readonly<Record<string, unknown>>) => boolean, requiredWhen: string, o: Omit<Prop, "node" | "required" | "requiredWhen"> = {}): { node: N } & Prop => ({
   ...o,
@@ -157,8 +166,13 @@ export type Infer<N, D extends unknown[] = []> = D["length"] extends Depth["leng
                   ? Infer<O, D>
                   : unknown;
 
-type RequiredKeys<P> = { [K in keyof P]: P[K] extends { required: true } ? K : never }[keyof P];
-type FieldValue<F, D extends unknown[]> = F extends { node: infer N } ? Infer<N, D> | (F extends { required: true } ? never : F extends { nullIsAbsent: true } ? null | undefined : undefined) : never;
+type Predicate = (parent: Readonly<Record<string, unknown>>) => boolean;
+/** Always present after validation: required, and read in every case. */
+type RequiredKeys<P> = { [K in keyof P]: P[K] extends { required: true } ? (P[K] extends { onlyWhen: Predicate } ? never : K) : never }[keyof P];
+type Absent<F> = F extends { nullIsAbsent: true } ? null | undefined : undefined;
+type FieldValue<F, D extends unknown[]> = F extends { node: infer N }
+  ? Infer<N, D> | (F extends { required: true } ? (F extends { onlyWhen: Predicate } ? Absent<F> : never) : Absent<F>)
+  : never;
 
 /** An object definition's fields, plus whatever else the body carried (passed through). */
 export type InferObject<P, D extends unknown[] = []> = Simplify<{ [K in RequiredKeys<P>]: FieldValue<P[K], D> } & { [K in Exclude<keyof P, RequiredKeys<P>>]?: FieldValue<P[K], D> }> & {

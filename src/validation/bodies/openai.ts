@@ -4,7 +4,7 @@
  * untouched. One definition each: the routes validate with it (src/validation/requests.ts) and the
  * OpenAPI document describes it (src/api-spec/).
  */
-import { anyJson, arr, asTypeError, bool, constant, int, num, obj, oneOf, opt, optStrict, req, reqWhen, str } from "../schema";
+import { anyJson, arr, asTypeError, bool, constant, int, num, obj, oneOf, opt, optStrict, readWhen, req, reqWhen, str } from "../schema";
 
 /** Inputs in one embeddings request (OpenAI's own limit). */
 export const MAX_EMBEDDING_INPUTS = 2048;
@@ -52,7 +52,7 @@ const chatMessage = obj({
     ...reqWhen(oneOf([str(), arr(contentPart)], { expected: "a string or an array of content parts" }), (m) => !callsTools(m), "unless the message is an assistant's that has tool_calls or function_call"),
     nullIsAbsent: true,
   },
-  tool_call_id: reqWhen(str(), (m) => m.role === "tool", "when role is tool", { missing: "type" }),
+  tool_call_id: readWhen(req(str(), { missing: "type" }), (m) => m.role === "tool", "only when role is tool"),
   tool_calls: optStrict(arr(anyJson())),
 });
 

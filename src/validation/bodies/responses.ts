@@ -3,7 +3,8 @@
  * one definition. Input items, tools and tool_choice objects are read and checked by the translator
  * as it converts them (src/dialects/responses/request.ts): their rules are in the descriptions.
  */
-import { anyJson, arr, bool, int, nul, num, obj, oneOf, opt, req, reqWhen, str } from "../schema";
+import { anyJson, arr, bool, int, nul, num, obj, oneOf, opt, readWhen, req, str } from "../schema";
+import { isObject } from "../../lib/json";
 import { MAX_OUTPUT_TOKENS } from "./openai";
 
 const stateful = (field: string) =>
@@ -16,6 +17,9 @@ const stateful = (field: string) =>
       description: "Not supported (it needs stored responses): send the whole conversation in input.",
     }),
   );
+
+const isJsonSchema = (format: Readonly<Record<string, unknown>>) => format.type === "json_schema";
+const hasFunctionTools = (body: Readonly<Record<string, unknown>>) => Array.isArray(body.tools) && body.tools.some((t) => isObject(t) && t.type === "function");
 
 const formatTypeRefused = { message: () => "'text.format.type' must be text, json_object or json_schema." };
 
@@ -46,24 +50,28 @@ export const RESPONSES_BODY = obj(
     temperature: opt(num(0, 2)),
     top_p: opt(num(0, 1)),
     user: opt(str()),
-    safety_identifier: opt(str()),
+    safety_identifier: readWhen(opt(str()), (b) => b.user == null, "only without user"),
     parallel_tool_calls: opt(bool()),
     text: opt(
       obj({
         format: opt(
           obj({
             type: req(str({ enum: ["text", "json_object", "json_schema"], refused: formatTypeRefused }), { missing: "refused" }),
-            name: reqWhen(str({ nonEmpty: true }), (f) => f.type === "json_schema", "when type is json_schema"),
-            schema: opt(obj({})),
+            name: readWhen(req(str({ nonEmpty: true })), isJsonSchema, "only when type is json_schema"),
+            schema: readWhen(opt(obj({})), isJsonSchema, "only when type is json_schema"),
           }),
         ),
       }),
     ),
     tools: opt(arr(obj({}), { description: "Function tools ({type:'function', name, parameters?, description?}); hosted and other tools are dropped." })),
-    tool_choice: opt(
-      oneOf([str({ enum: ["auto", "none", "required"] }), obj({}, { description: "{type:'function', name} or {type:'allowed_tools', mode}; hosted tool choices mean auto." })], {
-        refused: { message: () => "'tool_choice' must be auto, none, required or a tool choice object." },
-      }),
+    tool_choice: readWhen(
+      opt(
+        oneOf([str({ enum: ["auto", "none", "required"] }), obj({}, { description: "{type:'function', name} or {type:'allowed_tools', mode}; hosted tool choices mean auto." })], {
+          refused: { message: () => "'tool_choice' must be auto, none, required or a tool choice object." },
+        }),
+      ),
+      hasFunctionTools,
+      "only when tools has a function tool (the others are dropped)",
     ),
     metadata: opt(obj({})),
   },
