@@ -1,5 +1,9 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+import { bundleWorker } from "./scripts/lib/bundle-worker";
 import "./test/worker/fixtures";
 
 /**
@@ -8,6 +12,10 @@ import "./test/worker/fixtures";
  */
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("migrations");
+  // The real web Worker (src/web-worker.ts), bundled as wrangler would: the gateway forwards the
+  // web paths to it over WEB, so /openapi.json, /docs/api and the pages reached through SELF are
+  // served by that Worker's own code and configuration, as in production.
+  const webScript = await bundleWorker(process.cwd(), "src/web-worker.ts", join(mkdtempSync(join(tmpdir(), "web-worker-test-")), "web-worker.js"));
   return {
     plugins: [
       cloudflareTest(({ inject }) => {
@@ -18,7 +26,8 @@ export default defineConfig(async () => {
         miniflare: {
           // The chain Worker (a separate script with @polkadot/api) is exercised by the
           // end-to-end chain tests; here its RPC entrypoint fails every call like an unreachable
-          // chain Worker would (the gateway answers 503 chain_worker_unavailable).
+          // chain Worker would (the gateway answers 503 chain_worker_unavailable). The web Worker
+          // is the real one (webScript above).
           workers: [
             {
               name: "bittensor-gateway-chain",
@@ -30,8 +39,27 @@ export default defineConfig(async () => {
                 export class ChainService extends WorkerEntrypoint { sync() { down(); } settle() { down(); } runCron() { down(); } }
                 export default { fetch: () => new Response("chain worker stub", { status: 404 }) };`,
             },
+            {
+              name: "bittensor-gateway-web",
+              modules: true,
+              scriptPath: webScript,
+              modulesRoot: dirname(webScript),
+              compatibilityDate: "2026-04-20",
+              compatibilityFlags: ["nodejs_compat"],
+              d1Databases: { DB: "00000000-0000-0000-0000-000000000000" },
+              // The gateway's objects, as wrangler.web.toml binds them by script_name: here the gateway is
+              // the pool's runner Worker, named "vitest-pool-workers-runner-" + the project's name (none).
+              durableObjects: {
+                LIMITS: { className: "SubscriberLimits", scriptName: "vitest-pool-workers-runner-" },
+                MINER_HEALTH: { className: "MinerHealth", scriptName: "vitest-pool-workers-runner-" },
+              },
+              assets: { directory: "./public", binding: "ASSETS", routerConfig: { has_user_worker: true } },
+              // No SESSION_SECRET: the web app itself is off here, as the gateway suite always had it
+              // (the page tests call the web app in this isolate with one, test/worker/web-browser.ts).
+              bindings: { ENVIRONMENT: "test", ADMIN_TOKEN: "test-admin-token" },
+            },
           ],
-          serviceBindings: { CHAIN: { name: "bittensor-gateway-chain", entrypoint: "ChainService" } },
+          serviceBindings: { CHAIN: { name: "bittensor-gateway-chain", entrypoint: "ChainService" }, WEB: "bittensor-gateway-web" },
           bindings: {
             TEST_MIGRATIONS: migrations,
             // Plain JSON data; the cast only satisfies miniflare's `Json` binding type.

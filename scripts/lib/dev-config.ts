@@ -7,6 +7,8 @@
  *   <dir>/gateway.env             --env-file of `wrangler dev`: the gateway's variables, as secrets
  *   <dir>/chain/wrangler.toml     wrangler.chain.toml with absolute paths and no [vars]
  *   <dir>/chain/.dev.vars         the chain Worker's variables (wrangler reads it next to its config)
+ *   <dir>/web/wrangler.toml       wrangler.web.toml likewise (its static assets directory made absolute too)
+ *   <dir>/web/.dev.vars           the web Worker's variables
  *   <dir>/logs/                   wrangler's debug logs (WRANGLER_LOG_PATH)
  */
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -20,6 +22,7 @@ export interface DevConfigFiles {
   dir: string;
   gatewayEnvFile: string;
   chainConfig: string;
+  webConfig: string;
   logDir: string;
 }
 
@@ -47,27 +50,34 @@ function writePrivate(file: string, text: string): void {
   chmodSync(file, 0o600); // in case the file existed with a wider mode
 }
 
-/** wrangler.chain.toml for `wrangler dev` from another directory: absolute paths, no [vars] (they come from .dev.vars). */
-function chainWorkerToml(root: string): string {
-  const base = readFileSync(join(root, "wrangler.chain.toml"), "utf8");
+/**
+ * A secondary Worker's config for `wrangler dev` from another directory: absolute paths (entry,
+ * migrations, static assets), no [vars] (they come from the .dev.vars beside it). [vars] is the last
+ * table of wrangler.chain.toml and wrangler.web.toml, so everything from it on is dropped.
+ */
+function secondaryWorkerToml(root: string, file: string): string {
+  const base = readFileSync(join(root, file), "utf8");
   const varsAt = base.search(/^\[vars\]\s*$/m);
   const head = varsAt >= 0 ? base.slice(0, varsAt) : base;
-  return head
-    .replace(/^main = "(.*)"$/m, (_, m: string) => `main = ${JSON.stringify(join(root, m))}`)
-    .replace(/^migrations_dir = "(.*)"$/m, (_, m: string) => `migrations_dir = ${JSON.stringify(join(root, m))}`);
+  const absolute = (key: string) => (text: string) =>
+    text.replace(new RegExp(`^${key} = "(.*)"$`, "m"), (_, m: string) => `${key} = ${JSON.stringify(join(root, m))}`);
+  return [absolute("main"), absolute("migrations_dir"), absolute("directory")].reduce((t, f) => f(t), head);
 }
 
 export function writeDevConfig(root: string, vars: DevVars): DevConfigFiles {
   const dir = mkdtempSync(join(tmpdir(), "gateway-dev-config-")); // created 0700
   chmodSync(dir, 0o700);
   const chainDir = join(dir, "chain");
+  const webDir = join(dir, "web");
   const logDir = join(dir, "logs");
-  mkdirSync(chainDir, { mode: 0o700 });
-  mkdirSync(logDir, { mode: 0o700 });
+  for (const d of [chainDir, webDir, logDir]) mkdirSync(d, { mode: 0o700 });
   const gatewayEnvFile = join(dir, "gateway.env");
   writePrivate(gatewayEnvFile, dotenv(vars, variablesOf("gateway")));
   const chainConfig = join(chainDir, "wrangler.toml");
-  writePrivate(chainConfig, chainWorkerToml(root));
+  writePrivate(chainConfig, secondaryWorkerToml(root, "wrangler.chain.toml"));
   writePrivate(join(chainDir, ".dev.vars"), dotenv(vars, variablesOf("chain")));
-  return { dir, gatewayEnvFile, chainConfig, logDir };
+  const webConfig = join(webDir, "wrangler.toml");
+  writePrivate(webConfig, secondaryWorkerToml(root, "wrangler.web.toml"));
+  writePrivate(join(webDir, ".dev.vars"), dotenv(vars, variablesOf("web")));
+  return { dir, gatewayEnvFile, chainConfig, webConfig, logDir };
 }

@@ -1,7 +1,8 @@
 /**
  * The local dev stack, used by `npm run dev`, the end-to-end tests and the benchmark:
- * reference miners (separate processes), D1 migrated, the gateway and the chain Worker under one
- * `wrangler dev` (workerd, with the local Queue and D1), seeded through the admin API with a dev
+ * reference miners (separate processes), D1 migrated, the gateway, the chain Worker and the web
+ * Worker under one `wrangler dev` (workerd, with the local Queue and D1; the gateway is the one on
+ * the port and forwards the web app's paths to the web Worker, as in production), seeded through the admin API with a dev
  * subscriber whose key is GATEWAY_DEV_KEY and then the miners. With SUBTENSOR_URL and NETUID set,
  * it runs one metagraph sync and then the chain Worker's cron triggers on their schedule.
  * It resolves when /health says the gateway is usable (docs/configuration.md, "The dev stack").
@@ -41,7 +42,7 @@ export interface DevStackOptions {
   externalMiners?: ExternalMiner[];
   /** Where local D1/Queue state lives; a fresh temp dir when omitted. */
   persistTo?: string;
-  /** Variables of either Worker (src/config/variables.ts); secrets are passed out of sight. */
+  /** Variables of any of the Workers (src/config/variables.ts); secrets are passed out of sight. */
   vars?: DevVars;
   devKey?: string;
   echo?: boolean;
@@ -144,7 +145,7 @@ export async function startDevStack(opts: DevStackOptions = {}): Promise<DevStac
       "gateway",
       process.execPath,
       [
-        wrangler, "dev", "-c", join(ROOT, "wrangler.toml"), "-c", files.chainConfig, "--env-file", files.gatewayEnvFile,
+        wrangler, "dev", "-c", join(ROOT, "wrangler.toml"), "-c", files.chainConfig, "-c", files.webConfig, "--env-file", files.gatewayEnvFile,
         "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort),
         "--persist-to", persistTo, "--show-interactive-dev-session=false", "--test-scheduled", "--log-level", "warn",
       ],

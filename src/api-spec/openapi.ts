@@ -1,7 +1,11 @@
-/** The OpenAPI 3.1 document of the public and admin API, built from OPERATIONS and the body schemas. */
+/**
+ * The OpenAPI 3.1 document of the public and admin API, built from OPERATIONS and the request-body
+ * definitions the routes validate with (request-bodies.ts, turned into JSON Schema by json-schema.ts).
+ */
 import type { JsonObject } from "../lib/json";
-import { ERROR_SCHEMA, REQUEST_SCHEMAS } from "../validation/schemas";
+import { jsonSchema } from "./json-schema";
 import { OPERATIONS, type Operation } from "./operations";
+import { ERROR_SCHEMA, REQUEST_BODIES } from "./request-bodies";
 
 /** Hono's `/v1/models/:id{.+}` -> OpenAPI's `/v1/models/{id}`. */
 export function openApiPath(honoPath: string): string {
@@ -42,7 +46,7 @@ function operationObject(op: Operation): JsonObject {
   if (op.body) {
     out.requestBody = {
       required: true,
-      content: { "application/json": { schema: { $ref: `#/components/schemas/${op.body}` }, example: REQUEST_SCHEMAS[op.body].example } },
+      content: { "application/json": { schema: { $ref: `#/components/schemas/${op.body}` }, example: REQUEST_BODIES[op.body].example } },
     };
   }
   return out;
@@ -52,7 +56,7 @@ export function openApiDocument(serverUrl: string | null): JsonObject {
   const paths: Record<string, JsonObject> = {};
   for (const op of OPERATIONS) (paths[openApiPath(op.path)] ??= {})[op.method] = operationObject(op);
   const schemas: JsonObject = { Error: ERROR_SCHEMA };
-  for (const [name, s] of Object.entries(REQUEST_SCHEMAS)) schemas[name] = s.schema;
+  for (const [name, b] of Object.entries(REQUEST_BODIES)) schemas[name] = jsonSchema(b.definition);
   return {
     openapi: "3.1.0",
     info: {

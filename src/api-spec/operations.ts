@@ -3,7 +3,7 @@
  * Paths use Hono's syntax as the routes register them (`:id`, `:model{.+}`), so the test can match
  * this list against the app's registered routes exactly (test/worker/openapi.test.ts).
  */
-import type { RequestSchemaName } from "../validation/schemas";
+import type { RequestBodyName } from "./request-bodies";
 
 export type Security = "api_key" | "admin" | "none" | "stripe_signature";
 
@@ -21,7 +21,7 @@ export interface Operation {
   tag: "Inference" | "Account" | "Public" | "Admin" | "Webhooks";
   summary: string;
   security: Security;
-  body?: RequestSchemaName;
+  body?: RequestBodyName;
   query?: QueryParam[];
   /** Streams Server-Sent Events when the body says `stream: true`. */
   streams?: boolean;
@@ -63,9 +63,9 @@ export const OPERATIONS: Operation[] = [
     query: [{ name: "subscriber_id", description: "One subscriber.", schema: { type: "string" } }, since, until, { name: "rows", description: "Raw rows to include (0-10000).", schema: { type: "integer" } }],
   },
   { method: "get", path: "/admin/miners", id: "adminListMiners", tag: "Admin", summary: "The miner list.", security: "admin" },
-  { method: "put", path: "/admin/miners", id: "adminPutMiners", tag: "Admin", summary: "Upsert static miners ({miners: StaticMiner[]}).", security: "admin" },
+  { method: "put", path: "/admin/miners", id: "adminPutMiners", tag: "Admin", summary: "Upsert static miners.", security: "admin", body: "StaticMinersInput" },
   { method: "delete", path: "/admin/miners/:hotkey", id: "adminDeleteMiner", tag: "Admin", summary: "Remove a static miner.", security: "admin" },
-  { method: "post", path: "/admin/chain/scheduled", id: "adminChainScheduled", tag: "Admin", summary: "Run what a cron trigger of the chain Worker runs ({cron}).", security: "admin" },
+  { method: "post", path: "/admin/chain/scheduled", id: "adminChainScheduled", tag: "Admin", summary: "Run what a cron trigger of the chain Worker runs.", security: "admin", body: "ChainScheduledInput" },
   { method: "post", path: "/admin/chain/sync", id: "adminChainSync", tag: "Admin", summary: "Run the metagraph sync now (chain Worker).", security: "admin" },
   {
     method: "get", path: "/admin/routing", id: "adminRouting", tag: "Admin", summary: "Miners serving a model with measurements, score components and circuit state.", security: "admin",
@@ -75,7 +75,7 @@ export const OPERATIONS: Operation[] = [
   { method: "get", path: "/admin/plans", id: "adminListPlans", tag: "Admin", summary: "Plans.", security: "admin" },
   { method: "post", path: "/admin/plans", id: "adminCreatePlan", tag: "Admin", summary: "Create a plan.", security: "admin", body: "PlanInput" },
   { method: "get", path: "/admin/plans/:id", id: "adminGetPlan", tag: "Admin", summary: "One plan.", security: "admin" },
-  { method: "patch", path: "/admin/plans/:id", id: "adminUpdatePlan", tag: "Admin", summary: "Edit any plan field.", security: "admin" },
+  { method: "patch", path: "/admin/plans/:id", id: "adminUpdatePlan", tag: "Admin", summary: "Edit any plan field.", security: "admin", body: "PlanPatch" },
   { method: "get", path: "/admin/prices", id: "adminListPrices", tag: "Admin", summary: "Prices per million tokens.", security: "admin" },
   { method: "put", path: "/admin/prices", id: "adminPutPrice", tag: "Admin", summary: "Set a model's price ('*' is the default).", security: "admin", body: "PriceInput" },
   { method: "delete", path: "/admin/prices/:model{.+}", id: "adminDeletePrice", tag: "Admin", summary: "Drop a model's price (back to '*').", security: "admin" },

@@ -6,12 +6,10 @@
 import { eq, sql } from "drizzle-orm";
 import { database } from "../db/client";
 import { creditGrants } from "../db/schema";
-import { invalidRequest } from "../errors";
 import type { JsonObject } from "../lib/json";
-import { optionalString } from "../validation/fields";
+import { CREDIT_GRANT } from "../validation/bodies/admin";
+import { parseBody } from "../validation/check";
 import { getSubscriber } from "./subscribers";
-
-const MAX_GRANT = 1_000_000_000_000; // $1M per grant
 
 export interface CreditGrant {
   id: string;
@@ -21,12 +19,10 @@ export interface CreditGrant {
   createdAt: number;
 }
 
+/** A POST /admin/subscribers/{id}/credits body, by its one definition (src/validation/bodies/admin.ts). */
 export function parseGrant(body: JsonObject): { amountMicroUsd: number; note: string | null } {
-  const v = body.amount_micro_usd;
-  if (typeof v !== "number" || !Number.isInteger(v) || v === 0 || Math.abs(v) > MAX_GRANT) {
-    throw invalidRequest(`'amount_micro_usd' must be a non-zero integer between -${MAX_GRANT} and ${MAX_GRANT}.`, "amount_micro_usd", "invalid_value");
-  }
-  return { amountMicroUsd: v, note: optionalString(body, "note") ?? null };
+  const b = parseBody(CREDIT_GRANT, body);
+  return { amountMicroUsd: b.amount_micro_usd, note: b.note ?? null };
 }
 
 export async function grantCredit(d1: D1Database, subscriberId: string, grant: { amountMicroUsd: number; note: string | null }, now = Date.now()): Promise<CreditGrant> {

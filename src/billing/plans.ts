@@ -7,9 +7,10 @@
 import { eq } from "drizzle-orm";
 import { database } from "../db/client";
 import { plans, subscribers, type Plan } from "../db/schema";
-import { GatewayError, invalidRequest, notFound } from "../errors";
+import { GatewayError, notFound } from "../errors";
 import type { JsonObject } from "../lib/json";
-import { fail, optionalString, requiredString } from "../validation/fields";
+import { PLAN_INPUT, PLAN_PATCH } from "../validation/bodies/admin";
+import { parseBody } from "../validation/check";
 
 export type { Plan } from "../db/schema";
 
@@ -70,54 +71,23 @@ export function planJson(p: Plan) {
 
 type PlanFields = Omit<Plan, "id" | "createdAt" | "updatedAt">;
 
-const MAX_MONEY = 1_000_000_000_000_000; // $1e9 in micro-USD: below 2^53, above anything sold.
-const MAX_LIMIT = 1_000_000_000_000;
-
-function integerField(body: JsonObject, key: string, min: number, max: number): number | undefined {
-  const v = body[key];
-  if (v === undefined) return undefined;
-  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
-    throw invalidRequest(`'${key}' must be an integer between ${min} and ${max}.`, key, "invalid_value");
-  }
-  return v;
-}
-
-function modelsField(body: JsonObject): string | null | undefined {
-  const v = body.models;
-  if (v === undefined) return undefined;
-  if (v === null) return null;
-  if (!Array.isArray(v) || !v.every((m) => typeof m === "string" && m !== "")) fail("models", "null or an array of model ids", v);
-  return JSON.stringify(v);
-}
-
-/** The fields present in an admin body, validated. `complete` requires every limit (creation). */
+/**
+ * The plan fields present in an admin body (or the console's plan form), by their one definition
+ * (src/validation/bodies/admin.ts): PLAN_INPUT requires every limit (creation), PLAN_PATCH any.
+ */
 export function parsePlanFields(body: JsonObject, complete: boolean): Partial<PlanFields> {
+  const b = complete ? parseBody(PLAN_INPUT, body) : parseBody(PLAN_PATCH, body);
   const out: Partial<PlanFields> = {};
-  const name = complete ? requiredString(body, "name") : optionalString(body, "name");
-  if (name !== undefined) out.name = name;
-  const ints: [keyof PlanFields, string, number, number][] = [
-    ["priceMicroUsd", "price_micro_usd", 0, MAX_MONEY],
-    ["allowanceMicroUsd", "allowance_micro_usd", 0, MAX_MONEY],
-    ["requestsPerMinute", "requests_per_minute", 0, MAX_LIMIT],
-    ["tokensPerMinute", "tokens_per_minute", 0, MAX_LIMIT],
-    ["concurrentRequests", "concurrent_requests", 0, MAX_LIMIT],
-  ];
-  for (const [field, key, min, max] of ints) {
-    const v = integerField(body, key, min, max);
-    if (v !== undefined) (out as Record<string, unknown>)[field] = v;
-    else if (complete && field !== "priceMicroUsd") throw invalidRequest(`Missing required parameter: '${key}'.`, key, "missing_required_parameter");
-  }
-  const models = modelsField(body);
-  if (models !== undefined) out.models = models;
-  if (body.stripe_price_id !== undefined) {
-    const v = body.stripe_price_id;
-    if (v !== null && (typeof v !== "string" || v === "")) fail("stripe_price_id", "null or a Stripe price id", v);
-    out.stripePriceId = v;
-  }
+  if (b.name != null) out.name = b.name;
+  if (b.price_micro_usd !== undefined) out.priceMicroUsd = b.price_micro_usd;
+  if (b.allowance_micro_usd !== undefined) out.allowanceMicroUsd = b.allowance_micro_usd;
+  if (b.requests_per_minute !== undefined) out.requestsPerMinute = b.requests_per_minute;
+  if (b.tokens_per_minute !== undefined) out.tokensPerMinute = b.tokens_per_minute;
+  if (b.concurrent_requests !== undefined) out.concurrentRequests = b.concurrent_requests;
+  if (b.models !== undefined) out.models = b.models === null ? null : JSON.stringify(b.models);
+  if (b.stripe_price_id !== undefined) out.stripePriceId = b.stripe_price_id;
   return out;
 }
-
-const PLAN_ID = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
 function conflictOn(err: unknown): never {
   if (String(err).includes("UNIQUE")) {
@@ -139,8 +109,7 @@ export async function getPlan(d1: D1Database, id: string): Promise<Plan> {
 }
 
 export async function createPlan(d1: D1Database, body: JsonObject, now = Date.now()): Promise<Plan> {
-  const id = requiredString(body, "id");
-  if (!PLAN_ID.test(id)) throw invalidRequest("'id' must be 1-64 characters of a-z, 0-9, '_' and '-'.", "id", "invalid_value");
+  const id = parseBody(PLAN_INPUT, body).id;
   const f = parsePlanFields(body, true) as PlanFields;
   const existing = await database(d1).select({ id: plans.id }).from(plans).where(eq(plans.id, id)).get();
   if (existing) throw new GatewayError(409, "invalid_request_error", "conflict", `A plan '${id}' already exists; PATCH it instead.`, "id");

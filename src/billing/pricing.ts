@@ -14,7 +14,8 @@ import { database } from "../db/client";
 import { modelPrices, type ModelPriceRow } from "../db/schema";
 import { invalidRequest } from "../errors";
 import type { JsonObject } from "../lib/json";
-import { requiredString } from "../validation/fields";
+import { PRICE_INPUT } from "../validation/bodies/admin";
+import { parseBody } from "../validation/check";
 import type { UsageEvent } from "./usage-event";
 
 /** Micro-USD per million tokens. */
@@ -111,22 +112,14 @@ export async function listPrices(d1: D1Database): Promise<ModelPrice[]> {
   return rows.map(toModelPrice);
 }
 
-const MAX_PRICE = 1_000_000_000_000; // $1M per million tokens: far above any real price, far below 2^53.
-
-function priceField(body: JsonObject, key: string): number {
-  const v = body[key];
-  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > MAX_PRICE) {
-    throw invalidRequest(`'${key}' must be an integer number of micro-USD per million tokens between 0 and ${MAX_PRICE}.`, key, "invalid_value");
-  }
-  return v;
-}
-
+/** A PUT /admin/prices body (or the console's price form), by its one definition (src/validation/bodies/admin.ts). */
 export function parsePriceInput(body: JsonObject): ModelPrice {
+  const b = parseBody(PRICE_INPUT, body);
   return {
-    model: requiredString(body, "model"),
-    inputMicroUsdPerMtok: priceField(body, "input_micro_usd_per_mtok"),
-    outputMicroUsdPerMtok: priceField(body, "output_micro_usd_per_mtok"),
-    cachedInputMicroUsdPerMtok: priceField(body, "cached_input_micro_usd_per_mtok"),
+    model: b.model,
+    inputMicroUsdPerMtok: b.input_micro_usd_per_mtok,
+    outputMicroUsdPerMtok: b.output_micro_usd_per_mtok,
+    cachedInputMicroUsdPerMtok: b.cached_input_micro_usd_per_mtok,
   };
 }
 

@@ -13,7 +13,7 @@ export type GatewayVars = { readonly [K in GatewayVariable]?: string };
 export { ConfigError } from "./parse";
 
 export interface Config {
-  /** ADMIN_TOKEN (secret): the admin API's and the console's bearer token; null: neither exists. */
+  /** ADMIN_TOKEN (secret): the admin API's bearer token; null: no admin API. */
   adminToken: string | null;
   /** STRIPE_WEBHOOK_SECRET (secret); null: /webhooks/stripe answers 404. */
   stripeWebhookSecret: string | null;
@@ -78,71 +78,13 @@ export interface Config {
     /** USAGE_RECENT_PER_SUBSCRIBER: recent requests kept per subscriber (0 keeps none). */
     recentPerSubscriber: number | undefined;
   };
-  /** PUBLIC_BASE_URL without a trailing slash: the origin in links, redirect URIs and the OpenAPI document; null: the request's own. */
-  publicBaseUrl: string | null;
-  /** The web app (src/web, src/http/web); null without SESSION_SECRET (the app is off). */
-  web: WebConfig | null;
   /** The subnet whose metagraph age /health reports; null when chain discovery is off. */
   netuid: number | null;
   /** The cron trigger that runs canaries; null: every trigger of the gateway. */
   canaryCron: string | null;
 }
 
-export interface WebConfig {
-  sessionSecret: string;
-  sessionTtlSeconds: number;
-  /** Cookies carry `Secure` everywhere except local development. */
-  secureCookies: boolean;
-  devSignIn: boolean;
-  /** Explicit public origin, or null: use the request's origin (dev). */
-  publicBaseUrl: string | null;
-  oidc: { issuer: string; clientId: string; clientSecret: string } | null;
-  stripe: { secretKey: string; apiBase: string } | null;
-  signupsPerHour: number;
-  keysPerHour: number;
-  adminToken: string | null;
-}
-
 const DEFAULT_JWT_ALGORITHMS = "HS256,RS256,ES256,EdDSA";
-const MIN_SESSION_SECRET = 32;
-
-const withoutTrailingSlash = (u: string) => u.replace(/\/+$/, "");
-
-/**
- * The web app exists only with a SESSION_SECRET; the OpenID Connect sign-in only with all three
- * OIDC_* values (some but not all is an error naming the first one missing); the local dev
- * sign-in only when ENVIRONMENT is "development" (and, checked per request, only on loopback).
- */
-function webConfig(env: GatewayVars, publicBaseUrl: string | null): WebConfig | null {
-  const secret = env.SESSION_SECRET ?? "";
-  if (secret === "") return null;
-  if (secret.length < MIN_SESSION_SECRET) throw new ConfigError("SESSION_SECRET", `must have at least ${MIN_SESSION_SECRET} characters`);
-  const dev = env.ENVIRONMENT === "development";
-  const issuer = url("OIDC_ISSUER", env.OIDC_ISSUER, ["https:", "http:"]);
-  const clientId = text(env.OIDC_CLIENT_ID);
-  const clientSecret = text(env.OIDC_CLIENT_SECRET);
-  let oidc: WebConfig["oidc"] = null;
-  if (issuer !== undefined || clientId !== undefined || clientSecret !== undefined) {
-    if (issuer === undefined) throw new ConfigError("OIDC_ISSUER", "is required with OIDC_CLIENT_ID and OIDC_CLIENT_SECRET");
-    if (clientId === undefined) throw new ConfigError("OIDC_CLIENT_ID", "is required with OIDC_ISSUER");
-    if (clientSecret === undefined) throw new ConfigError("OIDC_CLIENT_SECRET", "is required with OIDC_ISSUER");
-    oidc = { issuer: withoutTrailingSlash(issuer), clientId, clientSecret };
-  }
-  const stripeKey = text(env.STRIPE_SECRET_KEY);
-  const stripeBase = url("STRIPE_API_BASE", env.STRIPE_API_BASE, ["https:", "http:"]) ?? "https://api.stripe.com";
-  return {
-    sessionSecret: secret,
-    sessionTtlSeconds: integer("WEB_SESSION_TTL_SECONDS", env.WEB_SESSION_TTL_SECONDS, 12 * 3600, 1),
-    secureCookies: !dev,
-    devSignIn: dev,
-    publicBaseUrl,
-    oidc,
-    stripe: stripeKey ? { secretKey: stripeKey, apiBase: withoutTrailingSlash(stripeBase) } : null,
-    signupsPerHour: integer("SIGNUPS_PER_HOUR", env.SIGNUPS_PER_HOUR, 20, 1),
-    keysPerHour: integer("KEYS_PER_HOUR", env.KEYS_PER_HOUR, 20, 1),
-    adminToken: env.ADMIN_TOKEN || null,
-  };
-}
 
 function algorithms(value: string | undefined): string[] {
   const list = (text(value) ?? DEFAULT_JWT_ALGORITHMS)
@@ -165,8 +107,6 @@ function fraction(name: string, value: string | undefined, fallback: number, max
 /** Pure: reads the variables of a Worker env (or any record of strings). */
 export function parseGatewayConfig(env: GatewayVars): Config {
   const leaseTtlMs = integer("LEASE_TTL_MS", env.LEASE_TTL_MS, 60_000, 1_000);
-  const baseUrl = url("PUBLIC_BASE_URL", env.PUBLIC_BASE_URL, ["https:", "http:"]);
-  const publicBaseUrl = baseUrl === undefined ? null : withoutTrailingSlash(baseUrl);
   return {
     adminToken: env.ADMIN_TOKEN || null,
     stripeWebhookSecret: env.STRIPE_WEBHOOK_SECRET || null,
@@ -206,8 +146,6 @@ export function parseGatewayConfig(env: GatewayVars): Config {
       batchMaxEvents: optionalInteger("USAGE_BATCH_MAX_EVENTS", env.USAGE_BATCH_MAX_EVENTS, 1),
       recentPerSubscriber: optionalInteger("USAGE_RECENT_PER_SUBSCRIBER", env.USAGE_RECENT_PER_SUBSCRIBER, 0),
     },
-    publicBaseUrl,
-    web: webConfig(env, publicBaseUrl),
     netuid: optionalInteger("NETUID", env.NETUID, 0, 65535) ?? null,
     canaryCron: cron("CANARY_CRON", env.CANARY_CRON) ?? null,
   };

@@ -1,13 +1,14 @@
 /**
- * Every configuration variable of both Workers, in one list: which Worker reads it and whether it
- * is a secret. The gateway's and the chain Worker's config modules (src/config/gateway.ts,
- * src/config/chain.ts) validate them; `Env` types them as optional strings from this list; the dev
- * stack forwards exactly these names and passes the secret ones out of sight (docs/configuration.md).
+ * Every configuration variable of the three Workers, in one list: which Workers read it and
+ * whether it is a secret. Each Worker's config module (src/config/gateway.ts, chain.ts, web.ts)
+ * validates its own; `Env` types them as optional strings from this list; the dev stack forwards
+ * exactly these names, to the Workers that read them, and passes the secret ones out of sight
+ * (docs/configuration.md).
  *
  * Plain data with no Workers types: the dev stack (Node) imports it too.
  */
 
-export type WorkerName = "gateway" | "chain";
+export type WorkerName = "gateway" | "chain" | "web";
 
 export interface VariableSpec {
   readonly name: string;
@@ -16,13 +17,18 @@ export interface VariableSpec {
   readonly secret?: boolean;
 }
 
+const all = ["gateway", "chain", "web"] as const;
 const both = ["gateway", "chain"] as const;
 const gateway = ["gateway"] as const;
 const chain = ["chain"] as const;
+const web = ["web"] as const;
+// The console signs operators in with the admin token, reads routing measurements with the
+// gateway's cache life, and links web sign-ins to the API's JWT subjects.
+const gatewayAndWeb = ["gateway", "web"] as const;
 
 export const VARIABLES = [
-  { name: "ENVIRONMENT", workers: both },
-  { name: "ADMIN_TOKEN", workers: gateway, secret: true },
+  { name: "ENVIRONMENT", workers: all },
+  { name: "ADMIN_TOKEN", workers: gatewayAndWeb, secret: true },
   // The gateway signs miner requests with it; the chain Worker signs probes and weights.
   { name: "GATEWAY_HOTKEY_MNEMONIC", workers: both, secret: true },
 
@@ -33,7 +39,7 @@ export const VARIABLES = [
   { name: "ROUTING_DEADLINE_MS", workers: gateway },
   { name: "MAX_MINER_ATTEMPTS", workers: gateway },
   { name: "AUTH_CACHE_TTL_MS", workers: gateway },
-  { name: "MINER_CACHE_TTL_MS", workers: gateway },
+  { name: "MINER_CACHE_TTL_MS", workers: gatewayAndWeb },
   // How much of a miner's answer the gateway reads (src/pipeline/dispatch.ts, stream.ts).
   { name: "MINER_MAX_ANSWER_BYTES", workers: gateway },
   { name: "MINER_MAX_STREAM_BYTES", workers: gateway },
@@ -41,7 +47,7 @@ export const VARIABLES = [
 
   { name: "JWT_HS256_SECRET", workers: gateway, secret: true },
   { name: "JWT_JWKS_URL", workers: gateway },
-  { name: "JWT_ISSUER", workers: gateway },
+  { name: "JWT_ISSUER", workers: gatewayAndWeb },
   { name: "JWT_AUDIENCE", workers: gateway },
   { name: "JWT_ALGORITHMS", workers: gateway },
   { name: "JWT_AUTO_PROVISION", workers: gateway },
@@ -65,17 +71,17 @@ export const VARIABLES = [
   { name: "NETUID", workers: both },
   { name: "METAGRAPH_STALE_AFTER_MS", workers: gateway },
 
-  // The web app (src/web, src/http/web, docs/web-app.md).
-  { name: "SESSION_SECRET", workers: gateway, secret: true },
-  { name: "OIDC_ISSUER", workers: gateway },
-  { name: "OIDC_CLIENT_ID", workers: gateway },
-  { name: "OIDC_CLIENT_SECRET", workers: gateway, secret: true },
-  { name: "PUBLIC_BASE_URL", workers: gateway },
-  { name: "WEB_SESSION_TTL_SECONDS", workers: gateway },
-  { name: "SIGNUPS_PER_HOUR", workers: gateway },
-  { name: "KEYS_PER_HOUR", workers: gateway },
-  { name: "STRIPE_SECRET_KEY", workers: gateway, secret: true },
-  { name: "STRIPE_API_BASE", workers: gateway },
+  // The web Worker (src/web-worker.ts, src/web, src/http/web, docs/web-app.md).
+  { name: "SESSION_SECRET", workers: web, secret: true },
+  { name: "OIDC_ISSUER", workers: web },
+  { name: "OIDC_CLIENT_ID", workers: web },
+  { name: "OIDC_CLIENT_SECRET", workers: web, secret: true },
+  { name: "PUBLIC_BASE_URL", workers: web },
+  { name: "WEB_SESSION_TTL_SECONDS", workers: web },
+  { name: "SIGNUPS_PER_HOUR", workers: web },
+  { name: "KEYS_PER_HOUR", workers: web },
+  { name: "STRIPE_SECRET_KEY", workers: web, secret: true },
+  { name: "STRIPE_API_BASE", workers: web },
 
   { name: "SUBTENSOR_URL", workers: chain },
   { name: "ALLOW_PRIVATE_AXONS", workers: chain },
@@ -96,8 +102,11 @@ export const VARIABLES = [
 
 type Spec = (typeof VARIABLES)[number];
 export type VariableName = Spec["name"];
-export type GatewayVariable = Extract<Spec, { workers: readonly ["gateway", ...string[]] }>["name"];
-export type ChainVariable = Extract<Spec, { workers: readonly [...string[], "chain"] }>["name"];
+/** The names whose `workers` include W (distributes over the list's entries). */
+type NamesOf<W extends WorkerName, S = Spec> = S extends { name: infer N; workers: readonly (infer X)[] } ? (W extends X ? N : never) : never;
+export type GatewayVariable = NamesOf<"gateway">;
+export type ChainVariable = NamesOf<"chain">;
+export type WebVariable = NamesOf<"web">;
 
 /** Names a Worker reads. */
 export function variablesOf(worker: WorkerName): VariableName[] {

@@ -17,7 +17,7 @@ import { registerSettlementRoutes } from "./routes/settlements";
 import { registerAdminRoutingRoutes } from "./routes/admin-routing";
 import { registerUsageRoutes } from "./routes/usage";
 import { registerWebhookRoutes } from "./routes/webhooks";
-import { registerWebRoutes } from "./web/register";
+import { registerWebForwarding } from "./routes/web-forward";
 
 /** Paths that exist, with their methods: anything else on them is a 405, not a 404. */
 const ALLOWED_METHODS: Record<string, readonly string[]> = {
@@ -38,6 +38,8 @@ const ALLOWED_METHODS: Record<string, readonly string[]> = {
 
 export function createApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  // The web app's paths go to the web Worker before any API middleware runs (routes/web-forward.ts).
+  registerWebForwarding(app);
   app.use(requestContext());
   app.use(requireWellFormedPath());
   // Some agents try a WebSocket first (Codex's built-in provider); this gateway speaks HTTP + SSE.
@@ -57,7 +59,6 @@ export function createApp(): Hono<AppEnv> {
   registerAdminBillingRoutes(app);
   registerSettlementRoutes(app);
   registerWebhookRoutes(app);
-  registerWebRoutes(app);
 
   for (const [path, methods] of Object.entries(ALLOWED_METHODS)) {
     app.all(path, (c) => {

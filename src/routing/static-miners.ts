@@ -6,7 +6,8 @@
 import { and, eq } from "drizzle-orm";
 import { database } from "../db/client";
 import { miners } from "../db/schema";
-import { invalidRequest } from "../errors";
+import { STATIC_MINER } from "../validation/bodies/admin";
+import { checkValue } from "../validation/check";
 import { invalidateMinerSnapshot } from "./directory";
 
 export interface StaticMiner {
@@ -16,17 +17,16 @@ export interface StaticMiner {
   models: string[];
 }
 
+/** One miner of a PUT /admin/miners body (`param` is its place, `miners[3]`), by its one definition (src/validation/bodies/admin.ts). */
 export function parseStaticMiner(v: unknown, param: string): StaticMiner {
-  const o = (v ?? {}) as Record<string, unknown>;
-  if (typeof o.hotkey !== "string" || o.hotkey === "") throw invalidRequest(`'${param}.hotkey' must be an SS58 address.`, `${param}.hotkey`);
-  if (typeof o.uid !== "number" || !Number.isInteger(o.uid) || o.uid < 0) throw invalidRequest(`'${param}.uid' must be a non-negative integer.`, `${param}.uid`);
-  if (typeof o.axon_url !== "string" || !/^https?:\/\/[^\s/]+$/.test(o.axon_url.replace(/\/+$/, ""))) {
-    throw invalidRequest(`'${param}.axon_url' must be an http(s) origin like http://127.0.0.2:8091.`, `${param}.axon_url`);
-  }
-  if (!Array.isArray(o.models) || !o.models.every((m) => typeof m === "string" && m !== "")) {
-    throw invalidRequest(`'${param}.models' must be an array of model ids.`, `${param}.models`);
-  }
-  return { hotkey: o.hotkey, uid: o.uid, axon_url: o.axon_url.replace(/\/+$/, ""), models: o.models as string[] };
+  checkValue(STATIC_MINER, v, param);
+  // Checked just above against STATIC_MINER, whose shape StaticMiner is.
+  return normaliseStaticMiner(v as StaticMiner);
+}
+
+/** A checked miner with its axon URL's trailing slashes dropped. */
+export function normaliseStaticMiner(m: { hotkey: string; uid: number; axon_url: string; models: string[] }): StaticMiner {
+  return { hotkey: m.hotkey, uid: m.uid, axon_url: m.axon_url.replace(/\/+$/, ""), models: m.models };
 }
 
 export async function upsertStaticMiners(d1: D1Database, list: readonly StaticMiner[], now = Date.now()): Promise<void> {

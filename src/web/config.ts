@@ -1,16 +1,15 @@
 /**
- * The web app's configuration: read and validated by the gateway's one configuration module
- * (src/config/gateway.ts, `Config.web`), so a bad value fails every route naming the variable.
+ * The web app's configuration as its pages use it: read and validated by the web Worker's one
+ * configuration module (src/config/web.ts), so a bad value fails every request naming the variable.
  * The app exists only with a SESSION_SECRET.
  */
-import { gatewayConfig, type WebConfig } from "../config/gateway";
-import type { Env } from "../env";
+import { webWorkerConfig, type WebConfig, type WebVars } from "../config/web";
 
 export type { WebConfig };
 
-/** null: the web app is off (no SESSION_SECRET). Parsed and validated with the rest of the gateway's configuration. */
-export function webConfig(env: Env): WebConfig | null {
-  return gatewayConfig(env).web;
+/** null: the web app is off (no SESSION_SECRET). */
+export function webConfig(env: WebVars): WebConfig | null {
+  return webWorkerConfig(env).web;
 }
 
 /** The origin pages and snippets use: PUBLIC_BASE_URL, else the request's own origin. */

@@ -6,7 +6,7 @@
 import { desc, eq, sql } from "drizzle-orm";
 import { database } from "../db/client";
 import { chainSync, subscribers } from "../db/schema";
-import type { Env } from "../env";
+import type { WebWorkerEnv } from "../env";
 import { minerSnapshot } from "../routing/directory";
 import { pullHealth } from "../routing/health/sync";
 import { scoreCandidates, type ScoredMiner } from "../routing/select";
@@ -17,7 +17,7 @@ export interface ModelMiners {
   miners: (ScoredMiner & { share: number })[];
 }
 
-export async function minersByModel(env: Env, cacheTtlMs: number, now = Date.now()): Promise<ModelMiners[]> {
+export async function minersByModel(env: Pick<WebWorkerEnv, "DB" | "MINER_HEALTH">, cacheTtlMs: number, now = Date.now()): Promise<ModelMiners[]> {
   const snapshot = await minerSnapshot(env.DB, cacheTtlMs, now);
   const models = [...snapshot.byModel.keys()].sort();
   return Promise.all(

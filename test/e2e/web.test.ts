@@ -306,7 +306,7 @@ describe("the web app", { timeout: 120_000 }, () => {
     await screenshot(alicePage, "sign-in");
   });
 
-  it("lets the operator sign in and see miners with scores and a settlement, and block a subscriber", async () => {
+  it("lets the operator sign in and see miners with scores and a settlement, block a subscriber, and edit plans and prices", async () => {
     // One settled epoch in D1, as the chain Worker's settlement run writes it (that run needs a chain: test/e2e/settlement.test.ts).
     const hotkeys = ["5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty", "5FLSigC9HGRKVhB9FiEo4Y3koPsNmBmLJbpXg2mp1hXcS59Y"];
     const epoch = Date.now() % 1_000_000;
@@ -361,5 +361,22 @@ describe("the web app", { timeout: 120_000 }, () => {
     await page.waitForURL(`${base}/console/plans`);
     expect((await admin("GET", `/admin/plans/${PLAN}`)).requests_per_minute).toBe(777);
     await screenshot(page, "console-plans");
+
+    // Per-model prices: add one for a new model, then change its output price (PUT /admin/prices underneath).
+    const MODEL = `demo/priced-${run}`;
+    await page.goto(`${base}/console/prices`);
+    const fresh = page.locator('form[data-price="new"]');
+    await fresh.locator('input[name="model"]').fill(MODEL);
+    await fresh.locator('input[name="input_micro_usd_per_mtok"]').fill("150000");
+    await fresh.locator('input[name="output_micro_usd_per_mtok"]').fill("600000");
+    await fresh.locator('input[name="cached_input_micro_usd_per_mtok"]').fill("40000");
+    await fresh.locator('button[type="submit"]').click();
+    await page.waitForURL(`${base}/console/prices`);
+    await page.fill(`form[data-price="${MODEL}"] input[name="output_micro_usd_per_mtok"]`, "650000");
+    await page.click(`form[data-price="${MODEL}"] button[type="submit"]`);
+    await page.waitForURL(`${base}/console/prices`);
+    const prices = (await admin("GET", "/admin/prices")).data as { model: string; output_micro_usd_per_mtok: number }[];
+    expect(prices.find((p) => p.model === MODEL)?.output_micro_usd_per_mtok).toBe(650000);
+    await screenshot(page, "console-prices");
   });
 });

@@ -4,6 +4,7 @@
  * - only src/http/ imports Hono;
  * - the gateway Worker (src/index.ts and everything it loads, dynamic imports included) never
  *   loads src/chain/: @polkadot/api and the settlement code belong to the chain Worker's bundle;
+ * - nor the web app (src/web/, src/http/web/, src/api-spec/, hono/jsx): that is the web Worker's;
  * - dialects encode the relay's typed outcomes: they never decode its SSE or JSON a second time;
  * - one object guard: `isObject`/`JsonObject` from src/lib/json.ts, no local copies.
  * Type-only imports are erased by the bundler and do not count as loading a module.
@@ -80,6 +81,21 @@ describe("source boundaries", () => {
     expect(loaded.length).toBeGreaterThan(50); // the walk followed the imports
     expect(loaded).toContain("src/pipeline/serve.ts");
     expect(loaded.filter((f) => f.startsWith("src/chain/") || f === "src/chain-worker.ts")).toEqual([]);
+  });
+
+  it("the gateway Worker never loads the web app, its pages or the OpenAPI document", () => {
+    const loaded = [...loadedBy(join(SRC, "index.ts"))];
+    const web = loaded.map(rel).filter((f) => /^src\/(web\/|http\/web\/|api-spec\/|web-worker\.ts)/.test(f) || f.endsWith(".tsx"));
+    expect(web).toEqual([]);
+    const jsx = loaded.filter((f) => /\.tsx?$/.test(f) && /from\s+"hono\/(jsx|html|cookie)"/.test(readFileSync(f, "utf8"))).map(rel);
+    expect(jsx).toEqual([]);
+  });
+
+  it("the web Worker loads the web app and the OpenAPI document (the walk follows it)", () => {
+    const loaded = [...loadedBy(join(SRC, "web-worker.ts"))].map(rel);
+    expect(loaded).toContain("src/http/web/console-prices.tsx");
+    expect(loaded).toContain("src/api-spec/openapi.ts");
+    expect(loaded.filter((f) => f.startsWith("src/chain/"))).toEqual([]);
   });
 
   it("the chain Worker does load src/chain/ (the walk sees dynamic imports)", () => {

@@ -2,44 +2,8 @@
 // Secure everywhere but development; the local dev sign-in exists only in development and only on
 // loopback; a session lives WEB_SESSION_TTL_SECONDS and sign-out ends it server-side. (The browser
 // test, test/e2e/web.test.ts, covers the same through real Chromium with an OIDC provider.)
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { createApp } from "../../src/http/app";
-import { csrfTokenFor } from "../../src/web/csrf";
-
-const SECRET = "web-session-test-secret-0123456789abcdef";
-
-interface Visit {
-  res: Response;
-  html: string;
-  cookies: Map<string, string>;
-  setCookies: string[];
-}
-
-/** A browser of one: keeps cookies, sends the origin on posts. */
-function browser(origin: string, vars: Record<string, string>) {
-  const jar = new Map<string, string>();
-  const request = async (method: string, path: string, form?: Record<string, string>): Promise<Visit> => {
-    const headers: Record<string, string> = { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join("; ") };
-    if (form) Object.assign(headers, { origin, "content-type": "application/x-www-form-urlencoded" });
-    const ctx = createExecutionContext();
-    const res = await createApp().fetch(new Request(`${origin}${path}`, { method, headers, body: form ? new URLSearchParams(form) : undefined, redirect: "manual" }), { ...env, SESSION_SECRET: SECRET, ...vars }, ctx);
-    const html = await res.text();
-    await waitOnExecutionContext(ctx);
-    const setCookies = (res.headers as Headers & { getSetCookie(): string[] }).getSetCookie();
-    for (const c of setCookies) {
-      const [pair] = c.split(";");
-      const [name, value] = (pair ?? "").split("=") as [string, string];
-      if (/max-age=0/i.test(c) || value === "") jar.delete(name);
-      else jar.set(name, value);
-    }
-    return { res, html, cookies: jar, setCookies };
-  };
-  const csrf = (html: string) => /name="_csrf" value="([^"]+)"/.exec(html)?.[1] ?? "";
-  /** The token a form of this site would carry (pages without a form render none). */
-  const validCsrf = () => csrfTokenFor(SECRET, jar.get("gw_csrf") ?? "");
-  return { request, csrf, validCsrf, jar };
-}
+import { browser } from "./web-browser";
 
 const attrs = (setCookies: string[], name: string) => setCookies.find((c) => c.startsWith(`${name}=`)) ?? "";
 

@@ -22,7 +22,9 @@
  */
 import { invalidRequest } from "../../errors";
 import type { JsonObject } from "../../lib/json";
-import { fail, isObject, optionalBoolean, optionalInteger, optionalNumber, optionalObject, optionalString, requiredString } from "../../validation/fields";
+import { MESSAGES_BODY } from "../../validation/bodies/anthropic";
+import { parseBody } from "../../validation/check";
+import { fail, isObject, optionalObject, optionalString, requiredString } from "../../validation/fields";
 
 export interface MessagesTranslation {
   model: string;
@@ -42,14 +44,12 @@ type ChatMessage = Record<string, unknown>;
 const MAX_STOP_SEQUENCES = 4;
 
 export function messagesToChat(body: JsonObject, { forCounting = false } = {}): MessagesTranslation {
-  const model = requiredString(body, "model");
-  const stream = optionalBoolean(body, "stream") ?? false;
-  const maxTokens = optionalInteger(body, "max_tokens", 1, 10_000_000);
-
-  const raw = body.messages;
-  if (raw === undefined) throw invalidRequest("messages: Field required.", "messages", "missing_required_parameter");
-  if (!Array.isArray(raw)) fail("messages", "an array", raw);
-  if (raw.length === 0) throw invalidRequest("messages: at least one message is required.", "messages", "invalid_value");
+  // The fields and the message envelope, by the body's one definition (also what /openapi.json says).
+  const b = parseBody(MESSAGES_BODY, body, { indexStyle: "dots" });
+  const model = b.model;
+  const stream = b.stream ?? false;
+  const maxTokens = b.max_tokens ?? undefined;
+  const raw = b.messages;
   const turns: ChatMessage[] = [];
   const systems: string[] = [];
   const system = systemText(body.system, "system");
@@ -70,14 +70,11 @@ export function messagesToChat(body: JsonObject, { forCounting = false } = {}): 
   }
   if (maxTokens !== undefined) chat.max_tokens = maxTokens;
 
-  const stopSequences = readStopSequences(body);
+  const stopSequences = readStopSequences(b.stop_sequences);
   if (stopSequences.length > 0) chat.stop = stopSequences;
-  const temperature = optionalNumber(body, "temperature", 0, 2);
-  if (temperature !== undefined) chat.temperature = temperature;
-  const topP = optionalNumber(body, "top_p", 0, 1);
-  if (topP !== undefined) chat.top_p = topP;
-  const metadata = optionalObject(body, "metadata");
-  const user = metadata ? optionalString(metadata, "user_id", "metadata.user_id") : undefined;
+  if (b.temperature != null) chat.temperature = b.temperature;
+  if (b.top_p != null) chat.top_p = b.top_p;
+  const user = b.metadata?.user_id;
   if (user) chat.user = user;
 
   const droppedTools: string[] = [];
@@ -88,8 +85,7 @@ export function messagesToChat(body: JsonObject, { forCounting = false } = {}): 
     if (choice !== undefined) chat.tool_choice = choice;
   }
 
-  const thinking = optionalObject(body, "thinking");
-  return { model, stream, stopSequences, hideThinking: thinking?.type === "disabled", chat, droppedTools };
+  return { model, stream, stopSequences, hideThinking: b.thinking?.type === "disabled", chat, droppedTools };
 }
 
 /** `system`: a string or an array of text blocks; blocks are joined by blank lines. */
@@ -111,15 +107,9 @@ function requiredText(b: JsonObject, param: string): string {
   return t;
 }
 
-function translateMessage(m: unknown, param: string): ChatMessage[] {
-  if (!isObject(m)) fail(param, "an object", m);
-  const role = m.role;
-  if (role !== "user" && role !== "assistant" && role !== "system") {
-    throw invalidRequest(`${param}.role: Input should be 'user' or 'assistant', got ${JSON.stringify(role)}.`, `${param}.role`, "invalid_value");
-  }
-  const content = m.content;
-  if (content === undefined) throw invalidRequest(`${param}.content: Field required.`, `${param}.content`, "missing_required_parameter");
-  if (typeof content !== "string" && !Array.isArray(content)) fail(`${param}.content`, "a string or an array of content blocks", content);
+/** One message whose envelope (role, content) the body's definition has checked; its blocks are checked here. */
+function translateMessage(m: { role: string; content: string | unknown[] }, param: string): ChatMessage[] {
+  const { role, content } = m;
   if (role === "system") return [{ role: "system", content: systemText(content, `${param}.content`) ?? "" }];
   if (typeof content === "string") return [{ role, content }];
   return role === "user" ? userMessages(content, param) : [assistantMessage(content, param)];
@@ -231,14 +221,9 @@ function toolResultContent(v: unknown, param: string): { text: string; images: C
   return { text: texts.join("\n"), images };
 }
 
-function readStopSequences(body: JsonObject): string[] {
-  const v = body.stop_sequences;
-  if (v === undefined || v === null) return [];
-  if (!Array.isArray(v)) fail("stop_sequences", "an array of strings", v);
-  v.forEach((s, i) => {
-    if (typeof s !== "string") fail(`stop_sequences.${i}`, "a string", s);
-  });
-  const stops = v.filter((s): s is string => typeof s === "string" && s !== "");
+/** Non-empty stop sequences (types checked by the body's definition), at most what the miners support. */
+function readStopSequences(v: readonly string[] | null | undefined): string[] {
+  const stops = (v ?? []).filter((s) => s !== "");
   if (stops.length > MAX_STOP_SEQUENCES) {
     throw invalidRequest(`stop_sequences: at most ${MAX_STOP_SEQUENCES} are supported by the miners, got ${stops.length}.`, "stop_sequences", "invalid_value");
   }

@@ -19,7 +19,9 @@
  */
 import { invalidRequest } from "../../errors";
 import type { JsonObject } from "../../lib/json";
-import { fail, isObject, optionalBoolean, optionalInteger, optionalNumber, optionalObject, optionalString, requiredString } from "../../validation/fields";
+import { RESPONSES_BODY } from "../../validation/bodies/responses";
+import { parseBody } from "../../validation/check";
+import { fail, isObject, optionalObject, optionalString, requiredString } from "../../validation/fields";
 
 export interface ResponsesTranslation {
   model: string;
@@ -48,41 +50,32 @@ type ChatPart = { type: "text"; text: string } | { type: "image_url"; image_url:
 type ChatMessage = Record<string, unknown>;
 
 export function responsesToChat(body: JsonObject): ResponsesTranslation {
-  const model = requiredString(body, "model");
-  for (const field of ["previous_response_id", "conversation"]) {
-    if (body[field] !== undefined && body[field] !== null) {
-      throw invalidRequest(
-        `'${field}' is not supported: this gateway does not store responses. Send the whole conversation in 'input' (and 'store': false).`,
-        field,
-        "unsupported_parameter",
-      );
-    }
-  }
+  // The fields and the shape of `input`, by the body's one definition (also what /openapi.json says).
+  const b = parseBody(RESPONSES_BODY, body);
+  const model = b.model;
   if (body.background === true) throw invalidRequest("'background' responses are not supported: they need stored responses.", "background", "unsupported_parameter");
-  const stream = optionalBoolean(body, "stream") ?? false;
+  const stream = b.stream ?? false;
 
   const messages: ChatMessage[] = [];
-  const instructions = optionalString(body, "instructions") ?? null;
+  const instructions = b.instructions ?? null;
   if (instructions) messages.push({ role: "system", content: instructions });
-  const input = body.input;
-  if (input === undefined || input === null) throw invalidRequest("Missing required parameter: 'input'.", "input", "missing_required_parameter");
-  if (typeof input === "string") messages.push({ role: "user", content: input });
-  else if (Array.isArray(input)) translateItems(input, messages);
-  else fail("input", "a string or an array of input items", input);
+  if (typeof b.input === "string") messages.push({ role: "user", content: b.input });
+  else translateItems(b.input, messages);
+  // Items can all translate to nothing (reasoning only).
   if (messages.length === 0) throw invalidRequest("'input' must contain at least one item.", "input", "invalid_value");
 
   const chat: JsonObject = { model, messages, stream };
   if (stream) chat.stream_options = { include_usage: true };
-  const maxOutputTokens = optionalInteger(body, "max_output_tokens", 1, 10_000_000) ?? null;
+  const maxOutputTokens = b.max_output_tokens ?? null;
   if (maxOutputTokens !== null) chat.max_tokens = maxOutputTokens;
-  const temperature = optionalNumber(body, "temperature", 0, 2) ?? null;
+  const temperature = b.temperature ?? null;
   if (temperature !== null) chat.temperature = temperature;
-  const topP = optionalNumber(body, "top_p", 0, 1) ?? null;
+  const topP = b.top_p ?? null;
   if (topP !== null) chat.top_p = topP;
-  const user = optionalString(body, "user") ?? optionalString(body, "safety_identifier") ?? null;
+  const user = b.user ?? b.safety_identifier ?? null;
   if (user) chat.user = user;
-  const parallel = optionalBoolean(body, "parallel_tool_calls");
-  const format = responseFormat(body);
+  const parallel = b.parallel_tool_calls ?? undefined;
+  const format = responseFormat(b.text?.format);
   if (format) chat.response_format = format;
 
   const droppedTools: string[] = [];
@@ -94,7 +87,7 @@ export function responsesToChat(body: JsonObject): ResponsesTranslation {
     if (parallel !== undefined) chat.parallel_tool_calls = parallel;
   }
 
-  const metadata = optionalObject(body, "metadata") ?? {};
+  const metadata = b.metadata ?? {};
   return {
     model,
     stream,
@@ -265,21 +258,17 @@ function translateToolChoice(v: unknown): unknown {
   return "auto";
 }
 
-function responseFormat(body: JsonObject): JsonObject | undefined {
-  const text = optionalObject(body, "text");
-  const format = text ? optionalObject(text, "format", "text.format") : undefined;
-  if (!format) return undefined;
-  switch (format.type) {
-    case "text":
-      return undefined;
+/** `text.format` (checked by the body's definition) as chat's response_format. */
+function responseFormat(format: { type: string; name?: string; schema?: JsonObject | null; [other: string]: unknown } | null | undefined): JsonObject | undefined {
+  switch (format?.type) {
     case "json_object":
       return { type: "json_object" };
     case "json_schema": {
-      const schema: JsonObject = { name: requiredString(format, "name", "text.format.name"), schema: optionalObject(format, "schema", "text.format.schema") ?? {} };
+      const schema: JsonObject = { name: format.name ?? "", schema: format.schema ?? {} };
       if (typeof format.strict === "boolean") schema.strict = format.strict;
       return { type: "json_schema", json_schema: schema };
     }
     default:
-      throw invalidRequest("'text.format.type' must be text, json_object or json_schema.", "text.format.type", "invalid_value");
+      return undefined; // absent, or "text"
   }
 }

@@ -22,7 +22,8 @@ import { notFound } from "../../errors";
 import type { AppEnv } from "../app-env";
 import { readJsonObject } from "../body";
 import { requireAdmin } from "../middleware";
-import { fail } from "../../validation/fields";
+import { SUBSCRIBER_PLAN } from "../../validation/bodies/admin";
+import { parseBody } from "../../validation/check";
 
 export function registerAdminBillingRoutes(app: Hono<AppEnv>): void {
   const admin = requireAdmin();
@@ -57,9 +58,7 @@ export function registerAdminBillingRoutes(app: Hono<AppEnv>): void {
   });
 
   app.put("/admin/subscribers/:id/plan", admin, async (c) => {
-    const body = await readJsonObject(c.req.raw, c.var.config.maxBodyBytes);
-    const planId = body.plan_id;
-    if (planId !== null && typeof planId !== "string") fail("plan_id", "a plan id, or null for the default plan", planId);
+    const { plan_id: planId } = parseBody(SUBSCRIBER_PLAN, await readJsonObject(c.req.raw, c.var.config.maxBodyBytes));
     const id = c.req.param("id");
     await setSubscriberPlan(c.env.DB, id, planId);
     const stub = limitsStub(c.env, id);

@@ -19,23 +19,19 @@ import type { AppEnv } from "../app-env";
 import { readJsonObject } from "../body";
 import { requireAdmin } from "../middleware";
 import { callChain } from "./chain-calls";
-import { listMiners, parseStaticMiner, removeStaticMiner, upsertStaticMiners } from "../../routing/static-miners";
-import { fail, optionalString, requiredString } from "../../validation/fields";
+import { listMiners, normaliseStaticMiner, removeStaticMiner, upsertStaticMiners } from "../../routing/static-miners";
+import { CHAIN_SCHEDULED, NEW_KEY, NEW_SUBSCRIBER, PUT_MINERS } from "../../validation/bodies/admin";
+import { parseBody } from "../../validation/check";
 import { intParam, timeParam } from "./query-params";
 
 export function registerAdminRoutes(app: Hono<AppEnv>): void {
   app.use("/admin/*", requireAdmin());
 
   app.post("/admin/subscribers", async (c) => {
-    const body = await readJsonObject(c.req.raw, c.var.config.maxBodyBytes);
-    const planId = optionalString(body, "plan_id");
+    const b = parseBody(NEW_SUBSCRIBER, await readJsonObject(c.req.raw, c.var.config.maxBodyBytes));
+    const planId = b.plan_id ?? undefined;
     if (planId !== undefined) await getPlan(c.env.DB, planId); // an unknown plan is refused before anything is created
-    const sub = await createSubscriber(c.env.DB, {
-      id: optionalString(body, "id"),
-      name: requiredString(body, "name"),
-      email: optionalString(body, "email") ?? null,
-      externalId: optionalString(body, "external_id") ?? null,
-    });
+    const sub = await createSubscriber(c.env.DB, { id: b.id ?? undefined, name: b.name, email: b.email ?? null, externalId: b.external_id ?? null });
     if (planId !== undefined) {
       await setSubscriberPlan(c.env.DB, sub.id, planId);
       await limitsStub(c.env, sub.id).refresh();
@@ -49,8 +45,8 @@ export function registerAdminRoutes(app: Hono<AppEnv>): void {
   });
 
   app.post("/admin/subscribers/:id/keys", async (c) => {
-    const body = await readJsonObject(c.req.raw, c.var.config.maxBodyBytes);
-    const issued = await issueKey(c.env.DB, c.req.param("id"), { name: optionalString(body, "name") ?? null, key: optionalString(body, "key") });
+    const b = parseBody(NEW_KEY, await readJsonObject(c.req.raw, c.var.config.maxBodyBytes));
+    const issued = await issueKey(c.env.DB, c.req.param("id"), { name: b.name ?? null, key: b.key ?? undefined });
     return c.json(issued, 201);
   });
 
@@ -73,9 +69,8 @@ export function registerAdminRoutes(app: Hono<AppEnv>): void {
   app.get("/admin/miners", async (c) => c.json({ object: "list", data: await listMiners(c.env.DB) }));
 
   app.put("/admin/miners", async (c) => {
-    const body = await readJsonObject(c.req.raw, c.var.config.maxBodyBytes);
-    if (!Array.isArray(body.miners)) fail("miners", "an array", body.miners);
-    const list = body.miners.map((m, i) => parseStaticMiner(m, `miners[${i}]`));
+    const b = parseBody(PUT_MINERS, await readJsonObject(c.req.raw, c.var.config.maxBodyBytes));
+    const list = b.miners.map(normaliseStaticMiner);
     await upsertStaticMiners(c.env.DB, list);
     return c.json({ object: "list", data: await listMiners(c.env.DB) });
   });
@@ -85,8 +80,7 @@ export function registerAdminRoutes(app: Hono<AppEnv>): void {
   // What a cron trigger of the chain Worker runs, now. The dev stack calls this on the chain
   // Worker's schedule, since wrangler fires no cron triggers for a secondary Worker in dev.
   app.post("/admin/chain/scheduled", async (c) => {
-    const body = await readJsonObject(c.req.raw, c.var.config.maxBodyBytes);
-    const cron = requiredString(body, "cron");
+    const { cron } = parseBody(CHAIN_SCHEDULED, await readJsonObject(c.req.raw, c.var.config.maxBodyBytes));
     return c.json(await callChain(c.env, async (chain) => await chain.runCron(cron)));
   });
 

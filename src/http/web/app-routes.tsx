@@ -8,6 +8,7 @@
  */
 import type { Context, Hono, MiddlewareHandler } from "hono";
 import { and, eq } from "drizzle-orm";
+import { REVOKED_KEYS_HEADER, revokedKeysHeaderValue } from "../../auth/revocation-notice";
 import { limitsStub } from "../../billing/limits-do";
 import { getPlan, listPlans } from "../../billing/plans";
 import { getSubscriber, issueKey, revokeKey, type IssuedKey } from "../../billing/subscribers";
@@ -78,7 +79,9 @@ export function registerAppRoutes(web: Hono<WebEnv>): void {
     // Only the owner's keys: another subscriber's key id is "not found", exactly like a made-up one.
     const own = await database(c.env.DB).select({ id: apiKeys.id }).from(apiKeys).where(and(eq(apiKeys.id, keyId), eq(apiKeys.subscriberId, subscriberId(c)))).get();
     if (!own) throw notFound("No such key.", "key_not_found");
-    await revokeKey(c.env.DB, keyId);
+    const revoked = await revokeKey(c.env.DB, keyId);
+    // The gateway isolate forwarding this answer drops the key from its cache at once (revocation-notice.ts).
+    c.header(REVOKED_KEYS_HEADER, revokedKeysHeaderValue([revoked.keyHash]));
     return c.redirect("/app/keys", 303);
   });
 

@@ -9,7 +9,7 @@
  */
 import type { Context, Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import { config } from "../../env";
+import { webWorkerConfig } from "../../config/web";
 import { GatewayError } from "../../errors";
 import { timingSafeEqual } from "../../lib/crypto";
 import { devSignInAllowed } from "../../web/config";
@@ -107,7 +107,7 @@ export function registerAuthRoutes(web: Hono<WebEnv>): void {
     const meta = await discover(cfg.oidc.issuer);
     const who = await completeSignIn(meta, cfg.oidc, tx, { code, redirectUri: redirectUri(c) });
     const subscriberId = await subscriberForIdentity(c.env.DB, who, {
-      jwtIssuer: config(c.env).jwt.issuer ?? null,
+      jwtIssuer: webWorkerConfig(c.env).jwtIssuer,
       clientKey: await clientKey(c),
       signupsPerHour: cfg.signupsPerHour,
     });

@@ -4,16 +4,18 @@
  *   GET  /console/settlements          settlements per epoch: work, weights, payouts, extrinsics
  *   GET  /console/subscribers | POST /console/subscribers/:id/block {blocked: 1|0}
  *   GET  /console/plans | POST /console/plans/:id {plan fields}
+ *   /console/prices                    per-model prices (console-prices.tsx)
  */
 import type { Context, Hono, MiddlewareHandler } from "hono";
 import type { Child } from "hono/jsx";
 import { limitsStub } from "../../billing/limits-do";
 import { listPlans, planJson, updatePlan } from "../../billing/plans";
+import { webWorkerConfig } from "../../config/web";
 import { listSettlements } from "../../settlements/read";
-import { config } from "../../env";
 import { GatewayError, notFound } from "../../errors";
 import type { JsonObject } from "../../lib/json";
 import { chainSyncState, listSubscribers, minersByModel, setBlocked } from "../../web/operator";
+import { registerConsolePriceRoutes } from "./console-prices";
 import { int, pct, short, usd, when } from "./views/format";
 import { CsrfField, Layout } from "./views/layout";
 import type { WebEnv } from "./web-env";
@@ -43,7 +45,7 @@ export function registerConsoleRoutes(web: Hono<WebEnv>): void {
   web.use("/console/*", requireOperator());
 
   web.get("/console", async (c) => {
-    const [models, sync] = await Promise.all([minersByModel(c.env, config(c.env).minerCacheTtlMs), chainSyncState(c.env.DB)]);
+    const [models, sync] = await Promise.all([minersByModel(c.env, webWorkerConfig(c.env).minerCacheTtlMs), chainSyncState(c.env.DB)]);
     return page(c, "Miners", "/console", (
       <>
         <section class="card">
@@ -216,4 +218,6 @@ export function registerConsoleRoutes(web: Hono<WebEnv>): void {
     await updatePlan(c.env.DB, c.req.param("id"), body);
     return c.redirect("/console/plans", 303);
   });
+
+  registerConsolePriceRoutes(web);
 }

@@ -1,10 +1,10 @@
-/** The Hono context of the web app's own router (src/http/web/web-app.ts). */
-import type { Env } from "../../env";
+/** The Hono context of the web Worker's router (src/http/web/web-app.tsx). */
+import type { WebWorkerEnv } from "../../env";
 import type { WebConfig } from "../../web/config";
 import type { WebSession } from "../../web/sessions";
 
 export interface WebEnv {
-  Bindings: Env;
+  Bindings: WebWorkerEnv;
   Variables: {
     web: WebConfig;
     session: WebSession | null;

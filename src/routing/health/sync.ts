@@ -5,7 +5,7 @@
 import type { Env } from "../../env";
 import { adoptSnapshot, restorePending, takeFlush } from "./book";
 
-export async function flushHealth(env: Env, model: string, force = false): Promise<void> {
+export async function flushHealth(env: Pick<Env, "MINER_HEALTH">, model: string, force = false): Promise<void> {
   if (!env.MINER_HEALTH) return;
   const batch = takeFlush(model, Date.now(), force);
   if (!batch) return;
@@ -19,7 +19,7 @@ export async function flushHealth(env: Env, model: string, force = false): Promi
 }
 
 /** Refreshes the local view from the shared one (admin listings). */
-export async function pullHealth(env: Env, model: string): Promise<void> {
+export async function pullHealth(env: Pick<Env, "MINER_HEALTH">, model: string): Promise<void> {
   if (!env.MINER_HEALTH) return;
   await flushHealth(env, model, true);
   const stub = env.MINER_HEALTH.get(env.MINER_HEALTH.idFromName(model));

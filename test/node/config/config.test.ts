@@ -1,7 +1,8 @@
-// The two config modules: defaults, validation, and errors that name the variable (never a secret's value).
+// The three config modules: defaults, validation, and errors that name the variable (never a secret's value).
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseChainConfig } from "../../../src/config/chain";
 import { parseGatewayConfig } from "../../../src/config/gateway";
+import { parseWebConfig } from "../../../src/config/web";
 import { isSecret, variablesOf, VARIABLES } from "../../../src/config/variables";
 
 const DB = {} as Parameters<typeof parseChainConfig>[0]["DB"];
@@ -50,7 +51,6 @@ describe("gateway configuration", () => {
     ["USAGE_BATCH_MS", "abc", /USAGE_BATCH_MS must be an integer from 1/],
     ["USAGE_BATCH_MAX_EVENTS", "0", /USAGE_BATCH_MAX_EVENTS must be an integer from 1/],
     ["USAGE_RECENT_PER_SUBSCRIBER", "-1", /USAGE_RECENT_PER_SUBSCRIBER must be an integer from 0/],
-    ["PUBLIC_BASE_URL", "gateway.example", /PUBLIC_BASE_URL must be a URL/],
   ])("refuses %s=%j, naming it", (name, value, message) => {
     const err = refusal(() => parseGatewayConfig({ [name]: value }));
     expect(err.variable).toBe(name);
@@ -58,12 +58,13 @@ describe("gateway configuration", () => {
   });
 });
 
-describe("the web app's configuration (part of the gateway's)", () => {
+describe("the web Worker's configuration", () => {
   const SECRET = "a-session-secret-of-at-least-32-characters";
 
   it("is off without SESSION_SECRET, and reads what is set", () => {
-    expect(parseGatewayConfig({}).web).toBeNull();
-    const cfg = parseGatewayConfig({ SESSION_SECRET: SECRET, PUBLIC_BASE_URL: "https://gw.example/", OIDC_ISSUER: "https://idp.example/", OIDC_CLIENT_ID: "c", OIDC_CLIENT_SECRET: "s", KEYS_PER_HOUR: "5" });
+    expect(parseWebConfig({}).web).toBeNull();
+    expect(parseWebConfig({})).toMatchObject({ publicBaseUrl: null, jwtIssuer: null, minerCacheTtlMs: 5_000 });
+    const cfg = parseWebConfig({ SESSION_SECRET: SECRET, PUBLIC_BASE_URL: "https://gw.example/", OIDC_ISSUER: "https://idp.example/", OIDC_CLIENT_ID: "c", OIDC_CLIENT_SECRET: "s", KEYS_PER_HOUR: "5" });
     expect(cfg.publicBaseUrl).toBe("https://gw.example");
     expect(cfg.web).toMatchObject({ publicBaseUrl: "https://gw.example", oidc: { issuer: "https://idp.example", clientId: "c" }, keysPerHour: 5, signupsPerHour: 20, secureCookies: true, devSignIn: false, stripe: null });
   });
@@ -77,8 +78,10 @@ describe("the web app's configuration (part of the gateway's)", () => {
     [{ OIDC_CLIENT_ID: "c", OIDC_CLIENT_SECRET: "s" }, "OIDC_ISSUER"],
     [{ OIDC_ISSUER: "idp.example", OIDC_CLIENT_ID: "c", OIDC_CLIENT_SECRET: "s" }, "OIDC_ISSUER"],
     [{ STRIPE_SECRET_KEY: "sk_test", STRIPE_API_BASE: "stripe" }, "STRIPE_API_BASE"],
+    [{ PUBLIC_BASE_URL: "gateway.example" }, "PUBLIC_BASE_URL"],
+    [{ MINER_CACHE_TTL_MS: "soon" }, "MINER_CACHE_TTL_MS"],
   ])("refuses %j, naming %s (never quoting a secret)", (vars, name) => {
-    const err = refusal(() => parseGatewayConfig({ SESSION_SECRET: SECRET, ...vars }));
+    const err = refusal(() => parseWebConfig({ SESSION_SECRET: SECRET, ...vars }));
     expect(err.variable).toBe(name);
     expect(err.message).not.toContain("too-short");
   });
@@ -124,5 +127,9 @@ describe("the variable list", () => {
     expect(variablesOf("gateway")).toContain("ADMIN_TOKEN");
     expect(variablesOf("chain")).toContain("SETTLEMENT_ENABLED");
     expect(variablesOf("chain")).not.toContain("ADMIN_TOKEN");
+    // The web app's variables belong to the web Worker alone (the gateway never reads them).
+    expect(variablesOf("web")).toEqual(expect.arrayContaining(["SESSION_SECRET", "OIDC_CLIENT_SECRET", "STRIPE_SECRET_KEY", "PUBLIC_BASE_URL", "ADMIN_TOKEN"]));
+    expect(variablesOf("gateway")).not.toContain("SESSION_SECRET");
+    expect(variablesOf("gateway")).not.toContain("PUBLIC_BASE_URL");
   });
 });

@@ -25,6 +25,7 @@ const OPERATOR_NAV = [
   ["/console/settlements", "Settlements"],
   ["/console/subscribers", "Subscribers"],
   ["/console/plans", "Plans"],
+  ["/console/prices", "Prices"],
 ] as const;
 
 export function CsrfField(props: { csrf: string }) {
