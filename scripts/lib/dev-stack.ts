@@ -140,6 +140,14 @@ export async function startDevStack(opts: DevStackOptions = {}): Promise<DevStac
     // Every variable goes through private files, none on the command line (docs/configuration.md, "Secrets").
     const files = writeDevConfig(ROOT, vars);
     cleanups.push(() => rmSync(files.dir, { recursive: true, force: true }));
+    // A dev registry of this stack's own. wrangler's default one (~/.config/.wrangler/registry) is
+    // shared by every `wrangler dev` on the machine and keyed by Worker name, and a running session
+    // reloads its Workers (new workerd, requests in flight cut) whenever it changes: a second stack
+    // (an end-to-end test starting its own beside the suite's, a benchmark, another terminal's
+    // `npm run dev`) registering bittensor-gateway restarted this one. Our three Workers run in this
+    // one process and bind each other in-process, so nothing needs the shared registry.
+    const registry = mkdtempSync(join(tmpdir(), "gateway-dev-registry-"));
+    cleanups.push(() => rmSync(registry, { recursive: true, force: true }));
     const inspectorPort = await freePort();
     const gateway = startProcess(
       "gateway",
@@ -149,7 +157,7 @@ export async function startDevStack(opts: DevStackOptions = {}): Promise<DevStac
         "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort),
         "--persist-to", persistTo, "--show-interactive-dev-session=false", "--test-scheduled", "--log-level", "warn",
       ],
-      { cwd: ROOT, env: { ...env, WRANGLER_LOG_PATH: files.logDir }, echo: opts.echo },
+      { cwd: ROOT, env: { ...env, WRANGLER_LOG_PATH: files.logDir, WRANGLER_REGISTRY_PATH: registry }, echo: opts.echo },
     );
     stopAll.push(() => gateway.stop());
     const url = `http://127.0.0.1:${port}`;
