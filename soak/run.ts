@@ -64,12 +64,15 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     const trafficStarted = Date.now();
     const faults = startFaults({ profile, fleet, admin, internal, subs, log });
     const probes = startProbes({ baseUrl: stack.url, gate, subs, everyMs: profile.waveEveryMs, seq, onRecord });
+    let reported = 0;
     const ticker = setInterval(() => {
-      const bad = records.filter((r) => r.outcome === "malformed" || r.outcome === "no_answer").length;
-      log(`traffic: ${progress.done}/${profile.requests} done, ${progress.sent - progress.done} in flight, ${probes.waves.length} probe waves, ${bad} malformed/no answer so far`);
+      const bad = records.filter((r) => r.outcome === "malformed" || r.outcome === "no_answer");
+      log(`traffic: ${progress.done}/${profile.requests}+ done, ${progress.sent - progress.done} in flight, ${probes.waves.length} probe waves, ${bad.length} malformed/no answer so far`);
+      for (const r of bad.slice(reported)) log(`  #${r.seq} ${r.dialect}${r.stream ? " streamed" : ""} ${r.status ?? "-"} ${r.requestId ?? "no id"}: ${r.outcome} ${r.detail ?? ""}`);
+      reported = bad.length;
     }, 10_000);
     try {
-      await drive(stack.url, profile, subs, seq, onRecord, progress);
+      await drive(stack.url, profile, subs, seq, onRecord, progress, () => !faults.covered());
     } finally {
       clearInterval(ticker);
       await probes.stop();

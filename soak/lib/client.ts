@@ -63,8 +63,10 @@ export interface ClientRecord {
   text: string | null;
 }
 
-/** Longest the client waits for one request before it calls it "no answer". */
-const CLIENT_DEADLINE_MS = 90_000;
+/** Longest the client waits for one request before it aborts it and calls it "no answer". */
+const CLIENT_DEADLINE_MS = 60_000;
+/** If even the abort does not end it (a read that never settles), the record is closed this much later. */
+const GRACE_MS = 10_000;
 
 function errorCodeOf(body: unknown): string | null {
   if (typeof body !== "object" || body === null || !("error" in body)) return null;
@@ -75,15 +77,35 @@ function errorCodeOf(body: unknown): string | null {
 }
 
 export async function send(baseUrl: string, p: Planned): Promise<ClientRecord> {
-  const controller = new AbortController();
-  let abortedByPlan = false;
-  const abortNow = () => {
-    abortedByPlan = true;
-    controller.abort();
+  const stage: Stage = { at: "sending", rec: null };
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let closedLate: ClientRecord | null = null;
+  const late = new Promise<ClientRecord>((resolve) => {
+    timer = setTimeout(() => resolve((closedLate = hungRecord(p, stage))), CLIENT_DEADLINE_MS + GRACE_MS);
+  });
+  const r = await Promise.race([exchange(baseUrl, p, stage), late]);
+  clearTimeout(timer);
+  return closedLate ?? r;
+}
+
+/** Where a request is, for the record of one that never ended. */
+interface Stage {
+  at: string;
+  rec: ClientRecord | null;
+}
+
+function hungRecord(p: Planned, stage: Stage): ClientRecord {
+  const now = Date.now();
+  return {
+    ...(stage.rec ?? baseRecord(p, now - CLIENT_DEADLINE_MS - GRACE_MS)),
+    endAt: now,
+    outcome: "no_answer",
+    detail: `still ${stage.at} ${GRACE_MS} ms after the client's ${CLIENT_DEADLINE_MS} ms deadline aborted it`,
   };
-  const deadline = setTimeout(() => controller.abort(), CLIENT_DEADLINE_MS);
-  const planned = p.abort.kind === "before_answer" ? setTimeout(abortNow, p.abort.afterMs) : null;
-  const rec: ClientRecord = {
+}
+
+function baseRecord(p: Planned, sentAt: number): ClientRecord {
+  return {
     seq: p.seq,
     phase: p.phase,
     subscriberId: p.subscriberId,
@@ -92,7 +114,7 @@ export async function send(baseUrl: string, p: Planned): Promise<ClientRecord> {
     model: p.model,
     stream: p.stream,
     abort: p.abort.kind,
-    sentAt: Date.now(),
+    sentAt,
     headersAt: null,
     endAt: 0,
     status: null,
@@ -103,6 +125,20 @@ export async function send(baseUrl: string, p: Planned): Promise<ClientRecord> {
     miner: null,
     text: null,
   };
+}
+
+async function exchange(baseUrl: string, p: Planned, stage: Stage): Promise<ClientRecord> {
+  const controller = new AbortController();
+  let abortedByPlan = false;
+  const abortNow = () => {
+    abortedByPlan = true;
+    controller.abort();
+  };
+  const deadline = setTimeout(() => controller.abort(), CLIENT_DEADLINE_MS);
+  const planned = p.abort.kind === "before_answer" ? setTimeout(abortNow, p.abort.afterMs) : null;
+  const rec = baseRecord(p, Date.now());
+  stage.rec = rec;
+
   const finish = (outcome: Outcome, detail: string | null = null): ClientRecord => {
     clearTimeout(deadline);
     if (planned) clearTimeout(planned);
@@ -123,6 +159,7 @@ export async function send(baseUrl: string, p: Planned): Promise<ClientRecord> {
     if (abortedByPlan) return finish("aborted_before_headers");
     return finish("no_answer", err instanceof Error ? `${err.message}${err.cause ? `: ${String(err.cause)}` : ""}` : String(err));
   }
+  stage.at = `reading the body of a ${res.status} (${res.headers.get("x-request-id")})`;
   rec.headersAt = Date.now();
   rec.status = res.status;
   rec.requestId = res.headers.get("x-request-id");
@@ -184,7 +221,7 @@ async function readStream(
     if (p.abort.kind === "mid_stream" && reader.contentEvents >= p.abort.afterContentEvents && reader.end === null) {
       rec.text = reader.text;
       abortNow();
-      await it.cancel().catch(() => {});
+      void it.cancel().catch(() => {});
       return finish("aborted_after_headers");
     }
   }

@@ -67,7 +67,10 @@ export interface DriverProgress {
   done: number;
 }
 
-/** Sends the traffic; resolves with every record once the last request ended. */
+/** Traffic goes on past `requests` while `keepGoing` says so (every fault must strike under traffic), up to this many times `requests`. */
+const MAX_OVERRUN = 4;
+
+/** Sends the traffic; resolves once the last request ended. */
 export async function drive(
   baseUrl: string,
   profile: Profile,
@@ -75,11 +78,12 @@ export async function drive(
   seq: Sequencer,
   onRecord: (r: ClientRecord) => void,
   progress: DriverProgress,
+  keepGoing: () => boolean = () => false,
 ): Promise<void> {
   const rng = rngFromSeed(profile.seed);
   const started = Date.now();
   const inFlight = new Set<Promise<void>>();
-  for (let i = 0; i < profile.requests; i++) {
+  for (let i = 0; i < profile.requests || (keepGoing() && i < profile.requests * MAX_OVERRUN); i++) {
     // Open loop: request i leaves at start + i / rate, unless the client is at its cap.
     const due = started + (i * 1000) / profile.ratePerSec;
     const wait = due - Date.now();

@@ -65,6 +65,8 @@ export interface FaultCounts {
 
 export interface FaultRun {
   counts: FaultCounts;
+  /** Every miner fault kind of the profile and every Worker fault has struck at least once. */
+  covered(): boolean;
   /** Stops scheduling, ends running episodes (every slot healthy again) and disarms what is armed. */
   stop(): Promise<void>;
 }
@@ -80,6 +82,8 @@ export function startFaults(opts: { profile: Profile; fleet: Fleet; admin: Admin
   let stopping = false;
   let minerTurn = 0;
   let workerTurn = 0;
+  /** The switch's own count of D1 and queue faults that struck (polled). */
+  let struck: Record<string, number> = {};
   const wake = new Set<() => void>();
   const nap = (ms: number) =>
     new Promise<void>((resolve) => {
@@ -165,12 +169,20 @@ export function startFaults(opts: { profile: Profile; fleet: Fleet; admin: Admin
       await nap(profile.workerFaultEveryMs);
       if (stopping) break;
       await workerFault(WORKER_FAULTS[workerTurn++ % WORKER_FAULTS.length]!);
+      struck = (await admin.call<{ injected: Record<string, number> }>("GET", "/admin/dev/faults").catch(() => ({ injected: struck }))).injected;
     }
   }
+
+  const covered = () =>
+    profile.minerFaults.every((k) => (counts.miner[k] ?? 0) > 0) &&
+    WORKER_FAULTS.every((k) => (counts.worker[k] ?? 0) > 0) &&
+    ["usage_d1_write", "usage_redelivery", "usage_queue_late_copy"].every((k) => (struck[k] ?? 0) > 0) &&
+    counts.restartsConfirmed > 0;
 
   const loops = Promise.all([minerLoop(), workerLoop()]);
   return {
     counts,
+    covered,
     async stop() {
       stopping = true;
       for (const w of [...wake]) w();
