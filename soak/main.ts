@@ -8,6 +8,7 @@
  *   npm run soak:smoke                 # a few hundred requests, every kind of fault, ~1.5 minutes
  *   npm run soak -- --tree working     # the working tree as it is, instead of a snapshot of HEAD
  *   npm run soak -- --out DIR --echo   # write elsewhere; print the stack's output
+ *   npm run soak -- --via proxy        # clients go through wrangler dev's local proxy (default: the Worker's workerd socket)
  */
 import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
@@ -29,6 +30,8 @@ const { values } = parseArgs({
     /** "head" (default): a snapshot of the committed HEAD; "working": the working tree as it is. */
     tree: { type: "string", default: "head" },
     echo: { type: "boolean", default: false },
+    /** "workerd" (default): clients reach the Worker's own workerd socket; "proxy": through wrangler dev's local proxy. */
+    via: { type: "string", default: "workerd" },
     "in-snapshot": { type: "boolean", default: false },
   },
 });
@@ -43,7 +46,8 @@ async function main(): Promise<number> {
   const profile = values.smoke ? SMOKE : FULL;
   const outDir = values.out ?? (values.smoke ? mkdtempSync(join(tmpdir(), "soak-smoke-")) : ROOT);
   log(`${profile.name} soak: ${profile.requests} requests at ${profile.ratePerSec}/s`);
-  const result = await runSoak({ profile, log, echo: values.echo });
+  if (values.via !== "workerd" && values.via !== "proxy") throw new Error(`--via must be "workerd" or "proxy", got ${values.via}`);
+  const result = await runSoak({ profile, log, echo: values.echo, via: values.via });
   mkdirSync(join(outDir, "soak"), { recursive: true });
   writeFileSync(join(outDir, "soak", "results.json"), `${JSON.stringify(result, null, 2)}\n`);
   writeFileSync(join(outDir, "SOAK.md"), renderMarkdown(result));
@@ -67,7 +71,7 @@ async function inSnapshot(): Promise<number> {
     const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT }).toString().trim();
     const outDir = values.out ?? (values.smoke ? mkdtempSync(join(tmpdir(), "soak-smoke-")) : ROOT);
     log(`soaking a snapshot of HEAD (${commit}) in ${dir}`);
-    const args = ["--import", "tsx", join(dir, "soak/main.ts"), "--in-snapshot", "--out", outDir, ...(values.smoke ? ["--smoke"] : []), ...(values.echo ? ["--echo"] : [])];
+    const args = ["--import", "tsx", join(dir, "soak/main.ts"), "--in-snapshot", "--out", outDir, "--via", values.via ?? "workerd", ...(values.smoke ? ["--smoke"] : []), ...(values.echo ? ["--echo"] : [])];
     // machineFacts (bench/lib/machine.ts) takes the commit from BENCH_COMMIT where there is no .git.
     const child = spawn(process.execPath, args, { cwd: dir, stdio: "inherit", env: { ...process.env, BENCH_COMMIT: commit } });
     const forward = (sig: NodeJS.Signals) => child.kill(sig);

@@ -29,6 +29,11 @@ export interface SoakOptions {
   log?: (line: string) => void;
   /** Print the stack's and the miners' output. */
   echo?: boolean;
+  /**
+   * Where the clients connect: the Worker's own workerd socket (default, as in production there is
+   * no proxy), or wrangler dev's local proxy in front of it, as `npm run dev` users reach it.
+   */
+  via?: "workerd" | "proxy";
 }
 
 /** MAX_MINER_ATTEMPTS as the soak's stack runs it (the default). */
@@ -50,12 +55,14 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     const fleet = await startFleet(profile.miners, gate.upstream);
     stops.push(fleet.stop);
     log("starting the dev stack (wrangler dev)");
-    const { stack, log: gatewayLog } = await startSoakStack(fleet, opts.echo ?? false);
+    const { stack, log: gatewayLog, workerUrl } = await startSoakStack(fleet, opts.echo ?? false);
     stops.push(stack.stop);
-    const admin = adminClient(stack.url, stack.adminToken);
+    const via = opts.via ?? "workerd";
+    const target = via === "proxy" ? stack.url : workerUrl;
+    const admin = adminClient(target, stack.adminToken);
     const memory = sampleMemory(gatewayWorkerdPid(stack), 2_000);
     const subs = await createSubscribers(admin, profile.groups, profile.budgetMicroUsd);
-    log(`gateway ${stack.url}; ${subs.all().length} subscribers`);
+    log(`gateway ${target} (${via === "proxy" ? "wrangler dev's proxy" : "the Worker's workerd socket"}); ${subs.all().length} subscribers`);
 
     const records: ClientRecord[] = [];
     const seq = sequencer();
@@ -63,7 +70,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     const progress: DriverProgress = { sent: 0, done: 0 };
     const trafficStarted = Date.now();
     const faults = startFaults({ profile, fleet, admin, internal, subs, log });
-    const probes = startProbes({ baseUrl: stack.url, gate, subs, everyMs: profile.waveEveryMs, seq, onRecord });
+    const probes = startProbes({ baseUrl: target, gate, subs, everyMs: profile.waveEveryMs, seq, onRecord });
     let reported = 0;
     const ticker = setInterval(() => {
       const bad = records.filter((r) => r.outcome === "malformed" || r.outcome === "no_answer");
@@ -72,7 +79,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       reported = bad.length;
     }, 10_000);
     try {
-      await drive(stack.url, profile, subs, seq, onRecord, progress, () => !faults.covered());
+      await drive(target, profile, subs, seq, onRecord, progress, () => !faults.covered());
     } finally {
       clearInterval(ticker);
       await probes.stop();
@@ -81,7 +88,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     const trafficSec = (Date.now() - trafficStarted) / 1000;
     log(`traffic done in ${trafficSec.toFixed(0)} s; every miner healthy again, armed faults disarmed`);
 
-    const afterwards = await finalRequests(stack.url, subs.final, seq);
+    const afterwards = await finalRequests(target, subs.final, seq);
     records.push(...afterwards);
 
     const mustHave = records.filter((r) => r.requestId !== null && r.status === 200).length;
@@ -105,7 +112,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       durationSec: (Date.now() - started) / 1000,
       trafficSec,
       machine: machineFacts(),
-      stack: { vars: Object.fromEntries(Object.entries(SOAK_VARS).map(([k, v]) => [k, v ?? ""])), miners: profile.miners, maxMinerAttempts: MAX_MINER_ATTEMPTS },
+      stack: { via, vars: Object.fromEntries(Object.entries(SOAK_VARS).map(([k, v]) => [k, v ?? ""])), miners: profile.miners, maxMinerAttempts: MAX_MINER_ATTEMPTS },
       traffic: trafficSummary(records, subs.all().length, subs.all().reduce((s, x) => s + x.keys.length, 0)),
       faults: {
         ...faults.counts,

@@ -68,6 +68,14 @@ const CLIENT_DEADLINE_MS = 60_000;
 /** If even the abort does not end it (a read that never settles), the record is closed this much later. */
 const GRACE_MS = 10_000;
 
+function parseOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 function errorCodeOf(body: unknown): string | null {
   if (typeof body !== "object" || body === null || !("error" in body)) return null;
   const e = (body as { error: unknown }).error;
@@ -166,9 +174,9 @@ async function exchange(baseUrl: string, p: Planned, stage: Stage): Promise<Clie
   rec.miner = res.headers.get("x-miner-hotkey");
   try {
     if (res.status !== 200) {
-      const body: unknown = await res.json().catch(() => undefined);
-      rec.errorCode = errorCodeOf(body);
-      if (rec.errorCode === null) return finish("malformed", `status ${res.status} without an error body`);
+      const text = await res.text();
+      rec.errorCode = errorCodeOf(parseOrUndefined(text));
+      if (rec.errorCode === null) return finish("malformed", `status ${res.status} without an error body: ${JSON.stringify(text.slice(0, 160))}`);
       return finish("error_status");
     }
     return p.stream ? await readStream(res, p, rec, abortNow, finish) : await readJson(res, p, rec, finish);

@@ -4,8 +4,10 @@
  * the dev-only fault switch on and shorter miner timeouts, so a stalled miner costs seconds, not
  * the production minutes. The gateway's log is watched for what should never be there.
  */
+import { listeningLoopbackPorts } from "../../bench/lib/procfs";
 import { startDevStack, type DevStack, type DevVars } from "../../scripts/lib/dev-stack";
 import type { Fleet } from "./fleet";
+import { gatewayWorkerdPid } from "./memory";
 
 export const SOAK_VARS: DevVars = {
   DEV_FAULT_INJECTION: "true",
@@ -22,7 +24,6 @@ const ALARMS: readonly [string, RegExp][] = [
   ["unhandled error (a 500)", /unhandled error on /],
   ["usage batch unrecorded (queue and direct write failed)", /usage-batch-unrecorded|could not be recorded \(queue and direct write failed\)/],
   ["uncaught exception", /Uncaught|uncaught exception/],
-  ["worker restarted mid-request", /restarted mid-request/],
 ];
 
 export interface LogWatch {
@@ -33,6 +34,12 @@ export interface LogWatch {
 export interface SoakStack {
   stack: DevStack;
   log: LogWatch;
+  /**
+   * The Worker's own workerd socket (miniflare's entry), skipping wrangler dev's local proxy: the
+   * closest local stand-in for production, which has no such hop (docs/soak.md, "Why not through
+   * wrangler's proxy"). `stack.url` is the proxy.
+   */
+  workerUrl: string;
 }
 
 export async function startSoakStack(fleet: Fleet, echo: boolean): Promise<SoakStack> {
@@ -53,5 +60,24 @@ export async function startSoakStack(fleet: Fleet, echo: boolean): Promise<SoakS
   };
   stack.gateway.child.stdout?.on("data", watch);
   stack.gateway.child.stderr?.on("data", watch);
-  return { stack, log };
+  try {
+    return { stack, log, workerUrl: await workerSocket(stack) };
+  } catch (err) {
+    await stack.stop();
+    throw err;
+  }
+}
+
+/** Which of the Worker's workerd sockets serves the app: the one whose /health is the gateway's (its x-request-id). */
+async function workerSocket(stack: DevStack): Promise<string> {
+  for (const port of listeningLoopbackPorts(gatewayWorkerdPid(stack))) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(2_000) });
+      await res.arrayBuffer();
+      if (res.status === 200 && /^req_[0-9a-f]{32}$/.test(res.headers.get("x-request-id") ?? "")) return `http://127.0.0.1:${port}`;
+    } catch {
+      /* the inspector or another socket */
+    }
+  }
+  throw new Error("soak: no socket of the Worker's workerd answers /health");
 }

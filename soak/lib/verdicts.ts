@@ -45,6 +45,8 @@ export function classify(r: ClientRecord, e: UsageEvent | undefined, maxAttempts
     case "aborted_after_headers":
       return { expected: true, cause: `client aborted (${r.outcome === "aborted_before_headers" ? "before the answer" : "after the headers"})` };
     case "malformed":
+      // wrangler dev's proxy answers this when its connection to the Worker's workerd fails (docs/soak.md).
+      if ((r.detail ?? "").includes("Your worker restarted mid-request")) return { expected: false, cause: "503 from wrangler dev's proxy (\"Your worker restarted mid-request\")" };
       return { expected: false, cause: `malformed answer (${r.dialect}${r.stream ? ", streamed" : ""})` };
     case "no_answer":
       return { expected: false, cause: "no answer (connection failed or client deadline)" };
