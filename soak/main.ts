@@ -9,15 +9,16 @@
  *   npm run soak -- --tree working     # the working tree as it is, instead of a snapshot of HEAD
  *   npm run soak -- --out DIR --echo   # write elsewhere; print the stack's output
  *   npm run soak -- --via proxy        # clients go through wrangler dev's local proxy (default: the Worker's workerd socket)
+ *   npm run soak -- --render soak/results.json   # rewrite SOAK.md from recorded figures, no run
  */
 import { execFileSync, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ROOT } from "../scripts/lib/dev-stack";
 import { FULL, SMOKE } from "./lib/profile";
-import { renderMarkdown } from "./lib/report";
+import { renderMarkdown, type SoakResult } from "./lib/report";
 import { runSoak } from "./run";
 
 process.env.WRANGLER_SEND_METRICS = "false";
@@ -33,6 +34,8 @@ const { values } = parseArgs({
     /** "workerd" (default): clients reach the Worker's own workerd socket; "proxy": through wrangler dev's local proxy. */
     via: { type: "string", default: "workerd" },
     "in-snapshot": { type: "boolean", default: false },
+    /** Rewrite SOAK.md from a results file (the same figures, the current rendering) without running. */
+    render: { type: "string" },
   },
 });
 
@@ -86,6 +89,10 @@ async function inSnapshot(): Promise<number> {
   }
 }
 
-if (values.tree === "head" && !values["in-snapshot"]) process.exitCode = await inSnapshot();
+if (values.render) {
+  const result = JSON.parse(readFileSync(values.render, "utf8")) as SoakResult;
+  writeFileSync(join(values.out ?? ROOT, "SOAK.md"), renderMarkdown(result));
+  log(`rewrote SOAK.md from ${values.render}`);
+} else if (values.tree === "head" && !values["in-snapshot"]) process.exitCode = await inSnapshot();
 else if (values.tree === "head" || values.tree === "working") process.exitCode = await main();
 else throw new Error(`--tree must be "head" or "working", got ${values.tree}`);

@@ -7,6 +7,7 @@
  */
 import { SseDecoder } from "../../src/lib/sse";
 import { expectedEmbedding, expectedText, PATHS, readJsonAnswer, requestBody, StreamReader, type Ask, type Dialect } from "./dialects";
+import { post, readAll, type Answer } from "./http";
 
 export type AbortPlan = { kind: "none" } | { kind: "before_answer"; afterMs: number } | { kind: "mid_stream"; afterContentEvents: number };
 
@@ -155,26 +156,21 @@ async function exchange(baseUrl: string, p: Planned, stage: Stage): Promise<Clie
     rec.endAt = Date.now();
     return rec;
   };
-  let res: Response;
+  let res: Answer;
   try {
-    res = await fetch(`${baseUrl}${PATHS[p.dialect]}`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${p.key}`, "content-type": "application/json", ...p.headers },
-      body: JSON.stringify(requestBody(p)),
-      signal: controller.signal,
-    });
+    res = await post(`${baseUrl}${PATHS[p.dialect]}`, { authorization: `Bearer ${p.key}`, "content-type": "application/json", ...p.headers }, JSON.stringify(requestBody(p)), controller.signal);
   } catch (err) {
     if (abortedByPlan) return finish("aborted_before_headers");
-    return finish("no_answer", err instanceof Error ? `${err.message}${err.cause ? `: ${String(err.cause)}` : ""}` : String(err));
+    return finish("no_answer", err instanceof Error ? err.message : String(err));
   }
-  stage.at = `reading the body of a ${res.status} (${res.headers.get("x-request-id")})`;
+  stage.at = `reading the body of a ${res.status} (${res.header("x-request-id")})`;
   rec.headersAt = Date.now();
   rec.status = res.status;
-  rec.requestId = res.headers.get("x-request-id");
-  rec.miner = res.headers.get("x-miner-hotkey");
+  rec.requestId = res.header("x-request-id");
+  rec.miner = res.header("x-miner-hotkey");
   try {
     if (res.status !== 200) {
-      const text = await res.text();
+      const text = await readAll(res.body);
       rec.errorCode = errorCodeOf(parseOrUndefined(text));
       if (rec.errorCode === null) return finish("malformed", `status ${res.status} without an error body: ${JSON.stringify(text.slice(0, 160))}`);
       return finish("error_status");
@@ -186,8 +182,8 @@ async function exchange(baseUrl: string, p: Planned, stage: Stage): Promise<Clie
   }
 }
 
-async function readJson(res: Response, p: Planned, rec: ClientRecord, finish: (o: Outcome, d?: string | null) => ClientRecord): Promise<ClientRecord> {
-  const raw = await res.text();
+async function readJson(res: Answer, p: Planned, rec: ClientRecord, finish: (o: Outcome, d?: string | null) => ClientRecord): Promise<ClientRecord> {
+  const raw = await readAll(res.body);
   let body: unknown;
   try {
     body = JSON.parse(raw);
@@ -208,28 +204,22 @@ async function readJson(res: Response, p: Planned, rec: ClientRecord, finish: (o
 }
 
 async function readStream(
-  res: Response,
+  res: Answer,
   p: Planned,
   rec: ClientRecord,
   abortNow: () => void,
   finish: (o: Outcome, d?: string | null) => ClientRecord,
 ): Promise<ClientRecord> {
-  if (!(res.headers.get("content-type") ?? "").startsWith("text/event-stream")) return finish("malformed", `content-type ${res.headers.get("content-type")}`);
+  if (!(res.header("content-type") ?? "").startsWith("text/event-stream")) return finish("malformed", `content-type ${res.header("content-type")}`);
   const reader = new StreamReader(p.dialect);
   const decoder = new SseDecoder();
-  const body = res.body;
-  if (!body) return finish("malformed", "no body");
-  const it = body.getReader();
-  for (;;) {
-    const { done, value } = await it.read();
-    if (done) break;
+  for await (const chunk of res.body) {
     const before = reader.contentEvents;
-    reader.push(decoder.push(value));
+    reader.push(decoder.push(chunk));
     if (before === 0 && reader.contentEvents > 0) p.onFirstContent?.();
     if (p.abort.kind === "mid_stream" && reader.contentEvents >= p.abort.afterContentEvents && reader.end === null) {
       rec.text = reader.text;
       abortNow();
-      void it.cancel().catch(() => {});
       return finish("aborted_after_headers");
     }
   }

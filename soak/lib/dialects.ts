@@ -116,6 +116,8 @@ export class StreamReader {
   contentEvents = 0;
   end: StreamEnd = null;
   malformed: string | null = null;
+  /** A chunk said finish_reason "error" (relayed as the miner sent it where it cannot be continued). */
+  private finishedInError = false;
 
   constructor(private readonly dialect: Dialect) {}
 
@@ -134,7 +136,7 @@ export class StreamReader {
     let data: unknown;
     if (this.dialect === "chat" || this.dialect === "completions") {
       if (ev.data === "[DONE]") {
-        this.end = "done";
+        this.end = this.finishedInError ? "error" : "done";
         return;
       }
       data = parse(ev.data);
@@ -142,6 +144,7 @@ export class StreamReader {
       if (isObj(data.error)) return void (this.end = "error");
       if (!Array.isArray(data.choices)) return void (this.malformed = "a chunk without choices");
       const c = data.choices[0];
+      if (isObj(c) && c.finish_reason === "error") this.finishedInError = true;
       const piece = isObj(c) ? (this.dialect === "chat" ? (isObj(c.delta) ? c.delta.content : undefined) : c.text) : undefined;
       this.add(piece);
       return;

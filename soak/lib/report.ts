@@ -91,6 +91,13 @@ export function trafficSummary(records: readonly ClientRecord[], subscribers: nu
 }
 
 const n = (x: number) => x.toLocaleString("en-US");
+
+/** The dev switch's fault names (src/dev/faults.ts), as the report says them. */
+const STRUCK: Record<string, string> = {
+  usage_d1_write: "D1 write failures in the usage consumer",
+  usage_redelivery: "redeliveries of an already recorded batch",
+  usage_queue_late_copy: "queue sends that went through but reported failure",
+};
 const table = (head: string[], rows: (string | number)[][]) =>
   [`| ${head.join(" | ")} |`, `| ${head.map(() => "---").join(" | ")} |`, ...rows.map((r) => `| ${r.map((c) => (typeof c === "number" ? n(c) : c)).join(" | ")} |`)].join("\n");
 
@@ -141,9 +148,12 @@ export function renderMarkdown(r: SoakResult): string {
         ...Object.entries(r.faults.miner).map(([k, c]): (string | number)[] => [`miner: ${k}`, c ?? 0]),
         ["miner processes SIGKILLed / started", `${r.faults.minerProcessesKilled} / ${r.faults.minerProcessesStarted}`],
         ["requests that reached a redirect or junk impostor", r.faults.impostorRequests],
-        ...Object.entries(r.faults.struck).map(([k, c]): (string | number)[] => [`worker: ${k} (struck)`, c]),
-        ["worker: redeliveries seen again by the consumer", r.faults.redeliveriesSeenAgain],
-        ["worker: limits Durable Object restarts (asked / confirmed, with routing-health ones)", `${r.faults.worker.limits_do_restart ?? 0} + ${r.faults.worker.miner_health_do_restart ?? 0} / ${r.faults.restartsConfirmed}`],
+        ...Object.entries(r.faults.struck).map(([k, c]): (string | number)[] => [`Worker: ${STRUCK[k] ?? k} (struck)`, c]),
+        ["Worker: forced redeliveries the consumer saw come back", r.faults.redeliveriesSeenAgain],
+        [
+          "Worker: Durable Object restarts, limits + routing health (confirmed)",
+          `${r.faults.worker.limits_do_restart ?? 0} + ${r.faults.worker.miner_health_do_restart ?? 0} (${r.faults.restartsConfirmed})`,
+        ],
         ["client aborts before the answer / after the headers", `${r.faults.clientAborts.beforeAnswer} / ${r.faults.clientAborts.afterHeaders}`],
       ],
     ),

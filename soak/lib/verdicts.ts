@@ -10,7 +10,8 @@
  *     another miner (docs/streams.md), so the stream ends with its error event.
  * Anything else is unexpected: a 5xx with a miner left untried, a 500, a 503 because the limits
  * could not be checked, a malformed answer or wrong content, a stream that stops without its end,
- * no answer at all, a 429/402 where no limit was in reach.
+ * no answer at all, a 429/402 where no limit was in reach; and whatever the usage record
+ * contradicts (a whole answer not metered ok, an error the client got metered ok).
  */
 import type { UsageEvent } from "../../src/billing/usage-event";
 import type { ClientRecord } from "./client";
@@ -38,6 +39,11 @@ function brokeMidStream(e: UsageEvent | undefined): boolean {
 }
 
 export function classify(r: ClientRecord, e: UsageEvent | undefined, maxAttempts: number): { expected: boolean; cause: string } | null {
+  // What the client saw and what was metered must tell the same story.
+  if (r.outcome === "complete" && e && e.status !== "ok") return { expected: false, cause: `a whole answer metered ${e.status}` };
+  if ((r.outcome === "stream_error_event" || (r.outcome === "error_status" && (r.status ?? 0) >= 500)) && e?.status === "ok") {
+    return { expected: false, cause: `the client got an error (${r.outcome === "stream_error_event" ? "stream error" : r.status}), usage says ok` };
+  }
   switch (r.outcome) {
     case "complete":
       return null;

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { UsageEvent } from "../../src/billing/usage-event";
 import { reconcile, type Archive, type D1View } from "../../soak/lib/accounting";
 import type { ClientRecord } from "../../soak/lib/client";
+import { StreamReader } from "../../soak/lib/dialects";
 import { concurrencyChecks, rpmCheck } from "../../soak/lib/limits";
 import type { WaveResult } from "../../soak/lib/probes";
 import type { Subscriber } from "../../soak/lib/subscribers";
@@ -126,10 +127,30 @@ describe("failure verdicts", () => {
     expect(classify(r, undefined, 3)?.expected).toBe(false);
   });
 
+  it("flags a client-visible error metered ok, and a whole answer metered as a failure", () => {
+    const finishError = rec({ stream: true, dialect: "completions", outcome: "stream_error_event" });
+    expect(classify(finishError, ev("req_1", { status: "ok", completionTokensCounted: 3, attemptLog: [{ minerHotkey: "m", outcome: "answered", completionTokens: 3 }] }), 3)?.expected).toBe(false);
+    expect(classify(finishError, ev("req_1", { status: "miner_error", completionTokensCounted: 3, attemptLog: [{ minerHotkey: "m", outcome: "ended", completionTokens: 3 }] }), 3)?.expected).toBe(true);
+    expect(classify(rec({ outcome: "complete" }), ev("req_1", { status: "miner_error" }), 3)?.expected).toBe(false);
+  });
+
   it("expects 429 only where a limit is in reach, and never a malformed answer", () => {
     expect(classify(rec({ status: 429, outcome: "error_status", plan: "free" }), undefined, 3)?.expected).toBe(true);
     expect(classify(rec({ status: 429, outcome: "error_status", plan: "unlimited" }), undefined, 3)?.expected).toBe(false);
     expect(classify(rec({ outcome: "malformed", detail: "junk" }), undefined, 3)?.expected).toBe(false);
     expect(classify(rec({ outcome: "complete" }), undefined, 3)).toBeNull();
+  });
+});
+
+describe("the client's stream reader", () => {
+  const chunk = (content: string, finish: string | null = null) => ({ event: "message", id: null, data: JSON.stringify({ choices: [{ index: 0, delta: { content }, finish_reason: finish }] }) });
+  it("takes a finish_reason \"error\" followed by [DONE] as an error end, and an event after the end as malformed", () => {
+    const failed = new StreamReader("chat");
+    failed.push([chunk("Hello"), chunk("", "error"), { event: "message", id: null, data: "[DONE]" }]);
+    expect([failed.end, failed.text, failed.malformed]).toEqual(["error", "Hello", null]);
+    const whole = new StreamReader("chat");
+    whole.push([chunk("Hello"), chunk("", "stop"), { event: "message", id: null, data: "[DONE]" }, chunk("again")]);
+    expect(whole.end).toBe("done");
+    expect(whole.malformed).toMatch(/after the stream ended/);
   });
 });
