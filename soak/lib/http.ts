@@ -1,12 +1,17 @@
 /**
- * The soak client's HTTP: node:http with a keep-alive agent, not fetch. A soak must be able to
+ * The soak client's HTTP: node:http, not fetch. A soak must be able to
  * blame what fails; under fetch (undici) a few answers whose headers had arrived never finished,
  * even after the client aborted them, while the gateway had metered them answered in the usual
  * time (docs/soak.md). node:http gives the raw socket's events, and an abort destroys it.
  */
 import { Agent, request, type IncomingMessage } from "node:http";
 
-const agent = new Agent({ keepAlive: true, maxSockets: 512 });
+/**
+ * One connection per request. With keep-alive, a request sent on an idle connection at the moment
+ * the server closes it fails with ECONNRESET before any answer: a race of the client's pool that
+ * the gateway cannot see or prevent, and a soak must not count it against the gateway.
+ */
+const agent = new Agent({ keepAlive: false, maxSockets: 512 });
 
 export interface Answer {
   status: number;
