@@ -5,6 +5,9 @@
  * requests, waiting for usage to land, the accounting, the limit checks and the verdict.
  * `npm run soak` (soak/main.ts) and test/e2e/soak-smoke.test.ts both call `runSoak`.
  */
+import { writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { machineFacts } from "../bench/lib/machine";
 import { adminClient } from "./lib/admin";
 import { eventsById, readArchive, readD1, reconcile } from "./lib/accounting";
@@ -98,6 +101,10 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     const ids = subs.all().map((s) => s.id);
     const d1 = await readD1(admin, ids);
     const accounting = reconcile(records, archive, d1, ids, RECENT_PER_SUBSCRIBER);
+    // Every client record, for digging into a failure (not part of the figures).
+    const recordsFile = join(tmpdir(), `soak-records-${Date.now()}.ndjson`);
+    writeFileSync(recordsFile, records.map((r) => JSON.stringify(r)).join("\n"));
+    log(`client records: ${recordsFile}`);
     log(`accounting: lost ${accounting.lost.total}, doubled ${accounting.doubled.total}, phantom ${accounting.phantom}`);
     const slots = await slotsReturned(admin, subs.all(), 40_000);
     const mem = memory.stop();

@@ -49,6 +49,7 @@ export interface ClientRecord {
   dialect: Dialect;
   model: string;
   stream: boolean;
+  maxTokens: number;
   abort: AbortPlan["kind"];
   sentAt: number;
   headersAt: number | null;
@@ -122,6 +123,7 @@ function baseRecord(p: Planned, sentAt: number): ClientRecord {
     dialect: p.dialect,
     model: p.model,
     stream: p.stream,
+    maxTokens: p.maxTokens,
     abort: p.abort.kind,
     sentAt,
     headersAt: null,

@@ -7,7 +7,9 @@
  *   - every miner the request tried failed (the usage event shows each attempt failing), while
  *     miner faults were being injected: a 502/503/504, or a stream's error event;
  *   - a streamed legacy completion whose miner broke mid-stream: those are not continued on
- *     another miner (docs/streams.md), so the stream ends with its error event.
+ *     another miner (docs/streams.md), so the stream ends with its error event;
+ *   - a stream whose miner broke after delivering every token max_tokens allowed: there is
+ *     nothing left to continue (docs/streams.md), so it ends with the error event too.
  * Anything else is unexpected: a 5xx with a miner left untried, a 500, a 503 because the limits
  * could not be checked, a malformed answer or wrong content, a stream that stops without its end,
  * no answer at all, a 429/402 where no limit was in reach; and whatever the usage record
@@ -71,6 +73,7 @@ export function classify(r: ClientRecord, e: UsageEvent | undefined, maxAttempts
     case "stream_error_event": {
       if (everyMinerFailed(e, maxAttempts)) return { expected: true, cause: `stream error event: every miner tried failed (${maxAttempts} attempts)` };
       if (r.dialect === "completions" && brokeMidStream(e)) return { expected: true, cause: "stream error event: a legacy completion broke mid-stream (not continued)" };
+      if (e && e.completionTokensCounted >= r.maxTokens) return { expected: true, cause: "stream error event: the miner broke after the last token max_tokens allows (nothing to continue)" };
       return { expected: false, cause: `stream error event (${r.dialect})${e ? `, usage ${e.status}, ${e.attempts} attempt(s)` : ""}` };
     }
   }

@@ -21,6 +21,7 @@ function rec(over: Partial<ClientRecord>): ClientRecord {
     dialect: "chat",
     model: "demo/tiny-chat",
     stream: false,
+    maxTokens: 16,
     abort: "none",
     sentAt: 0,
     headersAt: 10,
@@ -132,6 +133,13 @@ describe("failure verdicts", () => {
     expect(classify(finishError, ev("req_1", { status: "ok", completionTokensCounted: 3, attemptLog: [{ minerHotkey: "m", outcome: "answered", completionTokens: 3 }] }), 3)?.expected).toBe(false);
     expect(classify(finishError, ev("req_1", { status: "miner_error", completionTokensCounted: 3, attemptLog: [{ minerHotkey: "m", outcome: "ended", completionTokens: 3 }] }), 3)?.expected).toBe(true);
     expect(classify(rec({ outcome: "complete" }), ev("req_1", { status: "miner_error" }), 3)?.expected).toBe(false);
+  });
+
+  it("expects a chat stream to end in error after a break only when max_tokens left nothing to continue", () => {
+    const broken = rec({ stream: true, dialect: "chat", outcome: "stream_error_event", maxTokens: 18 });
+    const after = (tokens: number) => ev("req_1", { status: "miner_error", streamed: true, completionTokensCounted: tokens, attemptLog: [{ minerHotkey: "m", outcome: "ended", completionTokens: tokens }] });
+    expect(classify(broken, after(18), 3)?.expected).toBe(true);
+    expect(classify(broken, after(17), 3)?.expected).toBe(false);
   });
 
   it("expects 429 only where a limit is in reach, and never a malformed answer", () => {
