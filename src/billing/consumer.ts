@@ -5,11 +5,14 @@
  * dead-letter queue catches what keeps failing. Redelivery is harmless: the archive key and the
  * rollups' ledger are both keyed by the batch id.
  */
+import { devFaults, failingD1 } from "../dev/faults";
 import type { Env } from "../env";
 import { batchOfMessage } from "./usage-batch";
 import { recordUsageBatch } from "./usage-record";
 
 export async function consumeUsageBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  // Dev-only fault injection (src/dev/faults.ts); null in production.
+  const faults = devFaults(env);
   // One message at a time: each is its own unit of work and of acknowledgement.
   for (const msg of batch.messages) {
     const usage = batchOfMessage(msg.body);
@@ -19,8 +22,14 @@ export async function consumeUsageBatch(batch: MessageBatch<unknown>, env: Env):
       msg.ack();
       continue;
     }
+    faults?.delivered(usage.id);
     try {
-      await recordUsageBatch(env, usage);
+      await recordUsageBatch(faults?.take("usage_d1_write") ? { ...env, DB: failingD1(env.DB) } : env, usage);
+      // Dev only: a recorded batch delivered again, as a queue may do.
+      if (faults?.redeliver(usage.id)) {
+        msg.retry({ delaySeconds: 0 });
+        continue;
+      }
       msg.ack();
     } catch (err) {
       console.error(`usage batch ${usage.id} failed to record; retrying`, err);

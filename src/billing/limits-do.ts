@@ -18,6 +18,7 @@
  * until the book's TTL), never looser, and every restored book lives one more TTL.
  */
 import { DurableObject } from "cloudflare:workers";
+import { devFaultsEnabled } from "../dev/faults";
 import type { Env } from "../env";
 import { billingConfig } from "./billing-config";
 import { LimitsState, type ExchangeAdmission, type ExchangeInput, type GrantSlice, type LimitStatus, type ReserveInput, type ReserveResult } from "./limits-state";
@@ -135,6 +136,16 @@ export class SubscriberLimits extends DurableObject<Env> {
     this.generation++;
     this.profile = null;
     this.loading = null;
+  }
+
+  /**
+   * Dev-only fault injection (src/dev/faults.ts): the object restarts as after a crash, losing its
+   * memory and keeping its storage; calls under way at that moment fail. Does nothing ("off") unless the switch is on.
+   */
+  async devRestart(): Promise<"off" | "restarting"> {
+    if (!devFaultsEnabled(this.env)) return "off";
+    this.ctx.abort("dev fault injection: restart");
+    return "restarting";
   }
 
   async report(subscriberId: string): Promise<LimitsReport> {

@@ -6,13 +6,17 @@
  * If both fail the batch is logged whole (one NDJSON line per event) for replay: docs/metering.md.
  */
 import { gatewayConfig } from "../config/gateway";
+import { devFaults } from "../dev/faults";
 import type { Env } from "../env";
 import type { UsageSink } from "../pipeline/contracts";
 import { batchMessage, type UsageBatch } from "./usage-batch";
 import { DEFAULT_BATCH_OPTIONS, UsageBatcher, type BatcherOptions } from "./usage-batcher";
 import { recordUsageBatch } from "./usage-record";
 
-type SinkEnv = Pick<Env, "DB" | "USAGE_QUEUE" | "USAGE_ARCHIVE" | "USAGE_RECENT_PER_SUBSCRIBER" | "USAGE_BATCH_MS" | "USAGE_BATCH_MAX_EVENTS">;
+type SinkEnv = Pick<
+  Env,
+  "DB" | "USAGE_QUEUE" | "USAGE_ARCHIVE" | "USAGE_RECENT_PER_SUBSCRIBER" | "USAGE_BATCH_MS" | "USAGE_BATCH_MAX_EVENTS" | "ENVIRONMENT" | "DEV_FAULT_INJECTION"
+>;
 
 const batchers = new WeakMap<SinkEnv, UsageBatcher>();
 
@@ -34,6 +38,8 @@ export function usageSink(env: SinkEnv): UsageSink {
 export async function handOff(env: SinkEnv, batch: UsageBatch): Promise<void> {
   try {
     await env.USAGE_QUEUE.send(batchMessage(batch), { contentType: "v8" });
+    // Dev only (src/dev/faults.ts): the send reached the queue but reports a failure.
+    if (devFaults(env)?.take("usage_queue_late_copy")) throw new Error("dev fault injection: the queue took the batch but the send failed");
     return;
   } catch (err) {
     console.error(`usage queue refused batch ${batch.id}; recording it directly`, err);

@@ -66,6 +66,9 @@ export const VARIABLES = [
   { name: "GRANT_IDLE_MS", workers: gateway },
   { name: "GRANT_FLUSH_MS", workers: gateway },
   { name: "STRIPE_WEBHOOK_SECRET", workers: gateway, secret: true },
+  // Dev-only fault injection for the soak suite (src/dev/faults.ts, docs/soak.md): honoured only
+  // with ENVIRONMENT=development; never set in wrangler.toml.
+  { name: "DEV_FAULT_INJECTION", workers: gateway },
   { name: "CANARY_CRON", workers: gateway },
   // The gateway reads NETUID only to report the metagraph's age on /health.
   { name: "NETUID", workers: both },

@@ -8,6 +8,7 @@ import type { AppEnv } from "./app-env";
 import { requestContext, requireWellFormedPath } from "./middleware";
 import { registerAdminRoutes } from "./routes/admin";
 import { registerAdminBillingRoutes } from "./routes/admin-billing";
+import { registerAdminDevRoutes } from "./routes/admin-dev";
 import { registerHealthRoutes } from "./routes/health";
 import { registerInferenceRoutes } from "./routes/inference";
 import { registerMessagesRoutes } from "./routes/messages";
@@ -57,6 +58,7 @@ export function createApp(): Hono<AppEnv> {
   registerAdminRoutes(app);
   registerAdminRoutingRoutes(app);
   registerAdminBillingRoutes(app);
+  registerAdminDevRoutes(app);
   registerSettlementRoutes(app);
   registerWebhookRoutes(app);
 

@@ -125,6 +125,11 @@ export function relayStream(o: StreamRelayOptions): ReadableStream<RelayEvent> {
   let identity: StreamIdentity | null = null;
   /** Chunks now come from a continuing miner. */
   let spliced = false;
+  /**
+   * The miner sent finish_reason "error" where it cannot be continued: the chunk is relayed as the
+   * miner sent it, and the stream, however it then ends, is the miner's failure, not an answer.
+   */
+  let finishedInError = false;
   const delivered = { toolCalls: false, reasoning: false };
 
   /** Releases the miner's connection; its pending reads may reject, which is expected here. */
@@ -159,7 +164,8 @@ export function relayStream(o: StreamRelayOptions): ReadableStream<RelayEvent> {
     switch (parsed.kind) {
       case "done":
         out.push(parsed);
-        end(ctrl, "ok", null, out);
+        if (finishedInError) end(ctrl, "miner_error", "miner_finish_error", out);
+        else end(ctrl, "ok", null, out);
         return null;
       case "malformed":
         return broke("bad_response", "bad_response", "malformed_event", malformedEvent());
@@ -171,8 +177,11 @@ export function relayStream(o: StreamRelayOptions): ReadableStream<RelayEvent> {
     const { payload } = parsed;
     const text = answerText(o.endpoint, payload);
     // finish_reason "error" is a break only where it can be continued; otherwise it is relayed as the miner sent it.
-    if (o.continuation && chunkKind(payload, text) === "finish_error") {
-      return broke("bad_response", "miner_error", "miner_finish_error", errorEvent("miner_stream_interrupted", "The miner failed mid-answer; the answer is incomplete."));
+    if (chunkKind(payload, text) === "finish_error") {
+      if (o.continuation) {
+        return broke("bad_response", "miner_error", "miner_finish_error", errorEvent("miner_stream_interrupted", "The miner failed mid-answer; the answer is incomplete."));
+      }
+      finishedInError = true;
     }
     identity ??= identityOf(payload);
     let rewritten = false;

@@ -2,8 +2,9 @@
  * Which miners to try, in order, for one request. Runs on the request path with no I/O: it reads
  * the isolate's health book (src/routing/health/book.ts) and scores each miner (score.ts).
  *
- * 1. Open circuits are skipped (when every circuit is open, all miners are tried anyway: a probe
- *    beats a certain 503). Half-open miners are probed lightly (a tenth of their weight).
+ * 1. Open circuits come last: they are tried only once every other candidate has failed,
+ *    soonest to reopen first, since a probe beats a certain error (when every circuit is open,
+ *    they are all there is). Half-open miners are probed lightly (a tenth of their weight).
  * 2. A session's miner (affinity key) comes first while it is healthy (circuit closed, and
  *    success, honesty and canary EWMAs all at least 0.8), so its KV cache is reused. Speed does
  *    not break affinity: a warm cache is worth more than a few milliseconds of measured TTFT.
@@ -93,6 +94,13 @@ export function rankCandidates(miners: readonly Miner[], opts: RankOptions): Min
       if (r < 0) break;
     }
     take(i);
+  }
+  // Attempts left: the open circuits, as a last resort. A request whose only healthy candidates
+  // failed would otherwise end in an error with miners untried whose fault may be over (found by
+  // the soak, docs/soak.md). Dispatch reaches them only after everything above failed.
+  if (order.length < opts.maxAttempts) {
+    const rest = scored.filter((s) => s.circuit === "open" && !order.includes(s.miner)).sort((a, b) => a.stats.openUntil - b.stats.openUntil);
+    for (const s of rest) order.push(s.miner);
   }
   return order.slice(0, opts.maxAttempts);
 }

@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import { minerShares } from "../../src/billing/usage-class";
 import type { UsageEvent } from "../../src/billing/usage-event";
 import { messagesDialect } from "../../src/dialects/anthropic/dialect";
-import { chatDialect } from "../../src/dialects/openai/dialect";
+import { chatDialect, completionsDialect } from "../../src/dialects/openai/dialect";
 import { responsesDialect } from "../../src/dialects/responses/dialect";
 import { parseGatewayConfig } from "../../src/config/gateway";
 import type { Config } from "../../src/env";
@@ -213,6 +213,27 @@ describe("where continuation is not sound, a break ends with the error event as 
     expect(s.done).toBe(0);
     expect(h.events[0]!.status).toBe("miner_error");
     expect(h.events[0]!.attemptLog?.map((a) => a.outcome)).toEqual(["ended"]);
+  });
+
+  it('a finish_reason "error" is relayed as the miner sent it, and metered as its failure, not as an answer (found by the soak)', async () => {
+    // Opted out of continuation, and the legacy completions endpoint (never continued).
+    const cases: { dialect: Dialect<unknown>; body: JsonObject; headers: Record<string, string> }[] = [
+      { dialect: chatDialect as Dialect<unknown>, body: chatBody(), headers: { "x-gateway-continuation": "off" } },
+      { dialect: completionsDialect as Dialect<unknown>, body: { model: MODEL, stream: true, prompt: `Tell me a story, number ${++n}` }, headers: {} },
+    ];
+    for (const c of cases) {
+      const h = harness([fx.midStream.finishError, fx.healthy]);
+      const { events } = await serve(h, c.dialect, c.body, c.headers);
+      const chunks = events.filter((e) => e.data !== "[DONE]").map((e) => JSON.parse(e.data) as { choices?: { finish_reason?: string | null }[] });
+      expect(chunks.flatMap((ch) => ch.choices ?? []).map((ch) => ch.finish_reason).filter(Boolean)).toEqual(["error"]);
+      expect(events.at(-1)?.data).toBe("[DONE]");
+      expect(h.events).toHaveLength(1);
+      const ev = h.events[0]!;
+      expect(ev.status).toBe("miner_error");
+      expect(ev.errorCode).toBe("miner_finish_error");
+      expect(ev.completionTokensCounted).toBeGreaterThan(0);
+      expect(ev.attemptLog?.map((a) => [a.minerHotkey, a.outcome])).toEqual([[fx.midStream.finishError.hotkey, "ended"]]);
+    }
   });
 
   it("a tool call cut inside its arguments", async () => {

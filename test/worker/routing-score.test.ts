@@ -113,11 +113,14 @@ describe("selection", () => {
     expect(firsts.slow! / 2000).toBeLessThan(0.3);
   });
 
-  it("skips open circuits, but tries everyone when every circuit is open", () => {
+  it("puts open circuits last, after every other candidate, and tries everyone when every circuit is open", () => {
     const model = "unit/circuit";
     for (let i = 0; i < TUNING.circuitFailures; i++) record(model, failure("down", T0 + i));
     const order = rankCandidates([miner("down"), miner("up")], { model, maxAttempts: 2, now: T0 + 10, random: mulberry32(1) });
-    expect(order.map((m) => m.hotkey)).toEqual(["up"]);
+    // "down" only if "up" fails: a probe beats a certain error (the soak's finding, docs/soak.md).
+    expect(order.map((m) => m.hotkey)).toEqual(["up", "down"]);
+    for (let i = 0; i < 20; i++) expect(rankCandidates([miner("down"), miner("up")], { model, maxAttempts: 2, now: T0 + 10, random: mulberry32(i) })[0]!.hotkey).toBe("up");
+    expect(rankCandidates([miner("down"), miner("up")], { model, maxAttempts: 1, now: T0 + 10, random: mulberry32(1) }).map((m) => m.hotkey)).toEqual(["up"]);
     const alone = rankCandidates([miner("down")], { model, maxAttempts: 2, now: T0 + 10, random: mulberry32(1) });
     expect(alone.map((m) => m.hotkey)).toEqual(["down"]);
     expect(statsOf(model, "down", T0).circuit).toBe("open");
@@ -135,7 +138,8 @@ describe("selection", () => {
     for (let i = 0; i < 50; i++) expect(rankCandidates(miners, { model, maxAttempts: 2, now: T0 + 100, affinityKey: "session-1", random })[0]!.hotkey).toBe("warm");
     for (let i = 0; i < TUNING.circuitFailures; i++) record(model, failure("warm", T0 + 200 + i));
     const after = rankCandidates(miners, { model, maxAttempts: 2, now: T0 + 300, affinityKey: "session-1", random });
-    expect(after.map((m) => m.hotkey)).toEqual(["quick"]);
+    // Its open circuit puts "warm" last, tried only if "quick" fails.
+    expect(after.map((m) => m.hotkey)).toEqual(["quick", "warm"]);
   });
 
   it("returns each miner at most once, up to the attempt limit", () => {

@@ -4,6 +4,7 @@
  * observations after their responses and get the merged view back in the same call.
  */
 import { DurableObject } from "cloudflare:workers";
+import { devFaultsEnabled } from "../../dev/faults";
 import type { Env } from "../../env";
 import { freshStats, observe, type MinerStats, type Observation } from "./stats";
 
@@ -32,6 +33,13 @@ export class MinerHealth extends DurableObject<Env> {
     // Durable across restarts; the output gate holds the answer until the write is safe.
     await this.ctx.storage.put(STORAGE_KEY, view);
     return view;
+  }
+
+  /** Dev-only fault injection (src/dev/faults.ts): a restart as after a crash. Does nothing ("off") unless the switch is on. */
+  async devRestart(): Promise<"off" | "restarting"> {
+    if (!devFaultsEnabled(this.env)) return "off";
+    this.ctx.abort("dev fault injection: restart");
+    return "restarting";
   }
 
   async snapshot(): Promise<Record<string, MinerStats>> {

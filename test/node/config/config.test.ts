@@ -1,4 +1,6 @@
 // The three config modules: defaults, validation, and errors that name the variable (never a secret's value).
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseChainConfig } from "../../../src/config/chain";
 import { parseGatewayConfig } from "../../../src/config/gateway";
@@ -131,5 +133,18 @@ describe("the variable list", () => {
     expect(variablesOf("web")).toEqual(expect.arrayContaining(["SESSION_SECRET", "OIDC_CLIENT_SECRET", "STRIPE_SECRET_KEY", "PUBLIC_BASE_URL", "ADMIN_TOKEN"]));
     expect(variablesOf("gateway")).not.toContain("SESSION_SECRET");
     expect(variablesOf("gateway")).not.toContain("PUBLIC_BASE_URL");
+  });
+});
+
+describe("the dev fault-injection switch (src/dev/faults.ts)", () => {
+  it("is not set by either Worker's production configuration, whose ENVIRONMENT is production", () => {
+    const root = join(import.meta.dirname, "../../..");
+    for (const file of ["wrangler.toml", "wrangler.chain.toml", "wrangler.web.toml"]) {
+      const toml = readFileSync(join(root, file), "utf8");
+      expect(toml, file).not.toMatch(/DEV_FAULT_INJECTION/);
+      expect(toml, file).toMatch(/^ENVIRONMENT = "production"$/m);
+    }
+    expect(variablesOf("gateway")).toContain("DEV_FAULT_INJECTION");
+    expect(isSecret("DEV_FAULT_INJECTION")).toBe(false);
   });
 });
