@@ -11,6 +11,7 @@
  */
 import type { Env } from "../env";
 import { GatewayError } from "../errors";
+import { countOp } from "../lib/op-counts";
 import type { Admission, AdmissionRequest, Admitter } from "../pipeline/contracts";
 import { billingConfig } from "./billing-config";
 import { GrantBook, type BookContext, type BookSettings, type LimitsTransport } from "./grants";
@@ -24,14 +25,14 @@ const MAX_IDLE_BOOKS = 10_000;
 const limitsUnavailable = () =>
   new GatewayError(503, "api_error", "limits_unavailable", "Your plan's limits could not be checked right now; please retry.", null, { "retry-after": "1" });
 
-/** The subscriber's object, bound to its id, as a book's transport. */
+/** The subscriber's object, bound to its id, as a book's transport (each call counted: one billed DO request). */
 export function stubTransport(stub: DurableObjectStub<SubscriberLimits>, subscriberId: string): LimitsTransport {
   return {
-    exchange: (input) => stub.exchange(subscriberId, input),
-    reserve: (input) => stub.reserve(subscriberId, input),
-    settleLease: (leaseId, tokens, cost) => stub.settle(subscriberId, leaseId, tokens, cost),
-    releaseLease: (leaseId) => stub.release(subscriberId, leaseId),
-    renewLease: (leaseId, ttlMs) => stub.renew(leaseId, ttlMs),
+    exchange: (input) => (countOp("limits.exchange"), stub.exchange(subscriberId, input)),
+    reserve: (input) => (countOp("limits.reserve"), stub.reserve(subscriberId, input)),
+    settleLease: (leaseId, tokens, cost) => (countOp("limits.settle"), stub.settle(subscriberId, leaseId, tokens, cost)),
+    releaseLease: (leaseId) => (countOp("limits.release"), stub.release(subscriberId, leaseId)),
+    renewLease: (leaseId, ttlMs) => (countOp("limits.renew"), stub.renew(leaseId, ttlMs)),
   };
 }
 

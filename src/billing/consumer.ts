@@ -6,10 +6,12 @@
  * rollups' ledger are both keyed by the batch id.
  */
 import type { Env } from "../env";
+import { countOp } from "../lib/op-counts";
 import { batchOfMessage } from "./usage-batch";
 import { recordUsageBatch } from "./usage-record";
 
 export async function consumeUsageBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  countOp("usage.consumer_invocation");
   // One message at a time: each is its own unit of work and of acknowledgement.
   for (const msg of batch.messages) {
     const usage = batchOfMessage(msg.body);
@@ -17,14 +19,17 @@ export async function consumeUsageBatch(batch: MessageBatch<unknown>, env: Env):
       // A body that can never be written must not block the queue; it is logged whole.
       console.error("dropping malformed usage message", msg.id, JSON.stringify(msg.body));
       msg.ack();
+      countOp("usage.consumer_ack");
       continue;
     }
     try {
       await recordUsageBatch(env, usage);
       msg.ack();
+      countOp("usage.consumer_ack");
     } catch (err) {
       console.error(`usage batch ${usage.id} failed to record; retrying`, err);
       msg.retry({ delaySeconds: Math.min(60, 2 ** msg.attempts) });
+      countOp("usage.consumer_retry");
     }
   }
 }

@@ -40,7 +40,22 @@ export interface LimitsReport {
   leases: { requestId: string; tokens: number; costMicroUsd: number; expiresAt: number }[];
   /** What each isolate's grant book holds. */
   grants: { bookId: string; concurrency: number; microUsd: number; slices: number; expiresAt: number }[];
+  operations: LimitsOperations;
 }
+
+/**
+ * What this object was asked and wrote since it started (in memory: persisting the counts would
+ * cost the writes they count). Each call and alarm is one billed Durable Object request; each key
+ * put or deleted is one storage row written (the KV API keeps one SQLite row per key), and so is
+ * each alarm set. `npm run bench` reads them for its cost model (docs/benchmarks.md).
+ */
+export interface LimitsOperations {
+  since: number;
+  calls: Record<string, number>;
+  storageRowsWritten: Record<string, number>;
+}
+
+type OpKind = "exchange" | "reserve" | "settle" | "release" | "renew" | "refresh" | "report" | "alarm";
 
 /** What a grant book needs to admit locally: the plan and prices it was granted under. */
 export interface BookPolicy {
@@ -74,6 +89,7 @@ export class SubscriberLimits extends DurableObject<Env> {
   /** Bumped by `refresh`: a load that started before it must not be cached. */
   private generation = 0;
   private alarmAt: number | null = null;
+  private readonly ops: LimitsOperations = { since: Date.now(), calls: {}, storageRowsWritten: {} };
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -85,23 +101,25 @@ export class SubscriberLimits extends DurableObject<Env> {
 
   /** Admits the request or says why not; either way with the status its headers report. */
   async reserve(subscriberId: string, input: ReserveInput): Promise<ReserveResult> {
+    this.called("reserve");
     const profile = await this.profileOf(subscriberId);
     const now = Date.now();
     this.expire(now);
     const result = this.state.reserve(now, profile, input);
-    this.persist();
+    this.persist("reserve");
     return result;
   }
 
   /** A grant book's call: settlements, give-backs, renewal, and a request or a refill (see LimitsState.exchange). */
   async exchange(subscriberId: string, input: ExchangeInput): Promise<ExchangeResult> {
+    this.called("exchange");
     const profile = await this.profileOf(subscriberId);
     const version = this.profile?.value === profile ? this.profile.version : profileVersion(profile);
     const now = Date.now();
     this.expire(now);
     const ttlMs = Math.min(MAX_GRANT_TTL_MS, Math.max(MIN_GRANT_TTL_MS, Math.floor(input.ttlMs)));
     const outcome = this.state.exchange(now, profile, { ...input, ttlMs }, { fraction: billingConfig(this.env).grantSliceFraction });
-    this.persist(outcome.mustPersist);
+    this.persist("exchange", outcome.mustPersist);
     return {
       version,
       policy: input.version === version ? null : { version, plan: profile.plan, prices: profile.prices },
@@ -113,31 +131,34 @@ export class SubscriberLimits extends DurableObject<Env> {
 
   /** The request ended: `tokens` replace its worst case in the window, `costMicroUsd` is charged. */
   async settle(subscriberId: string, leaseId: string, tokens: number, costMicroUsd: number): Promise<void> {
-    const profile = await this.profileOf(subscriberId);
-    this.state.settle(Date.now(), profile, leaseId, tokens, costMicroUsd);
-    this.persist();
+    this.called("settle");
+    await this.settleLease("settle", subscriberId, leaseId, tokens, costMicroUsd);
   }
 
   /** The request never reached a miner (e.g. unknown model): nothing is charged. */
   async release(subscriberId: string, leaseId: string): Promise<void> {
-    await this.settle(subscriberId, leaseId, 0, 0);
+    this.called("release");
+    await this.settleLease("release", subscriberId, leaseId, 0, 0);
   }
 
   /** Heartbeat of a running request. False: the lease is gone, stop renewing. */
   renew(leaseId: string, ttlMs: number): boolean {
+    this.called("renew");
     const alive = this.state.renew(Date.now(), leaseId, ttlMs);
-    this.persist();
+    this.persist("renew");
     return alive;
   }
 
   /** The subscriber's plan, credit or subscription changed: read D1 again on the next call. */
   refresh(): void {
+    this.called("refresh");
     this.generation++;
     this.profile = null;
     this.loading = null;
   }
 
   async report(subscriberId: string): Promise<LimitsReport> {
+    this.called("report");
     const profile = await this.profileOf(subscriberId);
     const now = Date.now();
     this.expire(now);
@@ -151,15 +172,28 @@ export class SubscriberLimits extends DurableObject<Env> {
       periodCostMicroUsd: this.state.periodCost(profile),
       leases: this.state.openLeases().map((l) => ({ requestId: l.requestId, tokens: l.tokens, costMicroUsd: l.costMicroUsd, expiresAt: l.expiresAt })),
       grants: this.state.openBooks().map((b) => ({ bookId: b.id, concurrency: b.concurrency, microUsd: b.microUsd, slices: b.slices.length, expiresAt: b.expiresAt })),
+      // A copy: what was counted up to this call (its own write below is counted after).
+      operations: { since: this.ops.since, calls: { ...this.ops.calls }, storageRowsWritten: { ...this.ops.storageRowsWritten } },
     };
-    this.persist(false);
+    this.persist("report", false);
     return report;
   }
 
   override async alarm(): Promise<void> {
+    this.called("alarm");
     this.alarmAt = null;
     this.expire(Date.now());
-    this.persist(false);
+    this.persist("alarm", false);
+  }
+
+  private async settleLease(kind: OpKind, subscriberId: string, leaseId: string, tokens: number, costMicroUsd: number): Promise<void> {
+    const profile = await this.profileOf(subscriberId);
+    this.state.settle(Date.now(), profile, leaseId, tokens, costMicroUsd);
+    this.persist(kind);
+  }
+
+  private called(kind: OpKind): void {
+    this.ops.calls[kind] = (this.ops.calls[kind] ?? 0) + 1;
   }
 
   private expire(now: number): void {
@@ -198,10 +232,10 @@ export class SubscriberLimits extends DurableObject<Env> {
   }
 
   /**
-   * Writes what changed. `confirm` false: the reply does not wait for the write (only for calls
-   * whose loss makes the object stricter, see the header).
+   * Writes what changed, counting the rows for `kind`. `confirm` false: the reply does not wait
+   * for the write (only for calls whose loss makes the object stricter, see the header).
    */
-  private persist(confirm = true): void {
+  private persist(kind: OpKind, confirm = true): void {
     const { put, del } = this.state.takeChanges();
     const opts = { allowUnconfirmed: !confirm };
     const entries = Object.entries(put);
@@ -210,10 +244,13 @@ export class SubscriberLimits extends DurableObject<Env> {
     }
     for (let i = 0; i < del.length; i += STORAGE_BATCH) this.ctx.storage.delete(del.slice(i, i + STORAGE_BATCH), opts).catch(logStorageError);
     const next = this.state.nextExpiry();
+    let rows = entries.length + del.length;
     if (next !== null && (this.alarmAt === null || next < this.alarmAt)) {
       this.alarmAt = next;
       this.ctx.storage.setAlarm(next).catch(logStorageError);
+      rows++;
     }
+    if (rows > 0) this.ops.storageRowsWritten[kind] = (this.ops.storageRowsWritten[kind] ?? 0) + rows;
   }
 }
 

@@ -6,6 +6,7 @@
  * If both fail the batch is logged whole (one NDJSON line per event) for replay: docs/metering.md.
  */
 import type { Env } from "../env";
+import { countOp } from "../lib/op-counts";
 import type { UsageSink } from "../pipeline/contracts";
 import { batchMessage, type UsageBatch } from "./usage-batch";
 import { DEFAULT_BATCH_OPTIONS, UsageBatcher, type BatcherOptions } from "./usage-batcher";
@@ -33,11 +34,13 @@ export function usageSink(env: SinkEnv): UsageSink {
 export async function handOff(env: SinkEnv, batch: UsageBatch): Promise<void> {
   try {
     await env.USAGE_QUEUE.send(batchMessage(batch), { contentType: "v8" });
+    countOp("usage.queue_send");
     return;
   } catch (err) {
     console.error(`usage queue refused batch ${batch.id}; recording it directly`, err);
   }
   try {
+    countOp("usage.direct_write");
     await recordUsageBatch(env, batch);
   } catch (err) {
     console.error(`usage batch ${batch.id} could not be recorded (queue and direct write failed); its events follow for replay`, err);
