@@ -75,18 +75,16 @@ async function measureHere(variant: string): Promise<void> {
       const base = gateway.innerUrl ?? gateway.url;
       const direct = requestTarget("direct", up, "", "", "");
       const gw = requestTarget("gateway", up, base, gateway.devKey, "");
-      const paths: PathDef[] = [
-        { id: "direct", label: "direct", url: direct.url, headers: direct.headers, streamUrl: direct.url, streamHeaders: direct.headers, roles: {}, settleMs: 300 },
-        { id: "gateway", label: "gateway", url: gw.url, headers: gw.headers, streamUrl: gw.url, streamHeaders: gw.headers, roles: { worker: gateway.pids.worker }, settleMs: 1300 },
-      ];
       const body = JSON.stringify({ model: up.model, messages: [{ role: "user", content: "Say something short about rivers." }], max_tokens: 16 });
-      const warm: Workload[] = [{ kind: "load", id: "warm", connections: 16 }];
-      await runPhases(paths, { rounds: 1, phaseSec: 2, workloads: warm, body, streamBody: body, log: () => {} });
-      const workloads: Workload[] = [
-        { kind: "load", id: "c1", connections: 1 },
-        { kind: "load", id: "c16", connections: 16 },
+      // Non-streamed chat on one key only: every workload here is a load phase.
+      const paths: PathDef[] = [
+        { id: "direct", label: "direct", request: () => ({ ...direct, body }), roles: {}, settleMs: 300 },
+        { id: "gateway", label: "gateway", request: () => ({ ...gw, body }), roles: { worker: gateway.pids.worker }, settleMs: 1600 },
       ];
-      const r = await runPhases(paths, { rounds: Number(values.rounds), phaseSec: Number(values.seconds), workloads, body, streamBody: body, log: (l) => process.stderr.write(`[${variant}] ${l}\n`) });
+      const load = (id: string, connections: number): Workload => ({ kind: "load", id, connections, endpoint: "chat", keys: "one" });
+      await runPhases(paths, { rounds: 1, phaseSec: 2, workloads: [load("warm", 16)], log: () => {} });
+      const workloads: Workload[] = [load("c1", 1), load("c16", 16)];
+      const r = await runPhases(paths, { rounds: Number(values.rounds), phaseSec: Number(values.seconds), workloads, log: (l) => process.stderr.write(`[${variant}] ${l}\n`) });
       const fig = (id: string) => {
         const d = r[id]?.direct;
         const g = r[id]?.gateway;

@@ -131,14 +131,20 @@ export async function startPortkey(): Promise<Peer> {
   return { url, process: proc, pid: proc.child.pid as number };
 }
 
-/** How a client addresses the upstream through each path. */
-export function requestTarget(path: PathName, upstream: Upstream, gatewayUrl: string, devKey: string, portkeyUrl: string) {
+/** The gateway's path for each API (direct and Portkey always take chat: the upstream speaks chat only). */
+const GATEWAY_PATHS = { chat: "/v1/chat/completions", messages: "/v1/messages", responses: "/v1/responses" } as const;
+
+/**
+ * How a client addresses the upstream through each path. `devKey` null: no authorization header
+ * (the many-keys workload supplies one per request).
+ */
+export function requestTarget(path: PathName, upstream: Upstream, gatewayUrl: string, devKey: string | null, portkeyUrl: string, endpoint: keyof typeof GATEWAY_PATHS = "chat") {
   const json = { "content-type": "application/json" };
   switch (path) {
     case "direct":
       return { url: `${upstream.url}/v1/chat/completions`, headers: json };
     case "gateway":
-      return { url: `${gatewayUrl}/v1/chat/completions`, headers: { ...json, authorization: `Bearer ${devKey}` } };
+      return { url: `${gatewayUrl}${GATEWAY_PATHS[endpoint]}`, headers: devKey === null ? json : { ...json, authorization: `Bearer ${devKey}` } };
     case "portkey":
       return {
         url: `${portkeyUrl}/v1/chat/completions`,

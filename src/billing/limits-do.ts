@@ -16,9 +16,13 @@
  * that only renewed a book or took something back is answered without waiting: if a restart
  * loses that write, the object is stricter than it needs to be (the returned units stay held
  * until the book's TTL), never looser, and every restored book lives one more TTL.
+ *
+ * Every call and alarm, and the storage rows each wrote, are counted in the isolate the object
+ * runs in (src/lib/op-counts.ts), for the benchmark's cost model.
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
+import { countOp, type LimitsObjectCall } from "../lib/op-counts";
 import { billingConfig } from "./billing-config";
 import { LimitsState, type ExchangeAdmission, type ExchangeInput, type GrantSlice, type LimitStatus, type ReserveInput, type ReserveResult } from "./limits-state";
 import type { PlanLimits } from "./plans";
@@ -40,22 +44,7 @@ export interface LimitsReport {
   leases: { requestId: string; tokens: number; costMicroUsd: number; expiresAt: number }[];
   /** What each isolate's grant book holds. */
   grants: { bookId: string; concurrency: number; microUsd: number; slices: number; expiresAt: number }[];
-  operations: LimitsOperations;
 }
-
-/**
- * What this object was asked and wrote since it started (in memory: persisting the counts would
- * cost the writes they count). Each call and alarm is one billed Durable Object request; each key
- * put or deleted is one storage row written (the KV API keeps one SQLite row per key), and so is
- * each alarm set. `npm run bench` reads them for its cost model (docs/benchmarks.md).
- */
-export interface LimitsOperations {
-  since: number;
-  calls: Record<string, number>;
-  storageRowsWritten: Record<string, number>;
-}
-
-type OpKind = "exchange" | "reserve" | "settle" | "release" | "renew" | "refresh" | "report" | "alarm";
 
 /** What a grant book needs to admit locally: the plan and prices it was granted under. */
 export interface BookPolicy {
@@ -89,7 +78,6 @@ export class SubscriberLimits extends DurableObject<Env> {
   /** Bumped by `refresh`: a load that started before it must not be cached. */
   private generation = 0;
   private alarmAt: number | null = null;
-  private readonly ops: LimitsOperations = { since: Date.now(), calls: {}, storageRowsWritten: {} };
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -172,8 +160,6 @@ export class SubscriberLimits extends DurableObject<Env> {
       periodCostMicroUsd: this.state.periodCost(profile),
       leases: this.state.openLeases().map((l) => ({ requestId: l.requestId, tokens: l.tokens, costMicroUsd: l.costMicroUsd, expiresAt: l.expiresAt })),
       grants: this.state.openBooks().map((b) => ({ bookId: b.id, concurrency: b.concurrency, microUsd: b.microUsd, slices: b.slices.length, expiresAt: b.expiresAt })),
-      // A copy: what was counted up to this call (its own write below is counted after).
-      operations: { since: this.ops.since, calls: { ...this.ops.calls }, storageRowsWritten: { ...this.ops.storageRowsWritten } },
     };
     this.persist("report", false);
     return report;
@@ -186,14 +172,15 @@ export class SubscriberLimits extends DurableObject<Env> {
     this.persist("alarm", false);
   }
 
-  private async settleLease(kind: OpKind, subscriberId: string, leaseId: string, tokens: number, costMicroUsd: number): Promise<void> {
+  private async settleLease(kind: LimitsObjectCall, subscriberId: string, leaseId: string, tokens: number, costMicroUsd: number): Promise<void> {
     const profile = await this.profileOf(subscriberId);
     this.state.settle(Date.now(), profile, leaseId, tokens, costMicroUsd);
     this.persist(kind);
   }
 
-  private called(kind: OpKind): void {
-    this.ops.calls[kind] = (this.ops.calls[kind] ?? 0) + 1;
+  /** Counted in the isolate this object runs in (src/lib/op-counts.ts): one billed DO request. */
+  private called(kind: LimitsObjectCall): void {
+    countOp(`limits.object.${kind}`);
   }
 
   private expire(now: number): void {
@@ -235,7 +222,7 @@ export class SubscriberLimits extends DurableObject<Env> {
    * Writes what changed, counting the rows for `kind`. `confirm` false: the reply does not wait
    * for the write (only for calls whose loss makes the object stricter, see the header).
    */
-  private persist(kind: OpKind, confirm = true): void {
+  private persist(kind: LimitsObjectCall, confirm = true): void {
     const { put, del } = this.state.takeChanges();
     const opts = { allowUnconfirmed: !confirm };
     const entries = Object.entries(put);
@@ -250,7 +237,8 @@ export class SubscriberLimits extends DurableObject<Env> {
       this.ctx.storage.setAlarm(next).catch(logStorageError);
       rows++;
     }
-    if (rows > 0) this.ops.storageRowsWritten[kind] = (this.ops.storageRowsWritten[kind] ?? 0) + rows;
+    // Each key put or deleted is one storage row written (the KV API keeps one SQLite row per key), and so is an alarm set.
+    if (rows > 0) countOp(`limits.object.rows.${kind}`, rows);
   }
 }
 

@@ -3,8 +3,7 @@ import { rfc3339 } from "./limit-headers";
 import type { LimitsReport } from "./limits-do";
 import { formatUsd } from "./pricing";
 
-/** `leases`: the in-flight requests and grant books; `operations`: the object's call and storage-row counts (both admin only). */
-export function reportJson(r: LimitsReport, opts: { leases: boolean; operations?: boolean }) {
+export function reportJson(r: LimitsReport, opts: { leases: boolean }) {
   const a = r.status.allowance;
   return {
     plan: {
@@ -40,10 +39,6 @@ export function reportJson(r: LimitsReport, opts: { leases: boolean; operations?
     // What each isolate's grant book holds (docs/admission.md).
     grants: opts.leases
       ? r.grants.map((g) => ({ book_id: g.bookId, concurrency: g.concurrency, micro_usd: g.microUsd, slices: g.slices, expires_at: rfc3339(g.expiresAt) }))
-      : undefined,
-    // Since the object started (not persisted): billed calls and storage rows, by method.
-    operations: opts.operations
-      ? { since: rfc3339(r.operations.since), calls: r.operations.calls, storage_rows_written: r.operations.storageRowsWritten }
       : undefined,
   };
 }

@@ -7,8 +7,13 @@
  * constants (docs/benchmarks.md).
  *
  * The counts are per isolate: in production an admin request reaches one isolate among many and
- * sees only that isolate's counts. Locally (wrangler dev) the gateway is one isolate.
+ * sees only that isolate's counts, and Durable Objects run in isolates of their own. Locally
+ * (wrangler dev, the workerd tests) the gateway and its Durable Objects share one isolate, so one
+ * report shows both sides of every call.
  */
+
+/** What a SubscriberLimits object is asked (each one billed DO request; `alarm` too). */
+export type LimitsObjectCall = "exchange" | "reserve" | "settle" | "release" | "renew" | "refresh" | "report" | "alarm";
 
 export type OpName =
   /** Calls of the SubscriberLimits object, by method (src/billing/admission.ts). */
@@ -17,9 +22,15 @@ export type OpName =
   | "limits.settle"
   | "limits.release"
   | "limits.renew"
-  /** MinerHealth: observation batches reported (each one storage write there). */
+  /** Served by the SubscriberLimits objects in this isolate: calls, and storage rows each kind wrote. */
+  | `limits.object.${LimitsObjectCall}`
+  | `limits.object.rows.${LimitsObjectCall}`
+  /** MinerHealth: observation batches reported, and views read (admin). */
   | "health.report"
   | "health.snapshot"
+  /** Served by the MinerHealth objects in this isolate: reports, and the storage rows they wrote. */
+  | "health.object.report"
+  | "health.object.rows"
   /** Usage batches sent to USAGE_QUEUE, and written directly when the queue refused one. */
   | "usage.queue_send"
   | "usage.direct_write"

@@ -6,8 +6,7 @@
  *   DELETE /admin/prices/:model               (the model falls back to the '*' price)
  *   PUT    /admin/subscribers/:id/plan {plan_id | null}
  *   POST   /admin/subscribers/:id/credits {amount_micro_usd, note?}
- *   GET    /admin/subscribers/:id/limits      live counters from the subscriber's Durable Object, and its
- *                                             calls and storage rows written since it started (`operations`)
+ *   GET    /admin/subscribers/:id/limits      live counters from the subscriber's Durable Object
  *
  * Changes to one subscriber take effect at once (its Durable Object re-reads D1); plan and
  * price edits reach every subscriber within PROFILE_TTL_MS.
@@ -81,6 +80,6 @@ export function registerAdminBillingRoutes(app: Hono<AppEnv>): void {
   app.get("/admin/subscribers/:id/limits", admin, async (c) => {
     const id = c.req.param("id");
     await getSubscriber(c.env.DB, id);
-    return c.json({ subscriber_id: id, ...reportJson(await limitsStub(c.env, id).report(id), { leases: true, operations: true }) });
+    return c.json({ subscriber_id: id, ...reportJson(await limitsStub(c.env, id).report(id), { leases: true }) });
   });
 }
