@@ -1,12 +1,14 @@
 /**
  * `npm run bench:profile`: a CPU profile of the gateway's Worker inside workerd under steady
  * non-streamed load, taken through wrangler dev's inspector (Chrome DevTools protocol), and
- * summarised as self time per function and time inside the request path's main steps.
- * Writes bench/results/gateway.cpuprofile (open it in Chrome DevTools) and prints the summary.
+ * summarised by task (request path, Durable Objects, queue consumer, runtime), by source module
+ * (from the `// path` markers of wrangler's bundle) and by function. Writes
+ * bench/results/gateway.cpuprofile (open it in Chrome DevTools) and profile-summary.txt, and prints
+ * the summary. Runs on the working tree (`npm run bench:profile -- --seconds 20`).
  *
  * Needs Node's WebSocket: the npm script runs `node --experimental-websocket` (Node 20).
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ROOT } from "../scripts/lib/dev-stack";
@@ -38,20 +40,102 @@ interface Profile {
   timeDeltas?: number[];
 }
 
-/** Steps of the request path, by the function names that start them (inclusive time). */
-const STEPS: Record<string, string[]> = {
-  "Epistula signing (signRequest)": ["signRequest"],
-  "auth (authenticate)": ["authenticate"],
-  "limits admission (admit / reserve / settle callers)": ["admit", "admission", "reserveFor", "settleAdmission"],
-  "limits Durable Object (SubscriberLimits methods)": ["reserve", "settle", "renew", "release"],
-  "request body read + validation": ["readJsonObject", "validateChat"],
-  "relay (whole, includes signing and the miner fetch)": ["relay"],
-  "usage meter finish + batching": ["finish", "add"],
-  "usage batch hand-off (queue send)": ["handOff"],
-  "queue consumer (R2 archive + D1 rollups)": ["consumeUsageBatch"],
-  "token counting": ["countTokens", "countMessageTokens", "countPrompt"],
-  "hono routing / compose": ["dispatch", "compose"],
-};
+/** Where a sample's time belongs: the task it ran for (its stack's modules), then the module that spent it. */
+const TASKS: [string, RegExp][] = [
+  ["Durable Objects (limits, MinerHealth)", /^src\/(billing\/limits-do|routing\/health\/miner-health-do)\.ts$/],
+  ["queue consumer (R2 archive, D1 rollups)", /^src\/billing\/(consumer|usage-record|usage-writer|usage-archive)\.ts$/],
+];
+const REQUEST_TASK = "request path (fetch handler and its continuations)";
+const RUNTIME = "runtime: (program), GC, runtime internals";
+
+/** esbuild's non-minified bundle marks each module's start with a `// path` comment line. */
+function moduleMap(bundle: string): { line: number; module: string }[] {
+  const out: { line: number; module: string }[] = [];
+  bundle.split("\n").forEach((text, i) => {
+    const m = /^\/\/ ((?:\.\.\/)*(?:src|node_modules|bench|scripts)\/\S+)$/.exec(text);
+    if (m) out.push({ line: i, module: (m[1] as string).replace(/^(\.\.\/)+/, "").replace(/^.*node_modules\//, "node_modules/") });
+  });
+  return out;
+}
+
+function moduleAt(map: readonly { line: number; module: string }[], line: number): string {
+  let lo = 0;
+  let hi = map.length - 1;
+  let found = "(bundle prelude)";
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const e = map[mid] as { line: number; module: string };
+    if (e.line <= line) {
+      found = e.module;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return found.startsWith("node_modules/") ? found.split("/").slice(0, found.split("/")[1]?.startsWith("@") ? 3 : 2).join("/") : found;
+}
+
+interface Analysis {
+  totalMs: number;
+  tasks: [string, number][];
+  modules: [string, number][];
+  functions: [string, number][];
+}
+
+/**
+ * Self time per sample (the profiler samples the isolate's thread: time blocked inside a native
+ * call, e.g. a local storage write, counts too), attributed to the task it ran for and to the
+ * bundle module whose code spent it; natives (fetch, Response, storage put) and WebAssembly count
+ * for the JS module that called them.
+ */
+function analyse(p: Profile, bundle: string | null): Analysis {
+  const map = bundle ? moduleMap(bundle) : [];
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const samples = p.samples ?? [];
+  const deltas = p.timeDeltas ?? [];
+  const tasks = new Map<string, number>();
+  const modules = new Map<string, number>();
+  const functions = new Map<string, number>();
+  const add = (m: Map<string, number>, k: string, us: number) => m.set(k, (m.get(k) ?? 0) + us);
+  let totalUs = 0;
+  for (let i = 0; i < samples.length; i++) {
+    const leaf = byId.get(samples[i] as number);
+    const us = deltas[i + 1] ?? deltas[i] ?? 0;
+    if (!leaf || leaf.callFrame.functionName === "(idle)") continue;
+    totalUs += us;
+    const stack: ProfileNode[] = [];
+    for (let cur: number | undefined = leaf.id; cur !== undefined; cur = parent.get(cur)) {
+      const n = byId.get(cur);
+      if (n) stack.push(n);
+    }
+    const bundleFrames = stack.filter((n) => n.callFrame.url === "index.js");
+    const mods = bundleFrames.map((n) => moduleAt(map, n.callFrame.lineNumber));
+    const owner = bundleFrames[0];
+    if (!owner) {
+      add(tasks, RUNTIME, us);
+      add(modules, leaf.callFrame.url.startsWith("wasm://") ? "wasm (no JS caller)" : RUNTIME, us);
+      add(functions, leaf.callFrame.functionName || "(anonymous)", us);
+      continue;
+    }
+    add(tasks, TASKS.find(([, re]) => mods.some((m) => re.test(m)))?.[0] ?? REQUEST_TASK, us);
+    const where = leaf === owner ? "" : leaf.callFrame.url.startsWith("wasm://") ? " → wasm" : ` → ${leaf.callFrame.functionName || "(native)"}`;
+    add(modules, `${mods[0]}${leaf.callFrame.url.startsWith("wasm://") ? " (WebAssembly)" : ""}`, us);
+    add(functions, `${owner.callFrame.functionName || "(anonymous)"} (${mods[0]})${where}`, us);
+  }
+  const top = (m: Map<string, number>, n: number) => [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, v]): [string, number] => [k, v / 1000]);
+  return { totalMs: totalUs / 1000, tasks: top(tasks, 10), modules: top(modules, 40), functions: top(functions, 40) };
+}
+
+/** wrangler dev's bundle of the running Worker (its newest .wrangler/tmp/dev-* build), for module names. */
+function readBundle(): string | null {
+  const dir = join(ROOT, ".wrangler/tmp");
+  if (!existsSync(dir)) return null;
+  const builds = readdirSync(dir)
+    .filter((d) => d.startsWith("dev-") && existsSync(join(dir, d, "index.js")))
+    .map((d) => join(dir, d, "index.js"))
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+  return builds[0] ? readFileSync(builds[0], "utf8") : null;
+}
 
 class Cdp {
   private next = 1;
@@ -77,55 +161,6 @@ class Cdp {
   close(): void {
     this.ws.close();
   }
-}
-
-function analyse(p: Profile): { totalMs: number; selfTop: [string, number][]; steps: [string, number][] } {
-  const byId = new Map(p.nodes.map((n) => [n.id, n]));
-  const parent = new Map<number, number>();
-  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-  // Sample time per node from samples/timeDeltas (µs).
-  const selfUs = new Map<number, number>();
-  const samples = p.samples ?? [];
-  const deltas = p.timeDeltas ?? [];
-  for (let i = 0; i < samples.length; i++) {
-    const id = samples[i] as number;
-    const dt = deltas[i + 1] ?? deltas[i] ?? 0;
-    selfUs.set(id, (selfUs.get(id) ?? 0) + dt);
-  }
-  const name = (n: ProfileNode) => `${n.callFrame.functionName || "(anonymous)"}${n.callFrame.url ? ` ${n.callFrame.url.split("/").pop()}:${n.callFrame.lineNumber + 1}` : ""}`;
-  const selfByName = new Map<string, number>();
-  let totalUs = 0;
-  let idleUs = 0;
-  for (const [id, us] of selfUs) {
-    const n = byId.get(id);
-    if (!n) continue;
-    if (n.callFrame.functionName === "(idle)") {
-      idleUs += us;
-      continue;
-    }
-    totalUs += us;
-    selfByName.set(name(n), (selfByName.get(name(n)) ?? 0) + us);
-  }
-  void idleUs;
-  const steps: [string, number][] = [];
-  for (const [step, fns] of Object.entries(STEPS)) {
-    let us = 0;
-    for (const [id, t] of selfUs) {
-      // Count a sample once if any ancestor (or itself) is one of the step's functions.
-      let cur: number | undefined = id;
-      while (cur !== undefined) {
-        const n = byId.get(cur);
-        if (n && fns.includes(n.callFrame.functionName)) {
-          us += t;
-          break;
-        }
-        cur = parent.get(cur);
-      }
-    }
-    steps.push([step, us / 1000]);
-  }
-  const selfTop = [...selfByName.entries()].sort((a, b) => b[1] - a[1]).slice(0, 30).map(([k, v]): [string, number] => [k, v / 1000]);
-  return { totalMs: totalUs / 1000, selfTop, steps };
 }
 
 interface InspectorTarget {
@@ -177,15 +212,25 @@ async function main(): Promise<void> {
     const { profile } = await cdp.send<{ profile: Profile }>("Profiler.stop");
     cdp.close();
 
+    const bundle = readBundle();
     mkdirSync(join(ROOT, "bench/results"), { recursive: true });
     writeFileSync(join(ROOT, "bench/results/gateway.cpuprofile"), JSON.stringify(profile));
-    const a = analyse(profile);
+    const a = analyse(profile, bundle);
     const per = (ms: number) => ((ms * 1000) / load.ok).toFixed(0);
-    console.log(`requests ok ${load.ok}, failed ${load.failed}; sampled JS+native CPU ${a.totalMs.toFixed(0)} ms = ${per(a.totalMs)} µs/request`);
-    console.log("\nrequest-path steps (inclusive, µs per request):");
-    for (const [k, v] of a.steps) console.log(`  ${per(v).padStart(6)}  ${k}`);
-    console.log("\ntop self time (µs per request):");
-    for (const [k, v] of a.selfTop) console.log(`  ${per(v).padStart(6)}  ${k}`);
+    const lines = [
+      `requests ok ${load.ok}, failed ${load.failed} at ${values.connections} connections for ${values.seconds} s; sampled ${a.totalMs.toFixed(0)} ms = ${per(a.totalMs)} µs/request (not idle)${bundle ? "" : " (bundle not found: no module names)"}`,
+      "",
+      "by task (µs per request):",
+      ...a.tasks.map(([k, v]) => `  ${per(v).padStart(6)}  ${k}`),
+      "",
+      "by module, natives and WebAssembly counted for their JS caller (µs per request):",
+      ...a.modules.map(([k, v]) => `  ${per(v).padStart(6)}  ${k}`),
+      "",
+      "by function (µs per request):",
+      ...a.functions.map(([k, v]) => `  ${per(v).padStart(6)}  ${k}`),
+    ];
+    writeFileSync(join(ROOT, "bench/results/profile-summary.txt"), `${lines.join("\n")}\n`);
+    console.log(lines.join("\n"));
   } finally {
     await gateway.stack.stop();
     await up.process.stop();

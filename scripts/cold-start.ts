@@ -1,21 +1,39 @@
 /**
- * Bundle size and cold start of the two Workers: the gateway (request path) and the chain Worker
- * (@polkadot/api). Bundles each with esbuild (minified, as wrangler deploys), then starts each in
- * workerd (Miniflare) several times and times start-up to the first answered request.
- * Run: `npx tsx scripts/cold-start.ts`. Prints sizes and medians; figures go into the README.
+ * Bundle size and cold start of the Workers: the gateway (request path), the same gateway built
+ * without the web app (src/http/web/register.ts replaced by a no-op, as if the web app did not
+ * exist: what issue #14 compares against), and the chain Worker (@polkadot/api). Bundles each with
+ * esbuild (minified, as wrangler deploys), then starts each in workerd (Miniflare) several times,
+ * interleaved, and times start-up (until workerd is ready: the script parsed and its top level
+ * evaluated) and the first answered request after that. An empty Worker runs alongside: its
+ * start-up is what Miniflare and workerd cost by themselves, the rest is the script's.
+ *
+ * Run: `npx tsx scripts/cold-start.ts` (RUNS=11 for more runs). Prints sizes and medians; the
+ * figures go into docs/chain-and-settlement.md and docs/web-app.md.
  */
-import { mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
-import { build } from "esbuild";
+import { build, type Plugin } from "esbuild";
 import { Miniflare } from "miniflare";
-import { ROOT } from "./lib/dev-stack";
 
+const ROOT = resolve(import.meta.dirname, "..");
 const out = mkdtempSync(join(tmpdir(), "cold-start-"));
 
-async function bundle(name: string, entry: string): Promise<string> {
-  const outfile = join(out, `${name}.js`);
+/** The web app's only entry into the gateway, replaced by one that mounts nothing. */
+const withoutWebApp: Plugin = {
+  name: "without-web-app",
+  setup(b) {
+    b.onLoad({ filter: /src[\\/]http[\\/]web[\\/]register\.ts$/ }, () => ({
+      contents: "export const WEB_PATHS = []; export function registerWebRoutes() {}",
+      loader: "ts",
+    }));
+  },
+};
+
+async function bundle(name: string, entry: string, plugins: Plugin[] = []): Promise<string> {
+  const dir = join(out, name);
+  const outfile = join(dir, "worker.js");
   await build({
     entryPoints: [join(ROOT, entry)],
     bundle: true,
@@ -29,15 +47,26 @@ async function bundle(name: string, entry: string): Promise<string> {
     loader: { ".wasm": "copy" },
     minify: true,
     logLevel: "error",
+    plugins,
   });
   return outfile;
 }
 
-async function coldStart(scriptPath: string): Promise<number> {
+interface Probe {
+  method: string;
+  path: string;
+}
+
+interface Timing {
+  startMs: number;
+  firstMs: number;
+}
+
+async function coldStart(scriptPath: string, probe: Probe): Promise<Timing> {
   const started = performance.now();
   const mf = new Miniflare({
     modules: true,
-    modulesRoot: out,
+    modulesRoot: join(scriptPath, ".."),
     scriptPath,
     modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
     compatibilityDate: "2026-04-20",
@@ -45,29 +74,49 @@ async function coldStart(scriptPath: string): Promise<number> {
     d1Databases: ["DB"],
     queueProducers: { USAGE_QUEUE: "gateway-usage" },
   });
-  const res = await mf.dispatchFetch("http://localhost/health-or-404");
+  await mf.ready;
+  const ready = performance.now();
+  const res = await mf.dispatchFetch(`http://localhost${probe.path}`, { method: probe.method, headers: { "content-type": "application/json" }, body: probe.method === "POST" ? "{}" : undefined });
   await res.arrayBuffer();
-  const ms = performance.now() - started;
+  const done = performance.now();
   await mf.dispose();
-  return ms;
+  return { startMs: ready - started, firstMs: done - ready };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const runs = Number(process.env.RUNS ?? 7);
-const workers = [
-  { name: "gateway (src/index.ts)", file: await bundle("gateway", "src/index.ts"), times: [] as number[] },
-  { name: "chain worker (src/chain-worker.ts)", file: await bundle("chain", "src/chain-worker.ts"), times: [] as number[] },
-];
-// Interleaved, so machine load affects both alike.
-for (let i = 0; i < runs; i++) for (const w of workers) w.times.push(await coldStart(w.file));
-/** The bundle plus the WebAssembly modules esbuild copied beside it (only the gateway imports one). */
-function bundleFiles(file: string): string[] {
-  const wasm = file.endsWith("gateway.js") ? readdirSync(out).filter((f) => f.endsWith(".wasm")).map((f) => join(out, f)) : [];
-  return [file, ...wasm];
+/** The inference route without credentials: Hono, the middlewares and the route run, then a 401. */
+const API: Probe = { method: "POST", path: "/v1/chat/completions" };
+/** The baseline: a Worker with nothing in it. */
+function emptyWorker(): string {
+  const dir = join(out, "empty");
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, "worker.js");
+  writeFileSync(file, 'export default { fetch() { return new Response("ok"); } };\n');
+  return file;
 }
+
+const workers = [
+  { name: "empty Worker (baseline)", file: emptyWorker(), probe: { method: "GET", path: "/" }, times: [] as Timing[] },
+  { name: "gateway (src/index.ts)", file: await bundle("gateway", "src/index.ts"), probe: API, times: [] as Timing[] },
+  { name: "gateway without the web app", file: await bundle("gateway-api-only", "src/index.ts", [withoutWebApp]), probe: API, times: [] as Timing[] },
+  { name: "chain worker (src/chain-worker.ts)", file: await bundle("chain", "src/chain-worker.ts"), probe: { method: "GET", path: "/health-or-404" }, times: [] as Timing[] },
+];
+// Interleaved, so machine load affects all alike.
+for (let i = 0; i < runs; i++) for (const w of workers) w.times.push(await coldStart(w.file, w.probe));
 for (const w of workers) {
-  const files = bundleFiles(w.file);
+  const dir = join(w.file, "..");
+  const files = readdirSync(dir).map((f) => join(dir, f));
+  const js = statSync(w.file).size;
   const bytes = files.reduce((n, f) => n + statSync(f).size, 0);
   const gz = files.reduce((n, f) => n + gzipSync(readFileSync(f)).length, 0);
-  console.log(`${w.name}: ${(bytes / 1024).toFixed(0)} KiB (${(gz / 1024).toFixed(0)} KiB gzip), start-up to first response median ${median(w.times).toFixed(0)} ms over ${runs}`);
+  const start = w.times.map((t) => t.startMs);
+  const first = w.times.map((t) => t.firstMs);
+  const total = w.times.map((t) => t.startMs + t.firstMs);
+  console.log(
+    `${w.name}: script ${(js / 1024).toFixed(0)} KiB, with modules ${(bytes / 1024).toFixed(0)} KiB (${(gz / 1024).toFixed(0)} KiB gzip); ` +
+      `over ${runs} runs: start-up median ${median(start).toFixed(0)} ms (min ${Math.min(...start).toFixed(0)}), ` +
+      `first ${w.probe.method} ${w.probe.path} median ${median(first).toFixed(1)} ms (min ${Math.min(...first).toFixed(1)}), ` +
+      `together median ${median(total).toFixed(0)} ms (min ${Math.min(...total).toFixed(0)})`,
+  );
 }
