@@ -9,7 +9,7 @@
  *   npm run bench -- --tree working   # measure the working tree instead of a snapshot of HEAD
  */
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -19,7 +19,7 @@ import { loadAverageNow, machineFacts } from "./lib/machine";
 import { readOps, type Flat } from "./lib/ops";
 import { runPhases, type PathDef, type RequestSpec, type Results, type Workload } from "./lib/phases";
 import { cpuMicros, peakRssKib, rssKib } from "./lib/procfs";
-import { fmtSummaryLine, PROFILE_NOTES_MARKER, renderMarkdown } from "./lib/render";
+import { fmtSummaryLine, renderReport } from "./lib/render";
 import { requestBodies } from "./lib/requests";
 import { seedSubscribers } from "./lib/seed";
 import { buildSummary } from "./lib/summary";
@@ -230,10 +230,7 @@ async function main(): Promise<void> {
     });
     mkdirSync(join(outDir, "bench/results"), { recursive: true });
     writeFileSync(join(outDir, "bench/results/latest.json"), `${JSON.stringify(summary, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v), 2)}\n`);
-    // The profile analysis is written by hand from a run's figures (bench/profile-notes.md).
-    const notesFile = join(ROOT, "bench/profile-notes.md");
-    const notes = existsSync(notesFile) && !smoke ? readFileSync(notesFile, "utf8").trim() : "_No profile notes (bench/profile-notes.md) for this run._";
-    writeFileSync(join(outDir, "BENCHMARKS.md"), renderMarkdown(summary).replace(PROFILE_NOTES_MARKER, notes));
+    writeFileSync(join(outDir, "BENCHMARKS.md"), renderReport(summary));
     log(`wrote ${join(outDir, "BENCHMARKS.md")}`);
     log(`targets:\n${fmtSummaryLine(summary)}`);
     if (summary.problems.length > 0) {

@@ -1,8 +1,10 @@
 /**
  * Is a difference between two sets of samples more than noise? A percentile bootstrap of the
  * difference of medians: resample both sets with replacement many times, take the middle 95% of
- * the resampled differences. Seeded, so the same samples always give the same interval.
+ * the resampled differences. Seeded, so the same samples always give the same interval. The
+ * median is the nearest-rank p50 the report's tables show (bench/lib/stats.ts).
  */
+import { percentile } from "./stats";
 
 export interface MedianDiff {
   /** median(a) - median(b) */
@@ -25,8 +27,7 @@ function rng(seed: number): () => number {
 }
 
 function median(sorted: Float64Array): number {
-  const n = sorted.length;
-  return n % 2 === 1 ? (sorted[(n - 1) / 2] as number) : ((sorted[n / 2 - 1] as number) + (sorted[n / 2] as number)) / 2;
+  return percentile(sorted, 50);
 }
 
 function resampledMedian(xs: readonly number[], buf: Float64Array, random: () => number): number {

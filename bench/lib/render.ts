@@ -1,10 +1,20 @@
 /** BENCHMARKS.md from a run's summary (bench/lib/summary.ts). */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ROOT } from "../../scripts/lib/dev-stack";
 import { PRICES, PRICES_READ_ON } from "./cost";
 import type { Workload } from "./phases";
 import type { RunSummary } from "./summary";
 
-/** Replaced by the hand-written analysis in bench/profile-notes.md when present (see main.ts). */
+/** Replaced by the hand-written analysis in bench/profile-notes.md when present. */
 export const PROFILE_NOTES_MARKER = "<!-- profile notes -->";
+
+/** The report with the profile analysis, written by hand from a run's figures (bench/profile-notes.md), pasted in. */
+export function renderReport(s: RunSummary): string {
+  const notesFile = join(ROOT, "bench/profile-notes.md");
+  const notes = existsSync(notesFile) && !s.input.smoke ? readFileSync(notesFile, "utf8").trim() : "_No profile notes (bench/profile-notes.md) for this run._";
+  return renderMarkdown(s).replace(PROFILE_NOTES_MARKER, notes);
+}
 
 const f2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : "n/a");
 const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : "n/a");
@@ -278,7 +288,7 @@ function measuredText(s: RunSummary): string {
     "- **CPU per request**: utime+stime from `/proc/<pid>/stat` of each process before and after each phase (10 ms tick), divided by the phase's successful requests. " +
       "For the gateway, `worker` is the workerd that runs the Worker (and, locally, the queue consumer, D1's SQLite, R2's and the Durable Objects' storage); `proxy` is wrangler dev's local proxy workerd and `wrangler` its Node process, neither of which exists in production. " +
       "Gateway phases wait 1.6 s before CPU and counters are read so the usage queue's batch (1 s timeout) is consumed and the grant book's idle give-back (1 s) lands inside the phase.",
-    "- **Operations**: the gateway's own counters (limits-object calls and storage rows, MinerHealth reports, queue messages, R2 puts, D1 rows), read before and after every gateway phase; the cost section divides them by the phase's requests.",
+    "- **Operations**: the gateway's own counters (limits-object calls and storage rows, MinerHealth reports, queue messages, R2 puts, D1 rows), read as every gateway phase starts and after the last one; the cost section divides them by the phases' requests.",
     "- **Memory**: resident set sampled every 200 ms, and the kernel's high-water mark (VmHWM) at the end.",
     "- The load generator, the upstreams and the path under test share the machine's cores: absolute numbers are this machine's, the ratios between paths are the point.",
     "- The code measured is a snapshot of the commit above (`git archive`), not the shared working tree: `wrangler dev` restarts the Worker whenever a file changes.",
