@@ -32,7 +32,7 @@ const BUILDS: Build[] = [
 const { values } = parseArgs({ options: { keep: { type: "boolean", default: false } } });
 
 /** Offline and quiet: no metrics, no account lookups, no colour codes in the captured output. */
-const ENV = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", NO_COLOR: "1", CI: "true" };
+const ENV = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", NO_COLOR: "1", FORCE_COLOR: "0", CI: "true" };
 
 function dryRun(b: Build, outdir: string): Promise<{ ok: boolean; output: string }> {
   const wrangler = join(ROOT, "node_modules/wrangler/bin/wrangler.js");
