@@ -51,8 +51,8 @@ const VARIANTS: Record<string, { what: string; patches: Patch[] }> = {
     ],
   },
   "no-usage-queue": {
-    what: "no usage event sent to the queue (so no consumer or D1 write either)",
-    patches: [{ file: "src/billing/usage-sink.ts", find: "await env.USAGE_QUEUE.send(event, { contentType: \"json\" });", replace: "void env;" }],
+    what: "no usage batch sent to the queue (so no consumer, R2 archive or D1 write either)",
+    patches: [{ file: "src/billing/usage-sink.ts", find: "await env.USAGE_QUEUE.send(batchMessage(batch), { contentType: \"v8\" });", replace: "void batchMessage;" }],
   },
 };
 
