@@ -19,6 +19,9 @@ import { loadAverageNow, machineFacts } from "./lib/machine";
 import { readOps, type Flat } from "./lib/ops";
 import { runPhases, type PathDef, type RequestSpec, type Results, type Workload } from "./lib/phases";
 import { cpuMicros, peakRssKib, rssKib } from "./lib/procfs";
+import { profileWhile } from "./lib/profiler";
+import { runLoad } from "./lib/load";
+import type { IsolateProfile } from "./lib/summary";
 import { fmtSummaryLine, renderReport } from "./lib/render";
 import { requestBodies } from "./lib/requests";
 import { seedSubscribers } from "./lib/seed";
@@ -53,7 +56,7 @@ const DEV_SUBSCRIBER = "sub_dev";
 const MANY_KEYS_PLAN = "pro";
 
 const config = smoke
-  ? { rounds: 1, phaseSec: 1, warmupSec: 1, levels: [1, 16], saturation: [] as number[], streams: [{ c: 2, n: 4 }], keys: 20, burst: { size: 30, bursts: 1, idleMs: 1200 }, tailMs: 1000, microIterations: 50 }
+  ? { rounds: 1, phaseSec: 1, warmupSec: 1, levels: [1, 16], saturation: [] as number[], streams: [{ c: 2, n: 4 }], keys: 20, burst: { size: 30, bursts: 1, idleMs: 1200 }, tailMs: 1000, profileSec: 2, microIterations: 50 }
   : {
       rounds: 3,
       phaseSec: 4,
@@ -65,6 +68,7 @@ const config = smoke
       burst: { size: 300, bursts: 2, idleMs: 1500 },
       // After the last phase, before the last counter reading: a limits object's expiry alarm comes one grant TTL (5 s) after the give-back.
       tailMs: 6500,
+      profileSec: 10,
       microIterations: 1000,
     };
 
@@ -192,6 +196,11 @@ async function main(): Promise<void> {
     clearInterval(sampler);
     const peakHwm = Object.fromEntries(Object.entries(tracked).map(([role, pid]) => [role, peakRssKib(pid)]));
 
+    // The gateway's own isolate, profiled: locally the Worker's workerd also runs miniflare's
+    // isolates (its entry, the D1, R2 and Queue simulators), which /proc cannot tell apart.
+    log("profiling the gateway's isolate under load");
+    const isolate = gateway.innerUrl ? await profileIsolate(gateway, gateway.innerUrl, fast) : null;
+
     // Metering was on: the gateway's own usage report must count what it served the dev subscriber.
     const usageRes = await fetch(`${gateway.url}/v1/usage`, { headers: { authorization: `Bearer ${gateway.devKey}` } });
     const usage = (await usageRes.json()) as { totals?: { requests?: number } | null };
@@ -225,6 +234,7 @@ async function main(): Promise<void> {
       metering: { servedByGateway: servedDev, meteredRequests: usage.totals?.requests ?? 0, batches: recorded.batches, batchedEvents: recorded.events },
       manyKeys: { subscribers: seeded.subscriberIds.length, planId: MANY_KEYS_PLAN },
       runOps: { start: opsStart, end: opsEnd },
+      isolate,
       node,
       workerd,
     });
@@ -239,6 +249,36 @@ async function main(): Promise<void> {
     }
   } finally {
     await stopAll();
+  }
+}
+
+/** Non-streamed chat at 16 connections on the Worker's own socket with the CPU profiler on; null when profiling failed. */
+async function profileIsolate(gateway: Gateway, base: string, upstream: Upstream): Promise<IsolateProfile | null> {
+  const connections = 16;
+  const intervalUs = 200;
+  try {
+    const t = requestTarget("gateway", upstream, base, gateway.devKey, "");
+    const { result, analysis, bundleFound } = await profileWhile(gateway.pids.worker, intervalUs, async () => {
+      const r = await runLoad({ ...t, body: bodies.chat, connections, durationSec: config.profileSec });
+      await new Promise((res) => setTimeout(res, GATEWAY_SETTLE_MS)); // the batch's consumer and the give-back
+      return r;
+    });
+    const per = (ms: number) => (result.ok > 0 ? (ms * 1000) / result.ok : Number.NaN);
+    return {
+      connections,
+      seconds: config.profileSec,
+      intervalUs,
+      requests: result.ok,
+      failed: result.failed,
+      bundleFound,
+      totalUsPerRequest: per(analysis.totalMs),
+      tasks: analysis.tasks.map(([k, v]) => [k, per(v)]),
+      modules: analysis.modules.slice(0, 20).map(([k, v]) => [k, per(v)]),
+      functions: analysis.functions.slice(0, 20).map(([k, v]) => [k, per(v)]),
+    };
+  } catch (err) {
+    log(`profiling failed: ${err instanceof Error ? err.message : String(err)}`);
+    return null;
   }
 }
 
@@ -267,7 +307,8 @@ async function inSnapshot(): Promise<number> {
     const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT }).toString().trim();
     const outDir = values.out ?? (smoke ? mkdtempSync(join(tmpdir(), "bench-smoke-")) : ROOT);
     log(`benchmarking a snapshot of HEAD (${commit}) in ${dir}`);
-    const args = ["--import", "tsx", join(dir, "bench/main.ts"), "--in-snapshot", "--out", outDir, ...(smoke ? ["--smoke"] : [])];
+    // Node 20's WebSocket (the CPU profiler's DevTools connection) is behind a flag.
+    const args = ["--experimental-websocket", "--import", "tsx", join(dir, "bench/main.ts"), "--in-snapshot", "--out", outDir, ...(smoke ? ["--smoke"] : [])];
     const child = spawn(process.execPath, args, { cwd: dir, stdio: "inherit", env: { ...process.env, BENCH_COMMIT: commit } });
     const forward = (sig: NodeJS.Signals) => child.kill(sig);
     process.on("SIGINT", forward);

@@ -170,10 +170,21 @@ export function renderMarkdown(s: RunSummary): string {
 
   push("## Where the gateway's CPU goes", "");
   push(
-    `The Worker's workerd spent **${Object.entries(s.workerCpuUsPerRequest).map(([p, us]) => `${f0(us)} µs (${label[p] ?? p})`).join(", ")} of CPU per one-key non-streamed request** over the fixed-concurrency phases. ` +
-      "Components of the request path measured in isolation (per call; `signRequest` is SHA-256 of the body, a UUID and the sr25519 signature):",
+    `The Worker's whole workerd process spent **${Object.entries(s.workerCpuUsPerRequest).map(([p, us]) => `${f0(us)} µs (${label[p] ?? p})`).join(", ")} of CPU per one-key non-streamed request** over the fixed-concurrency phases (/proc). ` +
+      "Components below are per call; `signRequest` is SHA-256 of the body, a UUID and the sr25519 signature.",
     "",
   );
+  if (input.isolate) {
+    const p = input.isolate;
+    push(
+      `The gateway's own isolate, under a CPU profiler (bench/lib/profiler.ts) on the workerd socket at ${p.connections} connections for ${p.seconds} s (${p.requests} requests, ${p.failed} failed): each sample counts as one ${p.intervalUs} µs interval, so time other isolates of the same workerd (miniflare's entry, D1, R2 and Queue simulators) or other processes took is not charged to it; natives and WebAssembly count for the JS that called them. In all **${f0(p.totalUsPerRequest)} µs per request**${p.bundleFound ? "" : " (wrangler's bundle was not found: no module names)"}:`,
+      "",
+    );
+    push(table(["task", "µs per request"], p.tasks.map(([k, v]) => [k, f0(v)])), "");
+    push(table(["module (top 20)", "µs per request"], p.modules.map(([k, v]) => [k, f0(v)])), "");
+    push(table(["function (top 20)", "µs per request"], p.functions.map(([k, v]) => [k, f0(v)])), "");
+    push("Components of the request path measured in isolation:", "");
+  }
   const wc = input.workerd?.components ?? [];
   const nc = input.node.components;
   const names = [...new Set([...wc.map((c) => c.name), ...nc.map((c) => c.name)])];

@@ -33,8 +33,29 @@ export interface RunInput {
   manyKeys: { subscribers: number; planId: string } | null;
   /** The isolate's counters over the whole run (first and last reading), to check the phases' attribution. */
   runOps: { start: Flat; end: Flat } | null;
+  /** The gateway's isolate under a profiler (bench/lib/profiler.ts), or null. */
+  isolate: IsolateProfile | null;
   node: NodeComponents;
   workerd: WorkerdComponents | null;
+}
+
+/** µs per request by task, module and function, from the samples of a CPU profile of the gateway's isolate. */
+export interface IsolateProfile {
+  connections: number;
+  seconds: number;
+  intervalUs: number;
+  requests: number;
+  failed: number;
+  bundleFound: boolean;
+  totalUsPerRequest: number;
+  tasks: [string, number][];
+  modules: [string, number][];
+  functions: [string, number][];
+}
+
+/** The profile's time per request that production bills as Worker CPU: everything but the Durable Objects'. */
+export function isolateWorkerCpuUs(p: IsolateProfile): number {
+  return p.totalUsPerRequest - p.tasks.filter(([k]) => k.startsWith("Durable Objects")).reduce((s, [, v]) => s + v, 0);
 }
 
 export interface PathFigures {
