@@ -36,6 +36,23 @@ export function stubTransport(stub: DurableObjectStub<SubscriberLimits>, subscri
   };
 }
 
+/**
+ * The subscriber's object as a transport that gets its stub only when a call is made: most
+ * admissions come from the book and make none, and a stub costs a SHA-256 of the subscriber id
+ * (`idFromName`) per request otherwise.
+ */
+export function lazyTransport(env: Pick<Env, "LIMITS">, subscriberId: string): LimitsTransport {
+  let transport: LimitsTransport | null = null;
+  const t = () => (transport ??= stubTransport(limitsStub(env, subscriberId), subscriberId));
+  return {
+    exchange: (input) => t().exchange(input),
+    reserve: (input) => t().reserve(input),
+    settleLease: (leaseId, tokens, cost) => t().settleLease(leaseId, tokens, cost),
+    releaseLease: (leaseId) => t().releaseLease(leaseId),
+    renewLease: (leaseId, ttlMs) => t().renewLease(leaseId, ttlMs),
+  };
+}
+
 export function bookSettings(env: Env): BookSettings {
   const cfg = billingConfig(env);
   return { ttlMs: cfg.grantTtlMs, idleMs: cfg.grantIdleMs, flushMs: cfg.grantFlushMs, leaseTtlMs: cfg.leaseTtlMs, fraction: cfg.grantSliceFraction };
@@ -97,7 +114,7 @@ export function grantAdmitter(deps: GrantAdmitterDeps): Admitter {
     async admit(req: AdmissionRequest): Promise<Admission> {
       const book = books.of(req.subscriberId);
       const ctx: BookContext = {
-        transport: stubTransport(limitsStub(deps.env, req.subscriberId), req.subscriberId),
+        transport: lazyTransport(deps.env, req.subscriberId),
         defer(task, ms) {
           deps.waitUntil(
             (ms > 0 ? sleep(ms) : Promise.resolve()).then(task).catch((err: unknown) => console.error("limits: background work failed", err)),

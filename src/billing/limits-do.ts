@@ -67,7 +67,7 @@ export interface ExchangeResult {
 const MIN_GRANT_TTL_MS = 1_000;
 const MAX_GRANT_TTL_MS = 60_000;
 
-export function limitsStub(env: Env, subscriberId: string): DurableObjectStub<SubscriberLimits> {
+export function limitsStub(env: Pick<Env, "LIMITS">, subscriberId: string): DurableObjectStub<SubscriberLimits> {
   return env.LIMITS.get(env.LIMITS.idFromName(subscriberId));
 }
 
