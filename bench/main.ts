@@ -26,7 +26,7 @@ import { fmtSummaryLine, renderReport } from "./lib/render";
 import { requestBodies } from "./lib/requests";
 import { seedSubscribers } from "./lib/seed";
 import { buildSummary } from "./lib/summary";
-import { requestTarget, startGateway, startPortkey, startUpstream, type Gateway, type PathName, type Peer, type Upstream } from "./lib/targets";
+import { requestTarget, startForwarder, startGateway, startPortkey, startUpstream, type Forwarder, type Gateway, type PathName, type Peer, type Upstream } from "./lib/targets";
 import { measureNodeComponents } from "./micro/node-components";
 import { measureWorkerdComponents } from "./lib/workerd-components";
 
@@ -103,6 +103,25 @@ function workloadsOf(): { measured: Workload[]; warmup: Workload[] } {
   return { measured, warmup };
 }
 
+/**
+ * The forwarding-only Worker on its own workerd socket: one-key chat and the default streams,
+ * the floor of what workerd and miniflare cost by themselves.
+ */
+function forwarderPath(f: Forwarder, fast: Upstream, paced: Upstream): PathDef {
+  const json = { "content-type": "application/json" };
+  return {
+    id: "forwarder",
+    label: "a forwarding-only Worker (workerd socket)",
+    roles: { worker: f.pids.worker },
+    settleMs: 300,
+    request(w: Workload): RequestSpec | null {
+      if (w.kind === "load" && w.endpoint === "chat" && w.keys === "one") return { url: `${f.url}/v1/chat/completions`, headers: { ...json, "x-upstream": fast.url }, body: bodies.chat };
+      if (w.kind === "stream" && w.continuation) return { url: `${f.url}/v1/chat/completions`, headers: { ...json, "x-upstream": paced.url }, body: bodies.stream };
+      return null;
+    },
+  };
+}
+
 /** Requests answered 2xx of the workloads matching `pick`, over the gateway paths. */
 function gatewayServed(results: Results, workloads: readonly Workload[], pick: (w: Workload) => boolean): number {
   let n = 0;
@@ -135,7 +154,9 @@ async function main(): Promise<void> {
     stops.push(() => gateway.stack.stop());
     const portkey: Peer = await startPortkey();
     stops.push(() => portkey.process.stop());
-    log(`gateway ${gateway.url} (workerd entry ${gateway.innerUrl ?? "not found"}), portkey ${portkey.url}`);
+    const forwarder: Forwarder = await startForwarder();
+    stops.push(() => forwarder.process.stop());
+    log(`gateway ${gateway.url} (workerd entry ${gateway.innerUrl ?? "not found"}), portkey ${portkey.url}, forwarding Worker ${forwarder.url}`);
     const admin = { url: gateway.url, token: gateway.stack.adminToken };
 
     log(`seeding ${config.keys} subscribers with a key each (plan ${MANY_KEYS_PLAN})`);
@@ -172,10 +193,11 @@ async function main(): Promise<void> {
       path("gateway", "this gateway (wrangler dev)", "gateway", gateway.url, { ...gwRoles }, GATEWAY_SETTLE_MS),
     ];
     if (gateway.innerUrl) paths.push(path("gateway-workerd", "this gateway (workerd socket)", "gateway", gateway.innerUrl, { ...gwRoles }, GATEWAY_SETTLE_MS));
+    paths.push(forwarderPath(forwarder, fast, paced));
     paths.push(path("portkey", "Portkey gateway 1.15.2 (Node)", "portkey", portkey.url, { portkey: portkey.pid }, 300));
 
     // Memory: sample resident sets through the run; the kernel's high-water mark is read at the end.
-    const tracked: Record<string, number> = { ...gwRoles, portkey: portkey.pid, upstreamFast: fast.process.child.pid as number };
+    const tracked: Record<string, number> = { ...gwRoles, forwarder: forwarder.pids.worker, portkey: portkey.pid, upstreamFast: fast.process.child.pid as number };
     const peakSampled: Record<string, number> = {};
     const sampler = setInterval(() => {
       for (const [role, pid] of Object.entries(tracked)) peakSampled[role] = Math.max(peakSampled[role] ?? 0, rssKib(pid));

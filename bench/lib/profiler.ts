@@ -118,7 +118,7 @@ export function analyse(p: Profile, bundle: string | null): Analysis {
   return { totalMs: totalUs / 1000, tasks: top(tasks, 10), modules: top(modules, 40), functions: top(functions, 40) };
 }
 
-/** wrangler dev's bundle of the running Worker (its newest .wrangler/tmp/dev-* build), for module names. */
+/** wrangler dev's bundle of the running gateway (its newest .wrangler/tmp/dev-* build holding the pipeline), for module names. */
 export function readBundle(): string | null {
   const dir = join(ROOT, ".wrangler/tmp");
   if (!existsSync(dir)) return null;
@@ -126,7 +126,11 @@ export function readBundle(): string | null {
     .filter((d) => d.startsWith("dev-") && existsSync(join(dir, d, "index.js")))
     .map((d) => join(dir, d, "index.js"))
     .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
-  return builds[0] ? readFileSync(builds[0], "utf8") : null;
+  for (const file of builds) {
+    const text = readFileSync(file, "utf8");
+    if (text.includes("// src/pipeline/serve.ts")) return text;
+  }
+  return null;
 }
 
 export class Cdp {

@@ -293,7 +293,7 @@ function measuredText(s: RunSummary): string {
       `streams go to one paced like a model, TTFT ${cfg.paced.ttftMs} ms and ${cfg.paced.tokensPerSec} tokens/s (${cfg.streamTokens} tokens).`,
     "- **Paths** (the same request, the same upstream):",
     ...input.paths.map((p) => `  - \`${p.id}\`: ${pathText(p.id, p.label)}`),
-    "- **Workloads** (each a phase per path per round): non-streamed chat on one key at fixed connection counts (autocannon); the same at 16 connections spread over many keys; `/v1/messages` and `/v1/responses` at 16 connections; streamed chat 1 and 16 at a time, each also with continuation opted out; bursts of requests sent at once on one key for admission. Portkey takes part in the one-key chat and stream phases only (it has no keys, and its Messages/Responses are other products).",
+    "- **Workloads** (each a phase per path per round): non-streamed chat on one key at fixed connection counts (autocannon); the same at 16 connections spread over many keys; `/v1/messages` and `/v1/responses` at 16 connections; streamed chat 1 and 16 at a time, each also with continuation opted out; bursts of requests sent at once on one key for admission. Portkey and the forwarding Worker take part in the one-key chat and the default stream phases only (no keys; their Messages/Responses are other products or none).",
     `- **Interleaving**: ${cfg.rounds} rounds; in each round every workload visits every path in a rotated order, ${cfg.phaseSec} s per non-streamed phase. Samples of all rounds are merged before percentiles are taken. A warm-up phase per path and endpoint precedes the rounds.`,
     "- **Streams** are read by a small measuring client (node:http) that records the time to the first content event (TTFT) and the gaps between content events.",
     "- **CPU per request**: utime+stime from `/proc/<pid>/stat` of each process before and after each phase (10 ms tick), divided by the phase's successful requests. " +
@@ -327,6 +327,8 @@ function pathText(id: string, labelText: string): string {
       return `${labelText}: \`wrangler dev\` (workerd) with auth (API key), admission from grant books of the per-subscriber limits Durable Object, routing, Epistula signing (sr25519 in WebAssembly) and metering (batches → Queue → R2 archive + D1 rollups) on, as \`npm run dev\` serves it; this includes wrangler's local proxy hop, which production does not have.`;
     case "gateway-workerd":
       return `${labelText}: the same Worker reached on its own workerd socket (miniflare's entry), skipping wrangler's proxy: the closest local stand-in for production.`;
+    case "forwarder":
+      return `${labelText}: a Worker that only forwards each request to the upstream and streams the answer back (bench/forwarder/), under \`wrangler dev\` like the gateway and reached on its own workerd socket: the floor of what workerd and miniflare cost per request by themselves.`;
     case "portkey":
       return `${labelText}: \`@portkey-ai/gateway\` from npm on Node, headless, OpenAI provider with the upstream as custom host (\`x-portkey-custom-host\`); no auth, limits or metering. A preload binds it to loopback and works around its streaming bug on Node 20 (bench/peer/loopback-only.mjs).`;
     default:
@@ -340,6 +342,7 @@ function roleText(role: string): string {
       worker: "gateway: the Worker's workerd",
       proxy: "gateway: wrangler dev proxy workerd",
       wrangler: "gateway: wrangler (Node)",
+      forwarder: "forwarding-only Worker: its workerd",
       portkey: "Portkey (Node)",
       upstreamFast: "upstream (Node)",
     }[role] ?? role
