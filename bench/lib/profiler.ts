@@ -177,9 +177,9 @@ export async function findInspectorTarget(pid: number): Promise<InspectorTarget>
       if (!res.ok) continue;
       const list = (await res.json()) as InspectorTarget[];
       if (!Array.isArray(list)) continue;
-      for (const t of list) process.stderr.write(`inspector target: ${t.title ?? ""} ${t.url ?? ""}\n`);
-      const target = list.find((t) => `${t.title ?? ""}`.includes("bittensor-gateway") && !`${t.title ?? ""}`.includes("chain")) ?? list[0];
+      const target = list.find((t) => `${t.title ?? ""}`.includes("bittensor-gateway") && !`${t.title ?? ""}`.includes("chain"));
       if (target) return target;
+      process.stderr.write(`no gateway among the inspector targets on port ${port}: ${list.map((t) => t.title ?? "?").join(", ")}\n`);
     } catch {
       /* not the inspector */
     }
