@@ -16,6 +16,7 @@ import { parseArgs } from "node:util";
 import { CONTINUATION_HEADER } from "../src/pipeline/continuation";
 import { ROOT } from "../scripts/lib/dev-stack";
 import { loadAverageNow, machineFacts } from "./lib/machine";
+import { watchLog } from "./lib/gateway-log";
 import { readOps, type Flat } from "./lib/ops";
 import { runPhases, type PathDef, type RequestSpec, type Results, type Workload } from "./lib/phases";
 import { cpuMicros, peakRssKib, rssKib } from "./lib/procfs";
@@ -152,6 +153,7 @@ async function main(): Promise<void> {
     log("starting the gateway (wrangler dev) and Portkey");
     const gateway: Gateway = await startGateway([fast, paced]);
     stops.push(() => gateway.stack.stop());
+    const gatewayLog = watchLog(gateway.stack.gateway.child);
     const portkey: Peer = await startPortkey();
     stops.push(() => portkey.process.stop());
     const forwarder: Forwarder = await startForwarder();
@@ -257,6 +259,7 @@ async function main(): Promise<void> {
       manyKeys: { subscribers: seeded.subscriberIds.length, planId: MANY_KEYS_PLAN },
       runOps: { start: opsStart, end: opsEnd },
       isolate,
+      gatewayLog: gatewayLog.messages(),
       node,
       workerd,
     });

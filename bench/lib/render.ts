@@ -233,6 +233,11 @@ export function renderMarkdown(s: RunSummary): string {
     push("", "Other failures (saturation past 64 connections, stream errors, answers without an admission timing; a load level with 1% or more failed does not count for maximum throughput):", "");
     push(s.saturation.map((p) => `- ${p}`).join("\n"));
   }
+  const logged = input.gatewayLog ?? []; // absent in summaries from before it was recorded
+  if (logged.length > 0) {
+    push("", "What the gateway (wrangler dev) logged as warnings or errors during the run, by message (ids and numbers blanked):", "");
+    push(table(["times", "message"], logged.slice(0, 20).map((m) => [String(m.count), `\`${m.message.replace(/`/g, "'").replace(/\|/g, "\\|")}\``])));
+  }
   push("", "## Reproduce", "");
   push("```sh\nnpm ci\nnpm run bench          # ~12 minutes; rewrites this file and bench/results/latest.json\nnpm run bench:smoke    # about a minute, checks the harness end to end\n```", "");
   return out.join("\n");

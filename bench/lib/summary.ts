@@ -8,6 +8,7 @@ import type { NodeComponents } from "../micro/node-components";
 import { costPerMillionRequests, milli, PRICES, usd, type CostLine } from "./cost";
 import { deriveUsage, type Derivation } from "./cost-derivation";
 import { evaluateTargets, GATEWAY_IDS, type Target } from "./goals";
+import type { LoggedMessage } from "./gateway-log";
 import type { MachineFacts } from "./machine";
 import { medianDiff, type MedianDiff } from "./noise";
 import type { Flat } from "./ops";
@@ -35,6 +36,8 @@ export interface RunInput {
   runOps: { start: Flat; end: Flat } | null;
   /** The gateway's isolate under a profiler (bench/lib/profiler.ts), or null. */
   isolate: IsolateProfile | null;
+  /** Warnings and errors wrangler printed for the gateway during the run, by message. */
+  gatewayLog: LoggedMessage[];
   node: NodeComponents;
   workerd: WorkerdComponents | null;
 }
