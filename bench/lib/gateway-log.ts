@@ -19,6 +19,8 @@ function normalise(line: string): string {
     .replace(ANSI, "")
     .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi, "<uuid>")
     .replace(/\b(req|ub|sub|key)_[0-9a-z_]+/gi, "$1_<id>")
+    // workerd's internal-error references
+    .replace(/\b(reference = |wdErrId = )[0-9a-z]+/gi, "$1<ref>")
     .replace(/\b\d+(\.\d+)?\b/g, "#")
     .trim()
     .slice(0, 300);
