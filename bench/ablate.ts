@@ -15,7 +15,7 @@ import { parseArgs } from "node:util";
 import { ROOT } from "../scripts/lib/dev-stack";
 import { runPhases, type PathDef, type Workload } from "./lib/phases";
 import { summarise } from "./lib/stats";
-import { requestTarget, startGateway, startUpstream } from "./lib/targets";
+import { privateDevRegistry, requestTarget, startGateway, startUpstream } from "./lib/targets";
 
 process.env.WRANGLER_SEND_METRICS = "false";
 process.env.CLOUDFLARE_CF_FETCH_ENABLED = "false";
@@ -68,6 +68,7 @@ interface VariantResult {
 
 /** Inside a patched snapshot: measure and print one JSON line. */
 async function measureHere(variant: string): Promise<void> {
+  process.once("exit", privateDevRegistry());
   const up = await startUpstream("upstream-fast", { hotkeyUri: "//Bob", model: "bench/fast", ttftMs: 5, tokensPerSec: 2000 });
   try {
     const gateway = await startGateway([up]);

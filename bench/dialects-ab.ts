@@ -60,6 +60,12 @@ interface Figures {
 
 /** Inside a snapshot: measure and print one JSON line. */
 async function measureHere(): Promise<void> {
+  // A dev registry of its own (as bench/lib/targets.ts privateDevRegistry does; inline because the
+  // older snapshot this script is copied into has no such helper): the shared one reloads the
+  // gateway whenever another dev session registers the same Worker name.
+  const registry = mkdtempSync(join(tmpdir(), "bench-wrangler-registry-"));
+  process.env.WRANGLER_REGISTRY_PATH = registry;
+  process.once("exit", () => rmSync(registry, { recursive: true, force: true }));
   const up = await startUpstream("upstream-fast", { hotkeyUri: "//Bob", model: "bench/fast", ttftMs: 5, tokensPerSec: 2000 });
   try {
     const gateway = await startGateway([up]);

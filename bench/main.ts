@@ -27,7 +27,7 @@ import { fmtSummaryLine, renderReport } from "./lib/render";
 import { requestBodies } from "./lib/requests";
 import { seedSubscribers } from "./lib/seed";
 import { buildSummary } from "./lib/summary";
-import { requestTarget, startForwarder, startGateway, startPortkey, startUpstream, type Forwarder, type Gateway, type PathName, type Peer, type Upstream } from "./lib/targets";
+import { privateDevRegistry, requestTarget, startForwarder, startGateway, startPortkey, startUpstream, type Forwarder, type Gateway, type PathName, type Peer, type Upstream } from "./lib/targets";
 import { measureNodeComponents } from "./micro/node-components";
 import { measureWorkerdComponents } from "./lib/workerd-components";
 
@@ -143,6 +143,9 @@ async function main(): Promise<void> {
   process.once("SIGINT", () => void stopAll().finally(() => process.exit(130)));
   process.once("SIGTERM", () => void stopAll().finally(() => process.exit(143)));
 
+  // Pushed first, so it runs last: after every wrangler dev has stopped.
+  const dropRegistry = privateDevRegistry();
+  stops.push(async () => dropRegistry());
   try {
     log(`load average at the start: ${loadAtStart}`);
     log("starting the fixed upstreams");

@@ -14,7 +14,7 @@ import { parseArgs } from "node:util";
 import { ROOT } from "../scripts/lib/dev-stack";
 import { runLoad } from "./lib/load";
 import { profileWhile } from "./lib/profiler";
-import { requestTarget, startGateway, startUpstream } from "./lib/targets";
+import { privateDevRegistry, requestTarget, startGateway, startUpstream } from "./lib/targets";
 
 process.env.WRANGLER_SEND_METRICS = "false";
 process.env.CLOUDFLARE_CF_FETCH_ENABLED = "false";
@@ -22,6 +22,8 @@ process.env.CLOUDFLARE_CF_FETCH_ENABLED = "false";
 const { values } = parseArgs({ options: { seconds: { type: "string", default: "10" }, connections: { type: "string", default: "16" } } });
 
 async function main(): Promise<void> {
+  const dropRegistry = privateDevRegistry();
+  process.once("exit", dropRegistry);
   const up = await startUpstream("upstream-fast", { hotkeyUri: "//Bob", model: "bench/fast", ttftMs: 5, tokensPerSec: 2000 });
   const gateway = await startGateway([up]).catch(async (err: unknown) => {
     await up.process.stop();

@@ -5,12 +5,27 @@
  *   portkey  Portkey's open-source gateway on Node, forwarding to the upstream as a custom host.
  * Plus the processes whose CPU and memory each path costs, found in /proc.
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startDevStack, ROOT, type DevStack } from "../../scripts/lib/dev-stack";
 import { freePort, startProcess, waitForHttp, waitForPort, type Managed } from "../../scripts/lib/processes";
 import { commandLine, descendants, listeningLoopbackPorts } from "./procfs";
 
 export type PathName = "direct" | "gateway" | "portkey";
+
+/**
+ * Gives every `wrangler dev` this process starts a dev registry of its own. wrangler's registry
+ * (~/.config/.wrangler/registry) is shared by every dev session on the machine and keyed by Worker
+ * name, and a running `wrangler dev` reloads its Worker (new workerd, new ports, requests in flight
+ * cut) whenever the registry changes: another engineer's dev stack or test suite starting
+ * `bittensor-gateway` restarted the benchmark's gateway mid-phase. Returns the cleanup.
+ */
+export function privateDevRegistry(): () => void {
+  const dir = mkdtempSync(join(tmpdir(), "bench-wrangler-registry-"));
+  process.env.WRANGLER_REGISTRY_PATH = dir;
+  return () => rmSync(dir, { recursive: true, force: true });
+}
 
 export interface Upstream {
   url: string;
