@@ -12,6 +12,8 @@ export interface BurstSpec {
   headers: Record<string, string>;
   body: string;
   size: number;
+  /** A request not answered in full by then fails as "timeout" (autocannon's phases use 30 s too). */
+  timeoutMs?: number;
 }
 
 export interface BurstResult {
@@ -35,30 +37,36 @@ export async function runBurst(spec: BurstSpec): Promise<BurstResult> {
   const one = () =>
     new Promise<void>((resolve) => {
       const started = nowMs();
+      let settled = false;
+      const done = (what: string | null) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (what !== null) fail(what);
+        resolve();
+      };
       const req = request(spec.url, { method: "POST", agent, headers: { ...spec.headers, "content-length": Buffer.byteLength(spec.body) } }, (res) => {
         const timing = res.headers["server-timing"];
         const m = typeof timing === "string" ? ADMISSION.exec(timing) : null;
         res.resume();
         res.once("end", () => {
-          if (res.statusCode !== 200) fail(`status ${res.statusCode}`);
-          else {
-            out.ok++;
-            out.latenciesMs.push(nowMs() - started);
-            // Answered without the header: counted, and listed so the report shows it.
-            if (m) out.admissionMs.push(Number(m[1]));
-            else out.failures["200 without admission timing"] = (out.failures["200 without admission timing"] ?? 0) + 1;
-          }
-          resolve();
+          if (settled) return;
+          if (res.statusCode !== 200) return done(`status ${res.statusCode}`);
+          out.ok++;
+          out.latenciesMs.push(nowMs() - started);
+          // Answered without the header: counted, and listed so the report shows it.
+          if (m) out.admissionMs.push(Number(m[1]));
+          else out.failures["200 without admission timing"] = (out.failures["200 without admission timing"] ?? 0) + 1;
+          done(null);
         });
-        res.once("error", (err) => {
-          fail(err.message);
-          resolve();
-        });
+        res.once("error", (err) => done(err.message));
       });
-      req.once("error", (err) => {
-        fail(err.message);
-        resolve();
-      });
+      req.once("error", (err) => done(err.message));
+      // A request that never ends must not hold the whole run.
+      const timer = setTimeout(() => {
+        done("timeout");
+        req.destroy();
+      }, spec.timeoutMs ?? 30_000);
       req.end(spec.body);
     });
   await Promise.all(Array.from({ length: spec.size }, one));

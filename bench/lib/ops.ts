@@ -12,9 +12,19 @@ export interface Admin {
   token: string;
 }
 
-export async function readOps(a: Admin): Promise<Flat> {
+/** Null when the gateway does not answer in time (a wedged gateway must not stop the run). */
+export async function readOps(a: Admin): Promise<Flat | null> {
+  try {
+    return await read(a);
+  } catch (err) {
+    process.stderr.write(`[bench] operation counters unreadable: ${err instanceof Error ? err.message : String(err)}\n`);
+    return null;
+  }
+}
+
+async function read(a: Admin): Promise<Flat> {
   // A `since` in the future: the usage report sums no rows; only the counters are wanted.
-  const res = await fetch(`${a.url}/admin/usage?since=2100-01-01T00:00:00Z`, { headers: { authorization: `Bearer ${a.token}` } });
+  const res = await fetch(`${a.url}/admin/usage?since=2100-01-01T00:00:00Z`, { headers: { authorization: `Bearer ${a.token}` }, signal: AbortSignal.timeout(30_000) });
   if (!res.ok) throw new Error(`GET /admin/usage: ${res.status} ${await res.text()}`);
   const { operations } = (await res.json()) as { operations: { since: number; counts: Record<string, number> } };
   const out: Flat = { "isolate.since": operations.since };

@@ -46,8 +46,8 @@ export interface PathDef {
   roles: Record<string, number>;
   /** Asynchronous work (usage batches, grant give-backs) to let finish before reading CPU. */
   settleMs: number;
-  /** The gateway's operation counters (flat), read as each gateway phase starts; one shared counter source. */
-  probe?: () => Promise<Record<string, number>>;
+  /** The gateway's operation counters (flat), read as each gateway phase starts; one shared counter source. Null: unreadable. */
+  probe?: () => Promise<Record<string, number> | null>;
 }
 
 export interface Acc {
@@ -91,7 +91,7 @@ export async function runPhases(paths: readonly PathDef[], plan: PhasePlan): Pro
   for (const w of plan.workloads) results[w.id] = Object.fromEntries(paths.filter((p) => takesPart(w, p)).map((p) => [p.id, emptyAcc()]));
   /** The gateway phase whose interval is open, with the reading it started from. */
   let open: { acc: Acc; from: Record<string, number> } | null = null;
-  let probe: (() => Promise<Record<string, number>>) | null = null;
+  let probe: (() => Promise<Record<string, number> | null>) | null = null;
 
   for (let round = 0; round < plan.rounds; round++) {
     for (const [wi, w] of plan.workloads.entries()) {
@@ -106,8 +106,8 @@ export async function runPhases(paths: readonly PathDef[], plan: PhasePlan): Pro
         if (p.probe) {
           probe = p.probe;
           const reading = await p.probe();
-          if (open) addDeltas(open.acc, open.from, reading);
-          open = { acc, from: reading };
+          if (open) closeInterval(open, reading);
+          open = reading ? { acc, from: reading } : null;
         }
         const before = Object.fromEntries(Object.entries(p.roles).map(([role, pid]) => [role, cpuMicros(pid)]));
         const t0 = process.hrtime.bigint();
@@ -153,9 +153,15 @@ export async function runPhases(paths: readonly PathDef[], plan: PhasePlan): Pro
   }
   if (open && probe) {
     await sleep(plan.tailMs ?? 0);
-    addDeltas(open.acc, open.from, await probe());
+    closeInterval(open, await probe());
   }
   return results;
+}
+
+/** The interval's counts go to its phase; an unreadable end reading loses them (counted as lost). */
+function closeInterval(open: { acc: Acc; from: Record<string, number> }, reading: Record<string, number> | null): void {
+  if (reading) addDeltas(open.acc, open.from, reading);
+  else open.acc.opsLost++;
 }
 
 function addDeltas(acc: Acc, before: Record<string, number>, after: Record<string, number>): void {

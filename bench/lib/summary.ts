@@ -29,7 +29,7 @@ export interface RunInput {
   memory: { idleKib: Record<string, number>; peakSampledKib: Record<string, number>; peakHwmKib: Record<string, number> };
   cpuTotalUs: Record<string, number>;
   /** Usage the run metered for the dev subscriber, and how all usage travelled (`usage_batches`). */
-  metering: { servedByGateway: number; meteredRequests: number; batches: number; batchedEvents: number };
+  metering: { servedByGateway: number; meteredRequests: number | null; batches: number; batchedEvents: number };
   /** The many-keys workload's subscribers. */
   manyKeys: { subscribers: number; planId: string } | null;
   /** The isolate's counters over the whole run (first and last reading), to check the phases' attribution. */
@@ -316,7 +316,8 @@ export function buildSummary(input: RunInput): RunSummary {
   }
 
   const targets = evaluateTargets(input, figures, maxThroughput, workerCpuUsPerRequest, costs, continuation);
-  if (input.metering.meteredRequests < input.metering.servedByGateway) {
+  if (input.metering.meteredRequests === null) problems.push("metering: the dev subscriber's usage report could not be read after the rounds");
+  else if (input.metering.meteredRequests < input.metering.servedByGateway) {
     problems.push(`metering: ${input.metering.meteredRequests} usage rows for ${input.metering.servedByGateway} requests served through the gateway`);
   }
   const { results: _omit, ...rest } = input;
