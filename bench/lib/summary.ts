@@ -298,14 +298,6 @@ export function buildSummary(input: RunInput): RunSummary {
     }
   }
 
-  // How much of what the isolate counted over the run the phases accounted for.
-  let opsAttribution: RunSummary["opsAttribution"] = null;
-  if (input.runOps && input.runOps.start["isolate.since"] === input.runOps.end["isolate.since"]) {
-    const billed = (f: Flat) => Object.entries(f).filter(([k]) => k.startsWith("isolate.") && k !== "isolate.since").reduce((s, [, v]) => s + v, 0);
-    let phases = 0;
-    for (const byPath of Object.values(input.results)) for (const acc of Object.values(byPath)) phases += billed(acc.ops);
-    opsAttribution = { phases, run: billed(input.runOps.end) - billed(input.runOps.start) };
-  }
 
   const burstWaited: Record<string, Record<string, string>> = {};
   for (const w of input.workloads) {
@@ -322,5 +314,21 @@ export function buildSummary(input: RunInput): RunSummary {
   }
   const { results: _omit, ...rest } = input;
   void _omit;
-  return { input: rest, figures, maxThroughput, workerCpuUsPerRequest, costs, dialects, continuation, burstWaited, opsAttribution, targets, problems, saturation };
+  return { input: rest, figures, maxThroughput, workerCpuUsPerRequest, costs, dialects, continuation, burstWaited, opsAttribution: opsAttributionOf(rest, figures), targets, problems, saturation };
+}
+
+/**
+ * How much of what the isolate counted between the first and the last reading of the rounds the
+ * rounds' phases hold (the bursts run after the last reading and are left out).
+ */
+export function opsAttributionOf(input: Pick<RunInput, "runOps" | "workloads">, figures: Record<string, Record<string, PathFigures>>): RunSummary["opsAttribution"] {
+  const ops = input.runOps;
+  if (!ops || ops.start["isolate.since"] !== ops.end["isolate.since"]) return null;
+  const billed = (f: Flat) => Object.entries(f).filter(([k]) => k.startsWith("isolate.") && k !== "isolate.since").reduce((s, [, v]) => s + v, 0);
+  let phases = 0;
+  for (const w of input.workloads) {
+    if (w.kind === "burst") continue;
+    for (const f of Object.values(figures[w.id] ?? {})) phases += billed(f.ops);
+  }
+  return { phases, run: billed(ops.end) - billed(ops.start) };
 }
