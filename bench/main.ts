@@ -4,7 +4,7 @@
  * BENCHMARKS.md and bench/results/latest.json (the smoke run writes only to a temp directory).
  *
  *   npm run bench                 # the full run (~16 minutes on 2 cores)
- *   npm run bench:smoke           # about a minute: checks the harness end to end, numbers meaningless
+ *   npm run bench:smoke           # about two minutes: checks the harness end to end, numbers meaningless
  *   npm run bench -- --out DIR    # write the report elsewhere
  *   npm run bench -- --tree working   # measure the working tree instead of a snapshot of HEAD
  */
