@@ -15,7 +15,7 @@ import { parseArgs } from "node:util";
 import { ROOT } from "../scripts/lib/dev-stack";
 import { runPhases, type PathDef, type Workload } from "./lib/phases";
 import { summarise } from "./lib/stats";
-import { requestTarget, startGateway, startUpstream } from "./lib/targets";
+import { privateDevRegistry, requestTarget, startGateway, startUpstream } from "./lib/targets";
 
 process.env.WRANGLER_SEND_METRICS = "false";
 process.env.CLOUDFLARE_CF_FETCH_ENABLED = "false";
@@ -51,8 +51,8 @@ const VARIANTS: Record<string, { what: string; patches: Patch[] }> = {
     ],
   },
   "no-usage-queue": {
-    what: "no usage event sent to the queue (so no consumer or D1 write either)",
-    patches: [{ file: "src/billing/usage-sink.ts", find: "await env.USAGE_QUEUE.send(event, { contentType: \"json\" });", replace: "void env;" }],
+    what: "no usage batch sent to the queue (so no consumer, R2 archive or D1 write either)",
+    patches: [{ file: "src/billing/usage-sink.ts", find: "await env.USAGE_QUEUE.send(batchMessage(batch), { contentType: \"v8\" });", replace: "void batchMessage;" }],
   },
 };
 
@@ -68,6 +68,7 @@ interface VariantResult {
 
 /** Inside a patched snapshot: measure and print one JSON line. */
 async function measureHere(variant: string): Promise<void> {
+  process.once("exit", privateDevRegistry());
   const up = await startUpstream("upstream-fast", { hotkeyUri: "//Bob", model: "bench/fast", ttftMs: 5, tokensPerSec: 2000 });
   try {
     const gateway = await startGateway([up]);
@@ -75,18 +76,16 @@ async function measureHere(variant: string): Promise<void> {
       const base = gateway.innerUrl ?? gateway.url;
       const direct = requestTarget("direct", up, "", "", "");
       const gw = requestTarget("gateway", up, base, gateway.devKey, "");
-      const paths: PathDef[] = [
-        { id: "direct", label: "direct", url: direct.url, headers: direct.headers, streamUrl: direct.url, streamHeaders: direct.headers, roles: {}, settleMs: 300 },
-        { id: "gateway", label: "gateway", url: gw.url, headers: gw.headers, streamUrl: gw.url, streamHeaders: gw.headers, roles: { worker: gateway.pids.worker }, settleMs: 1300 },
-      ];
       const body = JSON.stringify({ model: up.model, messages: [{ role: "user", content: "Say something short about rivers." }], max_tokens: 16 });
-      const warm: Workload[] = [{ kind: "load", id: "warm", connections: 16 }];
-      await runPhases(paths, { rounds: 1, phaseSec: 2, workloads: warm, body, streamBody: body, log: () => {} });
-      const workloads: Workload[] = [
-        { kind: "load", id: "c1", connections: 1 },
-        { kind: "load", id: "c16", connections: 16 },
+      // Non-streamed chat on one key only: every workload here is a load phase.
+      const paths: PathDef[] = [
+        { id: "direct", label: "direct", request: () => ({ ...direct, body }), roles: {}, settleMs: 300 },
+        { id: "gateway", label: "gateway", request: () => ({ ...gw, body }), roles: { worker: gateway.pids.worker }, settleMs: 1600 },
       ];
-      const r = await runPhases(paths, { rounds: Number(values.rounds), phaseSec: Number(values.seconds), workloads, body, streamBody: body, log: (l) => process.stderr.write(`[${variant}] ${l}\n`) });
+      const load = (id: string, connections: number): Workload => ({ kind: "load", id, connections, endpoint: "chat", keys: "one" });
+      await runPhases(paths, { rounds: 1, phaseSec: 2, workloads: [load("warm", 16)], log: () => {} });
+      const workloads: Workload[] = [load("c1", 1), load("c16", 16)];
+      const r = await runPhases(paths, { rounds: Number(values.rounds), phaseSec: Number(values.seconds), workloads, log: (l) => process.stderr.write(`[${variant}] ${l}\n`) });
       const fig = (id: string) => {
         const d = r[id]?.direct;
         const g = r[id]?.gateway;

@@ -3,22 +3,31 @@
  * against Portkey's open-source gateway, interleaved in one run on this machine. Writes
  * BENCHMARKS.md and bench/results/latest.json (the smoke run writes only to a temp directory).
  *
- *   npm run bench                 # the full run (~6 minutes on 2 cores)
- *   npm run bench:smoke           # seconds: checks the harness end to end, numbers meaningless
+ *   npm run bench                 # the full run (~16 minutes on 2 cores)
+ *   npm run bench:smoke           # about two minutes: checks the harness end to end, numbers meaningless
  *   npm run bench -- --out DIR    # write the report elsewhere
  *   npm run bench -- --tree working   # measure the working tree instead of a snapshot of HEAD
  */
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { CONTINUATION_HEADER } from "../src/pipeline/continuation";
 import { ROOT } from "../scripts/lib/dev-stack";
-import { machineFacts } from "./lib/machine";
-import { runPhases, type PathDef, type Workload } from "./lib/phases";
+import { loadAverageNow, machineFacts } from "./lib/machine";
+import { watchLog } from "./lib/gateway-log";
+import { readOps } from "./lib/ops";
+import { runPhases, type PathDef, type RequestSpec, type Results, type Workload } from "./lib/phases";
 import { cpuMicros, peakRssKib, rssKib } from "./lib/procfs";
-import { buildSummary, fmtSummaryLine, PROFILE_NOTES_MARKER, renderMarkdown } from "./lib/report";
-import { requestTarget, startGateway, startPortkey, startUpstream, type Gateway, type Peer, type Upstream } from "./lib/targets";
+import { profileWhile } from "./lib/profiler";
+import { runLoad } from "./lib/load";
+import type { IsolateProfile } from "./lib/summary";
+import { fmtSummaryLine, renderReport } from "./lib/render";
+import { requestBodies } from "./lib/requests";
+import { seedSubscribers } from "./lib/seed";
+import { buildSummary } from "./lib/summary";
+import { privateDevRegistry, requestTarget, startForwarder, startGateway, startPortkey, startUpstream, type Forwarder, type Gateway, type PathName, type Peer, type Upstream } from "./lib/targets";
 import { measureNodeComponents } from "./micro/node-components";
 import { measureWorkerdComponents } from "./lib/workerd-components";
 
@@ -41,24 +50,104 @@ const FAST = { hotkeyUri: "//Bob", model: "bench/fast", ttftMs: 5, tokensPerSec:
 const PACED = { hotkeyUri: "//Charlie", model: "bench/paced", ttftMs: 50, tokensPerSec: 100 };
 const MAX_TOKENS = 16;
 const STREAM_TOKENS = 32;
+/** The dev stack's subscriber (scripts/lib/dev-stack.ts), whose key the one-key workloads use. */
+const DEV_SUBSCRIBER = "sub_dev";
+
+/** The many-keys subscribers' plan: a paid plan, sliced by the limits object like a customer's. */
+const MANY_KEYS_PLAN = "pro";
 
 const config = smoke
-  ? { rounds: 1, phaseSec: 1, warmupSec: 1, levels: [1, 16], saturation: [] as number[], streams: [{ c: 2, n: 4 }], microIterations: 50 }
-  : { rounds: 3, phaseSec: 4, warmupSec: 3, levels: [1, 16, 64], saturation: [128, 256], streams: [{ c: 1, n: 10 }, { c: 16, n: 48 }], microIterations: 1000 };
+  ? { rounds: 1, phaseSec: 1, warmupSec: 1, levels: [1, 16], saturation: [] as number[], streams: [{ c: 2, n: 4 }], keys: 20, burst: { size: 30, bursts: 1, idleMs: 1200 }, tailMs: 1000, profileSec: 2, microIterations: 50 }
+  : {
+      rounds: 3,
+      phaseSec: 4,
+      warmupSec: 3,
+      levels: [1, 16, 64],
+      saturation: [128, 256],
+      streams: [{ c: 1, n: 10 }, { c: 16, n: 48 }],
+      keys: 1000,
+      burst: { size: 300, bursts: 2, idleMs: 1500 },
+      // After the last phase, before the last counter reading: a limits object's expiry alarm comes one grant TTL (5 s) after the give-back.
+      tailMs: 6500,
+      profileSec: 10,
+      microIterations: 1000,
+    };
 
-const body = JSON.stringify({ model: FAST.model, messages: [{ role: "user", content: "Say something short about rivers." }], max_tokens: MAX_TOKENS });
-const streamBody = JSON.stringify({
-  model: PACED.model,
-  messages: [{ role: "user", content: "Say something short about rivers." }],
-  max_tokens: STREAM_TOKENS,
-  stream: true,
-});
+const bodies = requestBodies(FAST.model, MAX_TOKENS, PACED.model, STREAM_TOKENS);
+const GATEWAYS = ["gateway", "gateway-workerd"] as const;
+/** Gateway phases wait this long before reading CPU and counters: the queue's 1 s batch and the grant book's 1 s idle give-back. */
+const GATEWAY_SETTLE_MS = 1600;
 
 const log = (line: string) => process.stdout.write(`[bench] ${line}\n`);
+
+function workloadsOf(): { measured: Workload[]; warmup: Workload[] } {
+  const dialects = (endpoint: "messages" | "responses"): Workload => ({ kind: "load", id: `${endpoint}-c16`, connections: 16, endpoint, keys: "one", paths: ["direct", ...GATEWAYS] });
+  const manyKeys: Workload = { kind: "load", id: "keys-c16", connections: 16, endpoint: "chat", keys: "many", paths: ["direct", ...GATEWAYS] };
+  const measured: Workload[] = [
+    ...[...config.levels, ...config.saturation].map((c): Workload => ({ kind: "load", id: `c${c}`, connections: c, endpoint: "chat", keys: "one" })),
+    manyKeys,
+    dialects("messages"),
+    dialects("responses"),
+    ...config.streams.flatMap((s): Workload[] => [
+      { kind: "stream", id: `s${s.c}`, concurrency: s.c, count: s.n, continuation: true },
+      { kind: "stream", id: `s${s.c}-off`, concurrency: s.c, count: s.n, continuation: false, paths: GATEWAYS },
+    ]),
+    { kind: "burst", id: "burst-cold", ...config.burst, cold: true, paths: GATEWAYS },
+    { kind: "burst", id: "burst-warm", ...config.burst, cold: false, paths: GATEWAYS },
+  ];
+  const warmup: Workload[] = [
+    { kind: "load", id: "warmup", connections: 16, endpoint: "chat", keys: "one" },
+    { ...manyKeys, id: "warmup-keys", paths: GATEWAYS },
+    { ...dialects("messages"), id: "warmup-messages", paths: GATEWAYS },
+    { ...dialects("responses"), id: "warmup-responses", paths: GATEWAYS },
+  ];
+  return { measured, warmup };
+}
+
+/**
+ * The forwarding-only Worker on its own workerd socket: one-key chat and the default streams,
+ * the floor of what workerd and miniflare cost by themselves.
+ */
+function forwarderPath(f: Forwarder, fast: Upstream, paced: Upstream): PathDef {
+  const json = { "content-type": "application/json" };
+  return {
+    id: "forwarder",
+    label: "a forwarding-only Worker (workerd socket)",
+    roles: { worker: f.pids.worker },
+    settleMs: 300,
+    request(w: Workload): RequestSpec | null {
+      if (w.kind === "load" && w.endpoint === "chat" && w.keys === "one") return { url: `${f.url}/v1/chat/completions`, headers: { ...json, "x-upstream": fast.url }, body: bodies.chat };
+      if (w.kind === "stream" && w.continuation) return { url: `${f.url}/v1/chat/completions`, headers: { ...json, "x-upstream": paced.url }, body: bodies.stream };
+      return null;
+    },
+  };
+}
+
+/** GET with a bearer token; null when the gateway does not answer in time or not with 2xx JSON. */
+async function getJson<T>(url: string, token: string): Promise<T | null> {
+  try {
+    const res = await fetch(url, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(30_000) });
+    if (!res.ok) throw new Error(`${res.status} ${await res.text()}`);
+    return (await res.json()) as T;
+  } catch (err) {
+    log(`GET ${new URL(url).pathname} failed: ${err instanceof Error ? err.message : String(err)}`);
+    return null;
+  }
+}
+
+/** Requests answered 2xx of the workloads matching `pick`, over the gateway paths. */
+function gatewayServed(results: Results, workloads: readonly Workload[], pick: (w: Workload) => boolean): number {
+  let n = 0;
+  for (const w of workloads.filter(pick)) for (const gw of GATEWAYS) n += results[w.id]?.[gw]?.ok ?? 0;
+  return n;
+}
+
+const isManyKeys = (w: Workload) => w.kind === "load" && w.keys === "many";
 
 async function main(): Promise<void> {
   const outDir = values.out ?? (smoke ? mkdtempSync(join(tmpdir(), "bench-smoke-")) : ROOT);
   const started = new Date();
+  const loadAtStart = loadAverageNow();
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {
     for (const s of stops.splice(0).reverse()) await s().catch((err: unknown) => log(`stop failed: ${String(err)}`));
@@ -66,7 +155,11 @@ async function main(): Promise<void> {
   process.once("SIGINT", () => void stopAll().finally(() => process.exit(130)));
   process.once("SIGTERM", () => void stopAll().finally(() => process.exit(143)));
 
+  // Pushed first, so it runs last: after every wrangler dev has stopped.
+  const dropRegistry = privateDevRegistry();
+  stops.push(async () => dropRegistry());
   try {
+    log(`load average at the start: ${loadAtStart}`);
     log("starting the fixed upstreams");
     const fast: Upstream = await startUpstream("upstream-fast", FAST);
     stops.push(() => fast.process.stop());
@@ -75,26 +168,53 @@ async function main(): Promise<void> {
     log("starting the gateway (wrangler dev) and Portkey");
     const gateway: Gateway = await startGateway([fast, paced]);
     stops.push(() => gateway.stack.stop());
+    const gatewayLog = watchLog(gateway.stack.gateway.child);
     const portkey: Peer = await startPortkey();
     stops.push(() => portkey.process.stop());
-    log(`gateway ${gateway.url} (workerd entry ${gateway.innerUrl ?? "not found"}), portkey ${portkey.url}`);
+    const forwarder: Forwarder = await startForwarder();
+    stops.push(() => forwarder.process.stop());
+    log(`gateway ${gateway.url} (workerd entry ${gateway.innerUrl ?? "not found"}), portkey ${portkey.url}, forwarding Worker ${forwarder.url}`);
+    const admin = { url: gateway.url, token: gateway.stack.adminToken };
+
+    log(`seeding ${config.keys} subscribers with a key each (plan ${MANY_KEYS_PLAN})`);
+    const seeded = await seedSubscribers(gateway.url, gateway.stack.adminToken, config.keys, MANY_KEYS_PLAN);
 
     const gwRoles: Record<string, number> = { worker: gateway.pids.worker, wrangler: gateway.pids.wrangler };
     if (gateway.pids.proxy !== null) gwRoles.proxy = gateway.pids.proxy;
-    const path = (id: string, label: string, kind: "direct" | "gateway" | "portkey", base: string, roles: Record<string, number>, settleMs: number): PathDef => {
-      const t = requestTarget(kind, fast, base, gateway.devKey, portkey.url);
-      const s = requestTarget(kind, paced, base, gateway.devKey, portkey.url);
-      return { id, label, url: t.url, headers: t.headers, streamUrl: s.url, streamHeaders: s.headers, roles, settleMs };
-    };
+    const probe = () => readOps(admin);
+    const path = (id: string, label: string, kind: PathName, base: string, roles: Record<string, number>, settleMs: number): PathDef => ({
+      id,
+      label,
+      roles,
+      settleMs,
+      probe: kind === "gateway" ? probe : undefined,
+      request(w: Workload): RequestSpec | null {
+        if (w.kind === "load") {
+          if (kind === "portkey" && (w.endpoint !== "chat" || w.keys !== "one")) return null;
+          const many = w.keys === "many";
+          const t = requestTarget(kind, fast, base, many ? null : gateway.devKey, portkey.url, w.endpoint);
+          // Every path rotates the same header in the many-keys workload, so the load generator works alike for each.
+          return { ...t, body: kind === "gateway" ? bodies[w.endpoint] : bodies.chat, rotate: many ? { header: "authorization", values: seeded.authorizations } : undefined };
+        }
+        if (w.kind === "stream") {
+          if (!w.continuation && kind !== "gateway") return null;
+          const t = requestTarget(kind, paced, base, gateway.devKey, portkey.url);
+          return { url: t.url, headers: w.continuation ? t.headers : { ...t.headers, [CONTINUATION_HEADER]: "off" }, body: bodies.stream };
+        }
+        if (kind !== "gateway") return null;
+        return { ...requestTarget(kind, fast, base, gateway.devKey, portkey.url), body: bodies.chat };
+      },
+    });
     const paths: PathDef[] = [
       path("direct", "direct to upstream", "direct", "", { upstream: fast.process.child.pid as number }, 300),
-      path("gateway", "this gateway (wrangler dev)", "gateway", gateway.url, { ...gwRoles }, 1300),
+      path("gateway", "this gateway (wrangler dev)", "gateway", gateway.url, { ...gwRoles }, GATEWAY_SETTLE_MS),
     ];
-    if (gateway.innerUrl) paths.push(path("gateway-workerd", "this gateway (workerd socket)", "gateway", gateway.innerUrl, { ...gwRoles }, 1300));
+    if (gateway.innerUrl) paths.push(path("gateway-workerd", "this gateway (workerd socket)", "gateway", gateway.innerUrl, { ...gwRoles }, GATEWAY_SETTLE_MS));
+    paths.push(forwarderPath(forwarder, fast, paced));
     paths.push(path("portkey", "Portkey gateway 1.15.2 (Node)", "portkey", portkey.url, { portkey: portkey.pid }, 300));
 
     // Memory: sample resident sets through the run; the kernel's high-water mark is read at the end.
-    const tracked: Record<string, number> = { ...gwRoles, portkey: portkey.pid, upstreamFast: fast.process.child.pid as number };
+    const tracked: Record<string, number> = { ...gwRoles, forwarder: forwarder.pids.worker, portkey: portkey.pid, upstreamFast: fast.process.child.pid as number };
     const peakSampled: Record<string, number> = {};
     const sampler = setInterval(() => {
       for (const [role, pid] of Object.entries(tracked)) peakSampled[role] = Math.max(peakSampled[role] ?? 0, rssKib(pid));
@@ -102,27 +222,36 @@ async function main(): Promise<void> {
     stops.push(async () => clearInterval(sampler));
     const idleRss = Object.fromEntries(Object.entries(tracked).map(([role, pid]) => [role, rssKib(pid)]));
 
-    log("warming up every path");
-    await runPhases(paths, { rounds: 1, phaseSec: config.warmupSec, workloads: [{ kind: "load", id: "warmup", connections: 16 }], body, streamBody, log: () => {} });
+    const { measured: workloads, warmup } = workloadsOf();
+    log("warming up every path and endpoint");
+    // The tail: what warm-up leaves behind (batches, give-backs, expiry alarms) lands before the rounds start.
+    await runPhases(paths, { rounds: 1, phaseSec: config.warmupSec, workloads: warmup, log: () => {}, tailMs: config.tailMs });
 
-    const workloads: Workload[] = [
-      ...config.levels.map((c): Workload => ({ kind: "load", id: `c${c}`, connections: c })),
-      ...config.saturation.map((c): Workload => ({ kind: "load", id: `c${c}`, connections: c })),
-      ...config.streams.map((s): Workload => ({ kind: "stream", id: `s${s.c}`, concurrency: s.c, count: s.n })),
-    ];
+    // Bursts come last, after the profile: a burst can leave the gateway unable to answer (see
+    // the profile notes), and nothing else should be measured on a gateway in that state.
+    const rounds = workloads.filter((w) => w.kind !== "burst");
+    const bursts = workloads.filter((w) => w.kind === "burst");
     const cpuBefore = Object.fromEntries(Object.entries(tracked).map(([role, pid]) => [role, cpuMicros(pid)]));
-    const results = await runPhases(paths, { rounds: config.rounds, phaseSec: config.phaseSec, workloads, body, streamBody, log });
+    const opsStart = await probe();
+    const results = await runPhases(paths, { rounds: config.rounds, phaseSec: config.phaseSec, workloads: rounds, log, tailMs: config.tailMs });
+    const opsEnd = await probe();
     const cpuTotal = Object.fromEntries(Object.entries(tracked).map(([role, pid]) => [role, cpuMicros(pid) - (cpuBefore[role] ?? 0)]));
+
+    // Metering was on: the gateway's own usage report must count what it served the dev subscriber.
+    const usage = await getJson<{ totals?: { requests?: number } | null }>(`${gateway.url}/v1/usage`, gateway.devKey);
+    const recorded = (await getJson<{ recorded?: { batches: number; events: number } }>(`${gateway.url}/admin/usage?subscriber_id=${DEV_SUBSCRIBER}`, gateway.stack.adminToken))?.recorded ?? { batches: 0, events: 0 };
+    const servedDev = gatewayServed(results, rounds, (w) => !isManyKeys(w));
+
+    // The gateway's own isolate, profiled: locally the Worker's workerd also runs miniflare's
+    // isolates (its entry, the D1, R2 and Queue simulators), which /proc cannot tell apart.
+    log("profiling the gateway's isolate under load");
+    const isolate = gateway.innerUrl ? await profileIsolate(gateway, gateway.innerUrl, fast) : null;
+
+    log("bursts on one key");
+    Object.assign(results, await runPhases(paths, { rounds: config.rounds, phaseSec: config.phaseSec, workloads: bursts, log }));
     clearInterval(sampler);
     const peakHwm = Object.fromEntries(Object.entries(tracked).map(([role, pid]) => [role, peakRssKib(pid)]));
 
-    // Metering was on: the gateway's own usage report must count what it served.
-    const usageRes = await fetch(`${gateway.url}/v1/usage`, { headers: { authorization: `Bearer ${gateway.devKey}` } });
-    const usage = (await usageRes.json()) as { totals?: { requests?: number } | null };
-    // How the run's usage travelled: events per batch sets the queue, R2 and D1 lines of the cost.
-    const recordedRes = await fetch(`${gateway.url}/admin/usage?subscriber_id=sub_dev`, { headers: { authorization: `Bearer ${gateway.stack.adminToken}` } });
-    const recorded = ((await recordedRes.json()) as { recorded?: { batches: number; events: number } }).recorded ?? { batches: 0, events: 0 };
-    const gatewayServed = Object.values(results).reduce((n, byPath) => n + (byPath.gateway?.ok ?? 0) + (byPath["gateway-workerd"]?.ok ?? 0), 0);
 
     log("measuring components in workerd");
     const workerd = await measureWorkerdComponents(smoke ? 20 : 300, log, undefined, smoke ? 1 : 3).catch((err: unknown) => {
@@ -132,30 +261,31 @@ async function main(): Promise<void> {
     await stopAll();
 
     log("measuring components on Node");
-    const node = await measureNodeComponents(body, answerSample, config.microIterations);
+    const node = await measureNodeComponents(bodies.chat, answerSample, config.microIterations);
 
     const summary = buildSummary({
       smoke,
       started,
       finished: new Date(),
       command: smoke ? "npm run bench:smoke" : "npm run bench",
-      machine: machineFacts(),
-      config: { ...config, fast: FAST, paced: PACED, maxTokens: MAX_TOKENS, streamTokens: STREAM_TOKENS },
+      machine: machineFacts(loadAtStart),
+      config: { ...config, fast: FAST, paced: PACED, maxTokens: MAX_TOKENS, streamTokens: STREAM_TOKENS, gatewaySettleMs: GATEWAY_SETTLE_MS },
       paths: paths.map((p) => ({ id: p.id, label: p.label })),
       workloads,
       results,
       memory: { idleKib: idleRss, peakSampledKib: peakSampled, peakHwmKib: peakHwm },
       cpuTotalUs: cpuTotal,
-      metering: { servedByGateway: gatewayServed, meteredRequests: usage.totals?.requests ?? 0, batches: recorded.batches, batchedEvents: recorded.events },
+      metering: { servedByGateway: servedDev, meteredRequests: usage ? (usage.totals?.requests ?? 0) : null, batches: recorded.batches, batchedEvents: recorded.events },
+      manyKeys: { subscribers: seeded.subscriberIds.length, planId: MANY_KEYS_PLAN },
+      runOps: opsStart && opsEnd ? { start: opsStart, end: opsEnd } : null,
+      isolate,
+      gatewayLog: gatewayLog.messages(),
       node,
       workerd,
     });
     mkdirSync(join(outDir, "bench/results"), { recursive: true });
-    writeFileSync(join(outDir, "bench/results/latest.json"), `${JSON.stringify(summary, null, 2)}\n`);
-    // The profile analysis is written by hand from a run's figures (bench/profile-notes.md).
-    const notesFile = join(ROOT, "bench/profile-notes.md");
-    const notes = existsSync(notesFile) && !smoke ? readFileSync(notesFile, "utf8").trim() : "_No profile notes (bench/profile-notes.md) for this run._";
-    writeFileSync(join(outDir, "BENCHMARKS.md"), renderMarkdown(summary).replace(PROFILE_NOTES_MARKER, notes));
+    writeFileSync(join(outDir, "bench/results/latest.json"), `${JSON.stringify(summary, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v), 2)}\n`);
+    writeFileSync(join(outDir, "BENCHMARKS.md"), renderReport(summary));
     log(`wrote ${join(outDir, "BENCHMARKS.md")}`);
     log(`targets:\n${fmtSummaryLine(summary)}`);
     if (summary.problems.length > 0) {
@@ -164,6 +294,36 @@ async function main(): Promise<void> {
     }
   } finally {
     await stopAll();
+  }
+}
+
+/** Non-streamed chat at 16 connections on the Worker's own socket with the CPU profiler on; null when profiling failed. */
+async function profileIsolate(gateway: Gateway, base: string, upstream: Upstream): Promise<IsolateProfile | null> {
+  const connections = 16;
+  const intervalUs = 200;
+  try {
+    const t = requestTarget("gateway", upstream, base, gateway.devKey, "");
+    const { result, analysis, bundleFound } = await profileWhile(gateway.pids.worker, intervalUs, async () => {
+      const r = await runLoad({ ...t, body: bodies.chat, connections, durationSec: config.profileSec });
+      await new Promise((res) => setTimeout(res, GATEWAY_SETTLE_MS)); // the batch's consumer and the give-back
+      return r;
+    });
+    const per = (ms: number) => (result.ok > 0 ? (ms * 1000) / result.ok : Number.NaN);
+    return {
+      connections,
+      seconds: config.profileSec,
+      intervalUs,
+      requests: result.ok,
+      failed: result.failed,
+      bundleFound,
+      totalUsPerRequest: per(analysis.totalMs),
+      tasks: analysis.tasks.map(([k, v]) => [k, per(v)]),
+      modules: analysis.modules.slice(0, 20).map(([k, v]) => [k, per(v)]),
+      functions: analysis.functions.slice(0, 20).map(([k, v]) => [k, per(v)]),
+    };
+  } catch (err) {
+    log(`profiling failed: ${err instanceof Error ? err.message : String(err)}`);
+    return null;
   }
 }
 
@@ -192,7 +352,8 @@ async function inSnapshot(): Promise<number> {
     const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT }).toString().trim();
     const outDir = values.out ?? (smoke ? mkdtempSync(join(tmpdir(), "bench-smoke-")) : ROOT);
     log(`benchmarking a snapshot of HEAD (${commit}) in ${dir}`);
-    const args = ["--import", "tsx", join(dir, "bench/main.ts"), "--in-snapshot", "--out", outDir, ...(smoke ? ["--smoke"] : [])];
+    // Node 20's WebSocket (the CPU profiler's DevTools connection) is behind a flag.
+    const args = ["--experimental-websocket", "--import", "tsx", join(dir, "bench/main.ts"), "--in-snapshot", "--out", outDir, ...(smoke ? ["--smoke"] : [])];
     const child = spawn(process.execPath, args, { cwd: dir, stdio: "inherit", env: { ...process.env, BENCH_COMMIT: commit } });
     const forward = (sig: NodeJS.Signals) => child.kill(sig);
     process.on("SIGINT", forward);

@@ -8,7 +8,7 @@
 import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { machineFacts } from "../bench/lib/machine";
+import { loadAverageNow, machineFacts } from "../bench/lib/machine";
 import { adminClient } from "./lib/admin";
 import { eventsById, readArchive, readD1, reconcile } from "./lib/accounting";
 import { finalRequests, slotsReturned, waitForUsage } from "./lib/checks";
@@ -48,6 +48,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
   const { profile } = opts;
   const log = opts.log ?? (() => {});
   const started = Date.now();
+  const loadAtStart = loadAverageNow();
   const stops: (() => Promise<void>)[] = [];
   try {
     const internal = await startInternalService();
@@ -118,7 +119,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       generatedAt: new Date().toISOString(),
       durationSec: (Date.now() - started) / 1000,
       trafficSec,
-      machine: machineFacts(),
+      machine: machineFacts(loadAtStart),
       stack: { via, vars: Object.fromEntries(Object.entries(SOAK_VARS).map(([k, v]) => [k, v ?? ""])), miners: profile.miners, maxMinerAttempts: MAX_MINER_ATTEMPTS },
       traffic: trafficSummary(records, subs.all().length, subs.all().reduce((s, x) => s + x.keys.length, 0)),
       faults: {

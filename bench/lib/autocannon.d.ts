@@ -2,6 +2,22 @@
 declare module "autocannon" {
   import type { EventEmitter } from "node:events";
 
+  /** One request as autocannon builds it; `setupRequest` may return a changed copy. */
+  export interface RequestData {
+    method?: string;
+    path?: string;
+    headers: Record<string, string>;
+    body?: string | Buffer;
+  }
+
+  export interface RequestSpec {
+    method?: string;
+    path?: string;
+    headers?: Record<string, string>;
+    body?: string;
+    setupRequest?: (req: RequestData, context: Record<string, unknown>) => RequestData;
+  }
+
   export interface Options {
     url: string;
     method?: string;
@@ -12,6 +28,7 @@ declare module "autocannon" {
     duration?: number;
     amount?: number;
     timeout?: number;
+    requests?: RequestSpec[];
   }
 
   export interface Result {

@@ -1,8 +1,9 @@
 /**
  * One load phase with autocannon: fixed connections for a fixed time against one target, with
  * every response's latency kept (so interleaved rounds can be merged into exact percentiles).
+ * With `rotate`, one header's value changes per request, cycling through a list (many API keys).
  */
-import autocannon from "autocannon";
+import autocannon, { type RequestData } from "autocannon";
 
 export interface LoadSpec {
   url: string;
@@ -10,6 +11,7 @@ export interface LoadSpec {
   body: string;
   connections: number;
   durationSec: number;
+  rotate?: { header: string; values: readonly string[] };
 }
 
 export interface LoadResult {
@@ -41,6 +43,7 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
         pipelining: 1,
         duration: spec.durationSec,
         timeout: 30,
+        requests: spec.rotate ? [{ setupRequest: rotating(spec.rotate) }] : undefined,
       },
       (err, result) => {
         if (err) return reject(err);
@@ -59,4 +62,13 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
     });
     instance.on("reqError", (err: unknown) => count(err instanceof Error ? err.message : String(err)));
   });
+}
+
+/** A setupRequest that gives each request the next value of the header (shared by all connections). */
+function rotating(rotate: { header: string; values: readonly string[] }): (req: RequestData) => RequestData {
+  let next = Math.floor(Math.random() * rotate.values.length);
+  return (req) => {
+    const value = rotate.values[next++ % rotate.values.length] as string;
+    return { ...req, headers: { ...req.headers, [rotate.header]: value } };
+  };
 }

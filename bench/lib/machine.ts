@@ -16,6 +16,13 @@ export interface MachineFacts {
   dirtyFiles: number;
   /** 1/5/15-minute load averages when the run ended: other work on the machine shows here. */
   loadAverage: string;
+  /** The same when the run started. */
+  loadAverageAtStart: string;
+}
+
+/** "1.23 / 0.98 / 0.50" */
+export function loadAverageNow(): string {
+  return loadavg().map((l) => l.toFixed(2)).join(" / ");
 }
 
 function run(cmd: string, args: string[]): string {
@@ -34,7 +41,7 @@ function pkgVersion(name: string): string {
   }
 }
 
-export function machineFacts(): MachineFacts {
+export function machineFacts(loadAverageAtStart: string): MachineFacts {
   const versions: Record<string, string> = {};
   for (const name of ["wrangler", "@portkey-ai/gateway", "autocannon", "hono", "@scure/sr25519", "@noble/curves"]) versions[name] = pkgVersion(name);
   versions.workerd = run(join(ROOT, "node_modules/@cloudflare/workerd-linux-64/bin/workerd"), ["--version"]);
@@ -49,6 +56,7 @@ export function machineFacts(): MachineFacts {
     // In a snapshot of HEAD (bench/main.ts) there is no .git: the parent passes the commit.
     commit: process.env.BENCH_COMMIT ?? run("git", ["rev-parse", "--short", "HEAD"]),
     dirtyFiles: process.env.BENCH_COMMIT !== undefined || status === "" || status === "unknown" ? 0 : status.split("\n").length,
-    loadAverage: loadavg().map((l) => l.toFixed(2)).join(" / "),
+    loadAverage: loadAverageNow(),
+    loadAverageAtStart,
   };
 }

@@ -1,81 +1,145 @@
 /**
  * Runs the workloads over every path in interleaved rounds (each round visits every path, in a
  * rotated order, so machine drift spreads over all of them) and accumulates raw samples, CPU time
- * per process role and requests, so the report can merge rounds exactly.
+ * per process role, requests and, for the gateway, the billed operations the phase caused (from
+ * the gateway's own counters), so the report can merge rounds exactly.
+ *
+ * Operations are attributed by interval: a gateway phase owns everything counted from its start
+ * until the next gateway phase starts (or the run's end after `tailMs`). Work a phase leaves
+ * behind (the queue consumer's batch, the grant book's idle give-back, the limits object's
+ * expiry alarm one TTL later) lands while other paths run, and still counts for its phase.
  */
+import { runBurst } from "./burst";
 import { runLoad } from "./load";
 import { cpuMicros } from "./procfs";
 import { runStreams } from "./stream-client";
 
+/** Which API a non-streamed workload calls on the gateway (direct and Portkey always get chat). */
+export type Endpoint = "chat" | "messages" | "responses";
+
+export type Workload =
+  /** autocannon at fixed connections; `keys: "many"` spreads requests over the seeded subscribers. */
+  | { kind: "load"; id: string; connections: number; endpoint: Endpoint; keys: "one" | "many"; paths?: readonly string[] }
+  /** Streamed chat; `continuation: false` sends the opt-out header (issue #13's comparison). */
+  | { kind: "stream"; id: string; concurrency: number; count: number; continuation: boolean; paths?: readonly string[] }
+  /**
+   * `size` requests sent at once on one key, `bursts` times per round. `cold`: each after `idleMs`
+   * of quiet (the grant book has given everything back); otherwise right after one request that
+   * primes the book.
+   */
+  | { kind: "burst"; id: string; size: number; bursts: number; cold: boolean; idleMs: number; paths?: readonly string[] };
+
+export interface RequestSpec {
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+  /** A header whose value changes per request, cycling through `values` (many keys). */
+  rotate?: { header: string; values: readonly string[] };
+}
+
 export interface PathDef {
   id: string;
   label: string;
-  /** Non-streamed chat endpoint and headers. */
-  url: string;
-  headers: Record<string, string>;
-  /** Streamed chat endpoint (may differ: the streamed upstream is paced). */
-  streamUrl: string;
-  streamHeaders: Record<string, string>;
+  /** How this path sends a workload's request; null: the path sits this workload out. */
+  request(w: Workload): RequestSpec | null;
   /** Processes whose CPU this path costs, by role (e.g. worker, proxy, portkey). */
   roles: Record<string, number>;
-  /** Asynchronous work (the usage queue) to let finish before reading CPU after a phase. */
+  /** Asynchronous work (usage batches, grant give-backs) to let finish before reading CPU. */
   settleMs: number;
+  /** The gateway's operation counters (flat), read as each gateway phase starts; one shared counter source. Null: unreadable. */
+  probe?: () => Promise<Record<string, number> | null>;
 }
 
 export interface Acc {
   latenciesMs: number[];
   ttftMs: number[];
   gapsMs: number[];
+  /** Burst workloads: the gateway's `server-timing: admission;dur=` of each answer. */
+  admissionMs: number[];
   ok: number;
   failed: number;
   /** Failure kinds and counts (statuses, timeouts, connection errors). */
   failures: Record<string, number>;
   seconds: number;
   cpuUs: Record<string, number>;
+  /** Counter deltas over this path's phases (gateway paths). */
+  ops: Record<string, number>;
+  /** Phases whose counters came from another isolate than before the phase (a restart): not counted. */
+  opsLost: number;
 }
-
-export type Workload = { kind: "load"; id: string; connections: number } | { kind: "stream"; id: string; concurrency: number; count: number };
 
 export interface PhasePlan {
   rounds: number;
   phaseSec: number;
-  workloads: Workload[];
-  body: string;
-  streamBody: string;
+  workloads: readonly Workload[];
   log: (line: string) => void;
+  /** Wait before the last counter reading, so the last phase's late work is counted (default 0). */
+  tailMs?: number;
 }
 
-const emptyAcc = (): Acc => ({ latenciesMs: [], ttftMs: [], gapsMs: [], ok: 0, failed: 0, failures: {}, seconds: 0, cpuUs: {} });
+const emptyAcc = (): Acc => ({ latenciesMs: [], ttftMs: [], gapsMs: [], admissionMs: [], ok: 0, failed: 0, failures: {}, seconds: 0, cpuUs: {}, ops: {}, opsLost: 0 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export type Results = Record<string, Record<string, Acc>>;
 
+/** Counters named `*.since` tell instances apart (an isolate, an object): a change means a restart (bench/lib/ops.ts). */
+const isIdentity = (name: string) => name.endsWith(".since");
+
 export async function runPhases(paths: readonly PathDef[], plan: PhasePlan): Promise<Results> {
   const results: Results = {};
-  for (const w of plan.workloads) results[w.id] = Object.fromEntries(paths.map((p) => [p.id, emptyAcc()]));
+  const takesPart = (w: Workload, p: PathDef) => (!w.paths || w.paths.includes(p.id)) && p.request(w) !== null;
+  for (const w of plan.workloads) results[w.id] = Object.fromEntries(paths.filter((p) => takesPart(w, p)).map((p) => [p.id, emptyAcc()]));
+  /** The gateway phase whose interval is open, with the reading it started from. */
+  let open: { acc: Acc; from: Record<string, number> } | null = null;
+  let probe: (() => Promise<Record<string, number> | null>) | null = null;
 
   for (let round = 0; round < plan.rounds; round++) {
     for (const [wi, w] of plan.workloads.entries()) {
-      const shift = (round + wi) % paths.length;
-      const order = [...paths.slice(shift), ...paths.slice(0, shift)];
+      const mine = paths.filter((p) => takesPart(w, p));
+      if (mine.length === 0) continue;
+      const shift = (round + wi) % mine.length;
+      const order = [...mine.slice(shift), ...mine.slice(0, shift)];
       for (const p of order) {
-        const acc = (results[w.id] as Record<string, Acc>)[p.id] as Acc;
+        const acc = results[w.id]?.[p.id] as Acc;
+        const spec = p.request(w) as RequestSpec;
+        // Counters first, then CPU: the probe's own admin request stays outside the phase's CPU.
+        if (p.probe) {
+          probe = p.probe;
+          const reading = await p.probe();
+          if (open) closeInterval(open, reading);
+          open = reading ? { acc, from: reading } : null;
+        }
         const before = Object.fromEntries(Object.entries(p.roles).map(([role, pid]) => [role, cpuMicros(pid)]));
         const t0 = process.hrtime.bigint();
         if (w.kind === "load") {
-          const r = await runLoad({ url: p.url, headers: p.headers, body: plan.body, connections: w.connections, durationSec: plan.phaseSec });
+          const r = await runLoad({ ...spec, connections: w.connections, durationSec: plan.phaseSec });
           for (const l of r.latenciesMs) acc.latenciesMs.push(l);
           acc.ok += r.ok;
           acc.failed += r.failed;
           for (const [k, n] of Object.entries(r.failures)) acc.failures[k] = (acc.failures[k] ?? 0) + n;
           acc.seconds += r.elapsedSec;
-        } else {
-          const r = await runStreams({ url: p.streamUrl, headers: p.streamHeaders, body: plan.streamBody, concurrency: w.concurrency, count: w.count });
+        } else if (w.kind === "stream") {
+          const r = await runStreams({ ...spec, concurrency: w.concurrency, count: w.count });
           for (const v of r.ttftMs) acc.ttftMs.push(v);
           for (const v of r.gapsMs) acc.gapsMs.push(v);
           for (const v of r.totalMs) acc.latenciesMs.push(v);
           acc.ok += r.ok;
           acc.failed += r.failed;
+          acc.seconds += Number(process.hrtime.bigint() - t0) / 1e9;
+        } else {
+          for (let b = 0; b < w.bursts; b++) {
+            // Cold: after quiet the isolate's grant book has given everything back, so the burst's
+            // first request must ask the limits object and the others wait for that call. Warm:
+            // one request first, so the book holds a slice when the burst arrives.
+            if (w.cold) await sleep(w.idleMs);
+            else await runBurst({ ...spec, size: 1 });
+            const r = await runBurst({ ...spec, size: w.size });
+            for (const v of r.latenciesMs) acc.latenciesMs.push(v);
+            for (const v of r.admissionMs) acc.admissionMs.push(v);
+            acc.ok += r.ok;
+            acc.failed += r.failed;
+            for (const [k, n] of Object.entries(r.failures)) acc.failures[k] = (acc.failures[k] ?? 0) + n;
+          }
           acc.seconds += Number(process.hrtime.bigint() - t0) / 1e9;
         }
         await sleep(p.settleMs);
@@ -83,9 +147,31 @@ export async function runPhases(paths: readonly PathDef[], plan: PhasePlan): Pro
           acc.cpuUs[role] = (acc.cpuUs[role] ?? 0) + cpuMicros(pid) - (before[role] ?? 0);
         }
         const kinds = Object.entries(acc.failures).map(([k, n]) => `${k} ×${n}`).join(", ");
-        plan.log(`round ${round + 1}/${plan.rounds} ${w.id.padEnd(6)} ${p.id.padEnd(16)} ok=${acc.ok} failed=${acc.failed}${kinds ? ` (${kinds})` : ""}`);
+        plan.log(`round ${round + 1}/${plan.rounds} ${w.id.padEnd(13)} ${p.id.padEnd(16)} ok=${acc.ok} failed=${acc.failed}${kinds ? ` (${kinds})` : ""}`);
       }
     }
   }
+  if (open && probe) {
+    await sleep(plan.tailMs ?? 0);
+    closeInterval(open, await probe());
+  }
   return results;
+}
+
+/** The interval's counts go to its phase; an unreadable end reading loses them (counted as lost). */
+function closeInterval(open: { acc: Acc; from: Record<string, number> }, reading: Record<string, number> | null): void {
+  if (reading) addDeltas(open.acc, open.from, reading);
+  else open.acc.opsLost++;
+}
+
+function addDeltas(acc: Acc, before: Record<string, number>, after: Record<string, number>): void {
+  if (Object.keys(after).some((k) => isIdentity(k) && before[k] !== after[k])) {
+    acc.opsLost++;
+    return;
+  }
+  for (const [k, v] of Object.entries(after)) {
+    if (isIdentity(k)) continue;
+    const d = v - (before[k] ?? 0);
+    if (d !== 0) acc.ops[k] = (acc.ops[k] ?? 0) + d;
+  }
 }

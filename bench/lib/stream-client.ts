@@ -25,6 +25,8 @@ export interface StreamResult {
 }
 
 const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
+/** A stream not finished by then fails (the paced upstream's take well under a second). */
+const STREAM_TIMEOUT_MS = 60_000;
 
 function oneStream(agent: Agent, spec: StreamSpec, out: StreamResult): Promise<void> {
   return new Promise((resolve) => {
@@ -34,7 +36,11 @@ function oneStream(agent: Agent, spec: StreamSpec, out: StreamResult): Promise<v
     let buffer = "";
     let done = false;
     const gaps: number[] = [];
+    let settled = false;
     const fail = () => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
       out.failed++;
       resolve();
     };
@@ -64,7 +70,10 @@ function oneStream(agent: Agent, spec: StreamSpec, out: StreamResult): Promise<v
         }
       });
       res.once("end", () => {
+        if (settled) return;
         if (!done || first === null) return fail();
+        settled = true;
+        clearTimeout(timer);
         out.ok++;
         out.ttftMs.push(first - started);
         out.totalMs.push(nowMs() - started);
@@ -74,6 +83,11 @@ function oneStream(agent: Agent, spec: StreamSpec, out: StreamResult): Promise<v
       res.once("error", fail);
     });
     req.once("error", fail);
+    // A stream that never ends must not hold the whole run.
+    const timer = setTimeout(() => {
+      fail();
+      req.destroy();
+    }, STREAM_TIMEOUT_MS);
     req.end(spec.body);
   });
 }

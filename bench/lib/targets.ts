@@ -5,12 +5,27 @@
  *   portkey  Portkey's open-source gateway on Node, forwarding to the upstream as a custom host.
  * Plus the processes whose CPU and memory each path costs, found in /proc.
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startDevStack, ROOT, type DevStack } from "../../scripts/lib/dev-stack";
 import { freePort, startProcess, waitForHttp, waitForPort, type Managed } from "../../scripts/lib/processes";
 import { commandLine, descendants, listeningLoopbackPorts } from "./procfs";
 
 export type PathName = "direct" | "gateway" | "portkey";
+
+/**
+ * Gives every `wrangler dev` this process starts a dev registry of its own. wrangler's registry
+ * (~/.config/.wrangler/registry) is shared by every dev session on the machine and keyed by Worker
+ * name, and a running `wrangler dev` reloads its Worker (new workerd, new ports, requests in flight
+ * cut) whenever the registry changes: another engineer's dev stack or test suite starting
+ * `bittensor-gateway` restarted the benchmark's gateway mid-phase. Returns the cleanup.
+ */
+export function privateDevRegistry(): () => void {
+  const dir = mkdtempSync(join(tmpdir(), "bench-wrangler-registry-"));
+  process.env.WRANGLER_REGISTRY_PATH = dir;
+  return () => rmSync(dir, { recursive: true, force: true });
+}
 
 export interface Upstream {
   url: string;
@@ -77,19 +92,56 @@ export async function startGateway(upstreams: readonly Upstream[]): Promise<Gate
     },
   });
   try {
-    const root = stack.gateway.child.pid as number;
-    const port = new URL(stack.url).port;
-    const all = descendants(root);
-    const workerds = all.filter((pid) => (commandLine(pid)[0] ?? "").endsWith("/workerd"));
-    const node = all.find((pid) => commandLine(pid).some((a) => a.includes("wrangler-dist/cli.js"))) ?? root;
-    // The proxy workerd owns the public port (`--socket-addr=entry=127.0.0.1:<port>`).
-    const isProxy = (pid: number) => commandLine(pid).some((a) => a === `--socket-addr=entry=127.0.0.1:${port}`);
-    const proxy = workerds.find(isProxy) ?? null;
-    const worker = workerds.find((pid) => !isProxy(pid));
-    if (worker === undefined) throw new Error(`no workerd found under wrangler (pid ${root})`);
-    return { stack, url: stack.url, innerUrl: await findInnerUrl(worker), devKey: stack.devKey, pids: { worker, proxy, wrangler: node } };
+    const pids = wranglerProcesses(stack.gateway.child.pid as number, new URL(stack.url).port);
+    return { stack, url: stack.url, innerUrl: await findInnerUrl(pids.worker), devKey: stack.devKey, pids };
   } catch (err) {
     await stack.stop();
+    throw err;
+  }
+}
+
+/** The processes under `wrangler dev` (pid `root`, public port `port`): the Worker's workerd, the proxy's, wrangler's Node. */
+function wranglerProcesses(root: number, port: string): GatewayProcesses {
+  const all = descendants(root);
+  const workerds = all.filter((pid) => (commandLine(pid)[0] ?? "").endsWith("/workerd"));
+  const node = all.find((pid) => commandLine(pid).some((a) => a.includes("wrangler-dist/cli.js"))) ?? root;
+  // The proxy workerd owns the public port (`--socket-addr=entry=127.0.0.1:<port>`).
+  const isProxy = (pid: number) => commandLine(pid).some((a) => a === `--socket-addr=entry=127.0.0.1:${port}`);
+  const proxy = workerds.find(isProxy) ?? null;
+  const worker = workerds.find((pid) => !isProxy(pid));
+  if (worker === undefined) throw new Error(`no workerd found under wrangler (pid ${root})`);
+  return { worker, proxy, wrangler: node };
+}
+
+export interface Forwarder {
+  /** The forwarding Worker's own workerd socket (skipping wrangler's proxy, like `gateway-workerd`). */
+  url: string;
+  process: Managed;
+  pids: GatewayProcesses;
+}
+
+/**
+ * The forwarding-only Worker (bench/forwarder/) under `wrangler dev`: the same runtime and
+ * miniflare as the gateway, doing nothing but forwarding to the upstream in `x-upstream`.
+ */
+export async function startForwarder(): Promise<Forwarder> {
+  const wrangler = join(ROOT, "node_modules/wrangler/bin/wrangler.js");
+  const port = await freePort();
+  const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", NO_COLOR: "1", CI: "true" };
+  const proc = startProcess(
+    "forwarder",
+    process.execPath,
+    [wrangler, "dev", "-c", join(ROOT, "bench/forwarder/wrangler.toml"), "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(await freePort()), "--log-level", "warn", "--show-interactive-dev-session=false"],
+    { cwd: ROOT, env },
+  );
+  try {
+    await waitForHttp(`http://127.0.0.1:${port}/health`, 90_000, proc);
+    const pids = wranglerProcesses(proc.child.pid as number, String(port));
+    const url = await findInnerUrl(pids.worker);
+    if (!url) throw new Error("the forwarding Worker's own workerd socket was not found");
+    return { url, process: proc, pids };
+  } catch (err) {
+    await proc.stop();
     throw err;
   }
 }
@@ -131,14 +183,20 @@ export async function startPortkey(): Promise<Peer> {
   return { url, process: proc, pid: proc.child.pid as number };
 }
 
-/** How a client addresses the upstream through each path. */
-export function requestTarget(path: PathName, upstream: Upstream, gatewayUrl: string, devKey: string, portkeyUrl: string) {
+/** The gateway's path for each API (direct and Portkey always take chat: the upstream speaks chat only). */
+const GATEWAY_PATHS = { chat: "/v1/chat/completions", messages: "/v1/messages", responses: "/v1/responses" } as const;
+
+/**
+ * How a client addresses the upstream through each path. `devKey` null: no authorization header
+ * (the many-keys workload supplies one per request).
+ */
+export function requestTarget(path: PathName, upstream: Upstream, gatewayUrl: string, devKey: string | null, portkeyUrl: string, endpoint: keyof typeof GATEWAY_PATHS = "chat") {
   const json = { "content-type": "application/json" };
   switch (path) {
     case "direct":
       return { url: `${upstream.url}/v1/chat/completions`, headers: json };
     case "gateway":
-      return { url: `${gatewayUrl}/v1/chat/completions`, headers: { ...json, authorization: `Bearer ${devKey}` } };
+      return { url: `${gatewayUrl}${GATEWAY_PATHS[endpoint]}`, headers: devKey === null ? json : { ...json, authorization: `Bearer ${devKey}` } };
     case "portkey":
       return {
         url: `${portkeyUrl}/v1/chat/completions`,

@@ -11,6 +11,7 @@
  */
 import type { Env } from "../env";
 import { GatewayError } from "../errors";
+import { countOp } from "../lib/op-counts";
 import type { Admission, AdmissionRequest, Admitter } from "../pipeline/contracts";
 import { billingConfig } from "./billing-config";
 import { GrantBook, type BookContext, type BookSettings, type LimitsTransport } from "./grants";
@@ -24,14 +25,31 @@ const MAX_IDLE_BOOKS = 10_000;
 const limitsUnavailable = () =>
   new GatewayError(503, "api_error", "limits_unavailable", "Your plan's limits could not be checked right now; please retry.", null, { "retry-after": "1" });
 
-/** The subscriber's object, bound to its id, as a book's transport. */
+/** The subscriber's object, bound to its id, as a book's transport (each call counted: one billed DO request). */
 export function stubTransport(stub: DurableObjectStub<SubscriberLimits>, subscriberId: string): LimitsTransport {
   return {
-    exchange: (input) => stub.exchange(subscriberId, input),
-    reserve: (input) => stub.reserve(subscriberId, input),
-    settleLease: (leaseId, tokens, cost) => stub.settle(subscriberId, leaseId, tokens, cost),
-    releaseLease: (leaseId) => stub.release(subscriberId, leaseId),
-    renewLease: (leaseId, ttlMs) => stub.renew(leaseId, ttlMs),
+    exchange: (input) => (countOp("limits.exchange"), stub.exchange(subscriberId, input)),
+    reserve: (input) => (countOp("limits.reserve"), stub.reserve(subscriberId, input)),
+    settleLease: (leaseId, tokens, cost) => (countOp("limits.settle"), stub.settle(subscriberId, leaseId, tokens, cost)),
+    releaseLease: (leaseId) => (countOp("limits.release"), stub.release(subscriberId, leaseId)),
+    renewLease: (leaseId, ttlMs) => (countOp("limits.renew"), stub.renew(leaseId, ttlMs)),
+  };
+}
+
+/**
+ * The subscriber's object as a transport that gets its stub only when a call is made: most
+ * admissions come from the book and make none, and a stub costs a SHA-256 of the subscriber id
+ * (`idFromName`) per request otherwise.
+ */
+export function lazyTransport(env: Pick<Env, "LIMITS">, subscriberId: string): LimitsTransport {
+  let transport: LimitsTransport | null = null;
+  const t = () => (transport ??= stubTransport(limitsStub(env, subscriberId), subscriberId));
+  return {
+    exchange: (input) => t().exchange(input),
+    reserve: (input) => t().reserve(input),
+    settleLease: (leaseId, tokens, cost) => t().settleLease(leaseId, tokens, cost),
+    releaseLease: (leaseId) => t().releaseLease(leaseId),
+    renewLease: (leaseId, ttlMs) => t().renewLease(leaseId, ttlMs),
   };
 }
 
@@ -96,7 +114,7 @@ export function grantAdmitter(deps: GrantAdmitterDeps): Admitter {
     async admit(req: AdmissionRequest): Promise<Admission> {
       const book = books.of(req.subscriberId);
       const ctx: BookContext = {
-        transport: stubTransport(limitsStub(deps.env, req.subscriberId), req.subscriberId),
+        transport: lazyTransport(deps.env, req.subscriberId),
         defer(task, ms) {
           deps.waitUntil(
             (ms > 0 ? sleep(ms) : Promise.resolve()).then(task).catch((err: unknown) => console.error("limits: background work failed", err)),

@@ -7,10 +7,12 @@
  */
 import { devFaults, failingD1 } from "../dev/faults";
 import type { Env } from "../env";
+import { countOp } from "../lib/op-counts";
 import { batchOfMessage } from "./usage-batch";
 import { recordUsageBatch } from "./usage-record";
 
 export async function consumeUsageBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  countOp("usage.consumer_invocation");
   // Dev-only fault injection (src/dev/faults.ts); null in production.
   const faults = devFaults(env);
   // One message at a time: each is its own unit of work and of acknowledgement.
@@ -20,6 +22,7 @@ export async function consumeUsageBatch(batch: MessageBatch<unknown>, env: Env):
       // A body that can never be written must not block the queue; it is logged whole.
       console.error("dropping malformed usage message", msg.id, JSON.stringify(msg.body));
       msg.ack();
+      countOp("usage.consumer_ack");
       continue;
     }
     faults?.delivered(usage.id);
@@ -31,9 +34,11 @@ export async function consumeUsageBatch(batch: MessageBatch<unknown>, env: Env):
         continue;
       }
       msg.ack();
+      countOp("usage.consumer_ack");
     } catch (err) {
       console.error(`usage batch ${usage.id} failed to record; retrying`, err);
       msg.retry({ delaySeconds: Math.min(60, 2 ** msg.attempts) });
+      countOp("usage.consumer_retry");
     }
   }
 }

@@ -16,10 +16,14 @@
  * that only renewed a book or took something back is answered without waiting: if a restart
  * loses that write, the object is stricter than it needs to be (the returned units stay held
  * until the book's TTL), never looser, and every restored book lives one more TTL.
+ *
+ * Every call and alarm, and the storage rows each wrote, are counted in the isolate the object
+ * runs in (src/lib/op-counts.ts), for the benchmark's cost model.
  */
 import { DurableObject } from "cloudflare:workers";
 import { devFaultsEnabled } from "../dev/faults";
 import type { Env } from "../env";
+import { countOp, type LimitsObjectCall } from "../lib/op-counts";
 import { billingConfig } from "./billing-config";
 import { LimitsState, type ExchangeAdmission, type ExchangeInput, type GrantSlice, type LimitStatus, type ReserveInput, type ReserveResult } from "./limits-state";
 import type { PlanLimits } from "./plans";
@@ -86,23 +90,25 @@ export class SubscriberLimits extends DurableObject<Env> {
 
   /** Admits the request or says why not; either way with the status its headers report. */
   async reserve(subscriberId: string, input: ReserveInput): Promise<ReserveResult> {
+    this.called("reserve");
     const profile = await this.profileOf(subscriberId);
     const now = Date.now();
     this.expire(now);
     const result = this.state.reserve(now, profile, input);
-    this.persist();
+    this.persist("reserve");
     return result;
   }
 
   /** A grant book's call: settlements, give-backs, renewal, and a request or a refill (see LimitsState.exchange). */
   async exchange(subscriberId: string, input: ExchangeInput): Promise<ExchangeResult> {
+    this.called("exchange");
     const profile = await this.profileOf(subscriberId);
     const version = this.profile?.value === profile ? this.profile.version : profileVersion(profile);
     const now = Date.now();
     this.expire(now);
     const ttlMs = Math.min(MAX_GRANT_TTL_MS, Math.max(MIN_GRANT_TTL_MS, Math.floor(input.ttlMs)));
     const outcome = this.state.exchange(now, profile, { ...input, ttlMs }, { fraction: billingConfig(this.env).grantSliceFraction });
-    this.persist(outcome.mustPersist);
+    this.persist("exchange", outcome.mustPersist);
     return {
       version,
       policy: input.version === version ? null : { version, plan: profile.plan, prices: profile.prices },
@@ -114,25 +120,27 @@ export class SubscriberLimits extends DurableObject<Env> {
 
   /** The request ended: `tokens` replace its worst case in the window, `costMicroUsd` is charged. */
   async settle(subscriberId: string, leaseId: string, tokens: number, costMicroUsd: number): Promise<void> {
-    const profile = await this.profileOf(subscriberId);
-    this.state.settle(Date.now(), profile, leaseId, tokens, costMicroUsd);
-    this.persist();
+    this.called("settle");
+    await this.settleLease("settle", subscriberId, leaseId, tokens, costMicroUsd);
   }
 
   /** The request never reached a miner (e.g. unknown model): nothing is charged. */
   async release(subscriberId: string, leaseId: string): Promise<void> {
-    await this.settle(subscriberId, leaseId, 0, 0);
+    this.called("release");
+    await this.settleLease("release", subscriberId, leaseId, 0, 0);
   }
 
   /** Heartbeat of a running request. False: the lease is gone, stop renewing. */
   renew(leaseId: string, ttlMs: number): boolean {
+    this.called("renew");
     const alive = this.state.renew(Date.now(), leaseId, ttlMs);
-    this.persist();
+    this.persist("renew");
     return alive;
   }
 
   /** The subscriber's plan, credit or subscription changed: read D1 again on the next call. */
   refresh(): void {
+    this.called("refresh");
     this.generation++;
     this.profile = null;
     this.loading = null;
@@ -149,6 +157,7 @@ export class SubscriberLimits extends DurableObject<Env> {
   }
 
   async report(subscriberId: string): Promise<LimitsReport> {
+    this.called("report");
     const profile = await this.profileOf(subscriberId);
     const now = Date.now();
     this.expire(now);
@@ -163,14 +172,26 @@ export class SubscriberLimits extends DurableObject<Env> {
       leases: this.state.openLeases().map((l) => ({ requestId: l.requestId, tokens: l.tokens, costMicroUsd: l.costMicroUsd, expiresAt: l.expiresAt })),
       grants: this.state.openBooks().map((b) => ({ bookId: b.id, concurrency: b.concurrency, microUsd: b.microUsd, slices: b.slices.length, expiresAt: b.expiresAt })),
     };
-    this.persist(false);
+    this.persist("report", false);
     return report;
   }
 
   override async alarm(): Promise<void> {
+    this.called("alarm");
     this.alarmAt = null;
     this.expire(Date.now());
-    this.persist(false);
+    this.persist("alarm", false);
+  }
+
+  private async settleLease(kind: LimitsObjectCall, subscriberId: string, leaseId: string, tokens: number, costMicroUsd: number): Promise<void> {
+    const profile = await this.profileOf(subscriberId);
+    this.state.settle(Date.now(), profile, leaseId, tokens, costMicroUsd);
+    this.persist(kind);
+  }
+
+  /** Counted in the isolate this object runs in (src/lib/op-counts.ts): one billed DO request. */
+  private called(kind: LimitsObjectCall): void {
+    countOp(`limits.object.${kind}`);
   }
 
   private expire(now: number): void {
@@ -209,10 +230,10 @@ export class SubscriberLimits extends DurableObject<Env> {
   }
 
   /**
-   * Writes what changed. `confirm` false: the reply does not wait for the write (only for calls
-   * whose loss makes the object stricter, see the header).
+   * Writes what changed, counting the rows for `kind`. `confirm` false: the reply does not wait
+   * for the write (only for calls whose loss makes the object stricter, see the header).
    */
-  private persist(confirm = true): void {
+  private persist(kind: LimitsObjectCall, confirm = true): void {
     const { put, del } = this.state.takeChanges();
     const opts = { allowUnconfirmed: !confirm };
     const entries = Object.entries(put);
@@ -221,10 +242,14 @@ export class SubscriberLimits extends DurableObject<Env> {
     }
     for (let i = 0; i < del.length; i += STORAGE_BATCH) this.ctx.storage.delete(del.slice(i, i + STORAGE_BATCH), opts).catch(logStorageError);
     const next = this.state.nextExpiry();
+    let rows = entries.length + del.length;
     if (next !== null && (this.alarmAt === null || next < this.alarmAt)) {
       this.alarmAt = next;
       this.ctx.storage.setAlarm(next).catch(logStorageError);
+      rows++;
     }
+    // Each key put or deleted is one storage row written (the KV API keeps one SQLite row per key), and so is an alarm set.
+    if (rows > 0) countOp(`limits.object.rows.${kind}`, rows);
   }
 }
 

@@ -8,6 +8,7 @@
 import { gatewayConfig } from "../config/gateway";
 import { devFaults } from "../dev/faults";
 import type { Env } from "../env";
+import { countOp } from "../lib/op-counts";
 import type { UsageSink } from "../pipeline/contracts";
 import { batchMessage, type UsageBatch } from "./usage-batch";
 import { DEFAULT_BATCH_OPTIONS, UsageBatcher, type BatcherOptions } from "./usage-batcher";
@@ -38,6 +39,7 @@ export function usageSink(env: SinkEnv): UsageSink {
 export async function handOff(env: SinkEnv, batch: UsageBatch): Promise<void> {
   try {
     await env.USAGE_QUEUE.send(batchMessage(batch), { contentType: "v8" });
+    countOp("usage.queue_send");
     // Dev only (src/dev/faults.ts): the send reached the queue but reports a failure.
     if (devFaults(env)?.take("usage_queue_late_copy")) throw new Error("dev fault injection: the queue took the batch but the send failed");
     return;
@@ -45,6 +47,7 @@ export async function handOff(env: SinkEnv, batch: UsageBatch): Promise<void> {
     console.error(`usage queue refused batch ${batch.id}; recording it directly`, err);
   }
   try {
+    countOp("usage.direct_write");
     await recordUsageBatch(env, batch);
   } catch (err) {
     console.error(`usage batch ${batch.id} could not be recorded (queue and direct write failed); its events follow for replay`, err);

@@ -9,6 +9,7 @@
  * (miner, model, kind, second) and one per subscriber in the batch. None per request.
  */
 import type { D1Database, D1PreparedStatement } from "@cloudflare/workers-types";
+import { countOp } from "../lib/op-counts";
 import { archiveKey, type ParsedEvent, type UsageBatch } from "./usage-batch";
 import { rollupBatch, type HourlyRow, type MinerSecondRow, type RecentList } from "./usage-rollup";
 
@@ -77,7 +78,13 @@ export interface WriteOptions {
 
 /** Folds a batch's events into the rollups, once per batch id. */
 export async function writeUsageBatch(d1: D1Database, batch: UsageBatch, events: readonly ParsedEvent[], opts: WriteOptions = {}): Promise<void> {
-  await d1.batch(usageBatchStatements(d1, batch, events, opts));
+  const results = await d1.batch(usageBatchStatements(d1, batch, events, opts));
+  // What D1 bills for the transaction, as D1 itself reports it (rows plus index entries).
+  countOp("usage.d1_transaction");
+  for (const r of results) {
+    countOp("usage.d1_rows_written", r.meta.rows_written ?? 0);
+    countOp("usage.d1_rows_read", r.meta.rows_read ?? 0);
+  }
 }
 
 /** The statements of one batch's transaction, in order; the ledger row comes last. */

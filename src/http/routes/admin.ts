@@ -4,7 +4,8 @@
  *   GET    /admin/subscribers/:id             the subscriber and its keys (prefixes only)
  *   POST   /admin/subscribers/:id/keys        {name?, key?} -> the key, shown this once
  *   DELETE /admin/keys/:id                    revoke
- *   GET    /admin/usage?subscriber_id&since&until&rows=N   (+ `recorded`: usage batches applied, events in them)
+ *   GET    /admin/usage?subscriber_id&since&until&rows=N   (+ `recorded`: usage batches applied, events in them;
+ *                                             `operations`: this isolate's billed platform calls, src/lib/op-counts.ts)
  *   GET    /admin/miners | PUT /admin/miners {miners:[...]} | DELETE /admin/miners/:hotkey
  *   POST   /admin/chain/sync                  run the metagraph sync now (chain Worker, over RPC)
  *   POST   /admin/chain/scheduled {cron}      run what that cron trigger of the chain Worker runs
@@ -15,6 +16,7 @@ import { getPlan, setSubscriberPlan } from "../../billing/plans";
 import { createSubscriber, getSubscriber, issueKey, listKeys, revokeKey } from "../../billing/subscribers";
 import { usageRecorded, usageReport, usageRows } from "../../billing/usage-query";
 import { GatewayError, notFound } from "../../errors";
+import { opCounts } from "../../lib/op-counts";
 import type { AppEnv } from "../app-env";
 import { readJsonObject } from "../body";
 import { requireAdmin } from "../middleware";
@@ -63,7 +65,7 @@ export function registerAdminRoutes(app: Hono<AppEnv>): void {
     };
     const rowLimit = intParam(c.req.query("rows"), "rows", 0, 10_000) ?? 0;
     const [report, recorded] = await Promise.all([usageReport(c.env.DB, filter), usageRecorded(c.env.DB)]);
-    return c.json({ object: "usage", ...report, recorded, rows: rowLimit > 0 ? await usageRows(c.env.DB, filter, rowLimit) : undefined });
+    return c.json({ object: "usage", ...report, recorded, operations: opCounts(), rows: rowLimit > 0 ? await usageRows(c.env.DB, filter, rowLimit) : undefined });
   });
 
   app.get("/admin/miners", async (c) => c.json({ object: "list", data: await listMiners(c.env.DB) }));

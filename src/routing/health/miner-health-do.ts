@@ -6,6 +6,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { devFaultsEnabled } from "../../dev/faults";
 import type { Env } from "../../env";
+import { countOp } from "../../lib/op-counts";
 import { freshStats, observe, type MinerStats, type Observation } from "./stats";
 
 const STORAGE_KEY = "stats";
@@ -31,6 +32,8 @@ export class MinerHealth extends DurableObject<Env> {
     for (const [hotkey, s] of this.stats) if (now - s.updatedAt > FORGET_AFTER_MS) this.stats.delete(hotkey);
     const view = Object.fromEntries(this.stats);
     // Durable across restarts; the output gate holds the answer until the write is safe.
+    countOp("health.object.report");
+    countOp("health.object.rows"); // one key, one storage row
     await this.ctx.storage.put(STORAGE_KEY, view);
     return view;
   }

@@ -3,6 +3,7 @@
  * request path: called from the usage hook (already under waitUntil) and by admin/canary code.
  */
 import type { Env } from "../../env";
+import { countOp } from "../../lib/op-counts";
 import { adoptSnapshot, restorePending, takeFlush } from "./book";
 
 export async function flushHealth(env: Pick<Env, "MINER_HEALTH">, model: string, force = false): Promise<void> {
@@ -11,6 +12,7 @@ export async function flushHealth(env: Pick<Env, "MINER_HEALTH">, model: string,
   if (!batch) return;
   try {
     const stub = env.MINER_HEALTH.get(env.MINER_HEALTH.idFromName(model));
+    countOp("health.report");
     adoptSnapshot(model, await stub.report(batch));
   } catch (err) {
     console.error(`miner health flush for ${model} failed; keeping ${batch.length} observations`, err);
@@ -23,5 +25,6 @@ export async function pullHealth(env: Pick<Env, "MINER_HEALTH">, model: string):
   if (!env.MINER_HEALTH) return;
   await flushHealth(env, model, true);
   const stub = env.MINER_HEALTH.get(env.MINER_HEALTH.idFromName(model));
+  countOp("health.snapshot");
   adoptSnapshot(model, await stub.snapshot());
 }
