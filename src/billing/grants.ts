@@ -35,6 +35,10 @@ export interface LimitsTransport {
 }
 
 /** What the request at hand lends the book: its way to the object, its way to work in the background. */
+/** Polling delays (ms) while another request's exchange is under way: quick at first, then calmer. */
+const EXCHANGE_POLL_MS = [1, 1, 2, 4, 8] as const;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 export interface BookContext {
   transport: LimitsTransport;
   /** Runs `task` after `ms` without holding up the request (a Worker: setTimeout under waitUntil). */
@@ -133,7 +137,7 @@ export class GrantBook {
       const local = this.tryLocal(req, ctx);
       if (local) return local;
       if (!this.exchanging) break;
-      await this.exchanging;
+      await this.exchangeDone();
     }
     let taken: BookOutcome | null = null;
     const res = await this.runExchange(ctx, { admit: req, giveBack: true, refill: false }, (r) => {
@@ -166,14 +170,14 @@ export class GrantBook {
 
   /** Reports settlements now (also the timer's and the refill's job). */
   async flush(ctx: BookContext): Promise<void> {
-    while (this.exchanging) await this.exchanging;
+    await this.exchangeDone();
     if (this.pending.length === 0 && this.unacked.length === 0 && this.closing.length === 0) return;
     await this.runExchange(ctx, { admit: null, giveBack: this.clock() >= this.usableUntil, refill: false });
   }
 
   /** Gives back everything free and reports every settlement (the book goes idle). */
   async giveBack(ctx: BookContext): Promise<void> {
-    while (this.exchanging) await this.exchanging;
+    await this.exchangeDone();
     if (!this.holdsAnything()) return;
     await this.runExchange(ctx, { admit: null, giveBack: true, refill: false });
   }
@@ -360,6 +364,18 @@ export class GrantBook {
   }
 
   // ---- calls to the object ----
+
+  /**
+   * Resolves once no exchange is under way, polling on this request's own timer. Never by
+   * awaiting the exchange itself: it belongs to whichever request started it, and in workerd a
+   * request that awaits another request's promise resumes inside that other request's context,
+   * where its next touch of its own I/O (its abort signal, its stub, its queue send) fails with
+   * "Cannot perform I/O on behalf of a different request" (found under load by the benchmark).
+   * An exchange is one call to the object; the wait costs a few timer turns.
+   */
+  private async exchangeDone(): Promise<void> {
+    for (let i = 0; this.exchanging; i++) await sleep(EXCHANGE_POLL_MS[Math.min(i, EXCHANGE_POLL_MS.length - 1)] as number);
+  }
 
   /** One exchange at a time; `onResult` runs with the answer before anyone waiting sees the book. */
   private runExchange(ctx: BookContext, mode: ExchangeMode, onResult?: (res: ExchangeResult) => void): Promise<ExchangeResult> {

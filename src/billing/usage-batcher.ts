@@ -3,14 +3,15 @@
  * `maxDelayMs`, at `maxEvents` events, or before the NDJSON would pass `maxChars` (the queue
  * bills per 64 KB and refuses messages over 128 KB). Each event is serialised once, here.
  *
- * `add` resolves when the event's batch was handed off durably (the queue took it, or the
- * fallback wrote it), so the request that registered the meter's `settled` with `waitUntil`
- * keeps the isolate alive until then. Requests and workerd: the batch's promise is created in
- * the context of the request that opened the batch, and every request in the batch awaits that
- * one promise. workerd tracks an await of another request's promise as pending work of the
- * awaiting request (a promise of its own, resolved from elsewhere, would look hung and be
- * cancelled). The batch's I/O runs in the context of a request whose event is in it (the
- * opener's timer, or the request that filled it), and the opener stays alive until it is done.
+ * Requests and workerd: no request ever awaits a promise another request created. In workerd a
+ * request that does resumes inside the other request's context, and its next touch of its own I/O
+ * fails with "Cannot perform I/O on behalf of a different request" (the benchmark found usage
+ * batches left unrecorded that way under load). So a batch is sent in the context of a request
+ * whose event is in it, and that request holds the send: the request that opened the batch sends
+ * it from its own timer after `maxDelayMs` (unless someone already did), and a request that fills
+ * it sends it at once. `add` resolves with the sends its caller is responsible for (the caller
+ * keeps them alive with `waitUntil`): the opener's timer, a send it made; nothing for a request
+ * that only joined a batch, whose opener is alive and will send it within `maxDelayMs`.
  */
 import type { UsageEvent } from "./usage-event";
 import type { UsageBatch } from "./usage-batch";
@@ -32,9 +33,6 @@ interface OpenBatch {
   lines: string[];
   chars: number;
   sent: boolean;
-  done: Promise<void>;
-  resolve: () => void;
-  reject: (err: unknown) => void;
 }
 
 export class UsageBatcher {
@@ -55,40 +53,40 @@ export class UsageBatcher {
     return this.open?.lines.length ?? 0;
   }
 
+  /** Adds the event; resolves with the sends this caller made or owes (see above), rejects if one failed. */
   add(event: UsageEvent): Promise<void> {
     const json = JSON.stringify(event);
-    if (this.open && this.open.chars + json.length + 1 > this.opts.maxChars) this.send(this.open);
-    const batch = this.open ?? this.start();
+    const duties: Promise<void>[] = [];
+    if (this.open && this.open.chars + json.length + 1 > this.opts.maxChars) duties.push(this.send(this.open));
+    let batch = this.open;
+    if (!batch) {
+      batch = { lines: [], chars: 0, sent: false };
+      this.open = batch;
+      duties.push(this.sendLater(batch));
+    }
     batch.lines.push(json);
     batch.chars += json.length + 1;
-    if (batch.lines.length >= this.opts.maxEvents) this.send(batch);
-    return batch.done;
+    if (batch.lines.length >= this.opts.maxEvents) duties.push(this.send(batch));
+    return duties.length === 0 ? Promise.resolve() : Promise.all(duties).then(() => {});
   }
 
-  /** Sends the open batch now (an isolate that knows it is about to go idle, tests). */
-  flush(): void {
-    if (this.open) this.send(this.open);
+  /** Sends the open batch now, in the caller's context (an isolate about to go idle, tests). */
+  flush(): Promise<void> {
+    return this.open ? this.send(this.open) : Promise.resolve();
   }
 
-  private start(): OpenBatch {
-    let resolve!: () => void;
-    let reject!: (err: unknown) => void;
-    const done = new Promise<void>((res, rej) => {
-      resolve = res;
-      reject = rej;
+  /** The opener's duty: its own timer sends the batch unless someone already did. */
+  private sendLater(batch: OpenBatch): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      setTimeout(() => this.send(batch).then(resolve, reject), this.opts.maxDelayMs);
     });
-    const batch: OpenBatch = { lines: [], chars: 0, sent: false, done, resolve, reject };
-    this.open = batch;
-    // Never cleared: sending is idempotent per batch, and a timer belongs to the request that set it.
-    setTimeout(() => this.send(batch), this.opts.maxDelayMs);
-    return batch;
   }
 
-  private send(batch: OpenBatch): void {
-    if (batch.sent) return;
+  /** Hands the batch off once; a second call (a timer after a filler sent it) does nothing. */
+  private send(batch: OpenBatch): Promise<void> {
+    if (batch.sent) return Promise.resolve();
     batch.sent = true;
     if (this.open === batch) this.open = null;
-    const out: UsageBatch = { id: this.newId(), flushedAt: this.now(), ndjson: batch.lines.join("\n") };
-    this.handoff(out).then(batch.resolve, batch.reject);
+    return this.handoff({ id: this.newId(), flushedAt: this.now(), ndjson: batch.lines.join("\n") });
   }
 }

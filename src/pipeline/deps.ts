@@ -21,7 +21,7 @@ export function gatewayDeps(env: Env, config: Config, waitUntil: (p: Promise<unk
     config,
     admitter: grantAdmitter({ env, waitUntil }),
     budgets: d1BudgetStore(env.DB, clock),
-    miners: { snapshot: () => minerSnapshot(env.DB, config.minerCacheTtlMs) },
+    miners: { snapshot: () => minerSnapshot(env.DB, config.minerCacheTtlMs, clock(), waitUntil) },
     health: isolateHealth(env),
     signer: () => gatewayKeypair(env),
     countPrompt,

@@ -25,22 +25,45 @@ export interface MinerSnapshot {
 }
 
 let snapshot: MinerSnapshot | null = null;
-let inflight: Promise<MinerSnapshot> | null = null;
+/** A refresh is under way (plain state: no request ever awaits another request's refresh). */
+let refreshing = false;
 
-export async function minerSnapshot(d1: D1Database, ttlMs: number, now = Date.now()): Promise<MinerSnapshot> {
+/**
+ * The isolate's miner list, at most `ttlMs` old. Past that, the last list is served while one
+ * request refreshes it in the background (`background`: its waitUntil); only an isolate with no
+ * list yet (or `ttlMs` 0, or no `background`) waits for a load, each request its own.
+ *
+ * Why never share the in-flight load: in workerd a request that awaits a promise another request
+ * created resumes inside that other request's context, and its next touch of its own I/O (its
+ * abort signal, its fetch, its queue send) fails with "Cannot perform I/O on behalf of a different
+ * request" (found under load by the benchmark: 500s and unrecorded usage batches).
+ */
+export async function minerSnapshot(d1: D1Database, ttlMs: number, now = Date.now(), background?: (task: Promise<unknown>) => void): Promise<MinerSnapshot> {
   if (snapshot && now - snapshot.loadedAt < ttlMs) return snapshot;
-  // One refresh at a time per isolate; concurrent requests share it.
-  inflight ??= load(d1, now)
-    .then((s) => (snapshot = s))
-    .catch((err: unknown) => {
-      if (snapshot) {
-        console.error("miner directory refresh failed; serving the last list", err);
-        return snapshot;
-      }
-      throw err;
-    })
-    .finally(() => (inflight = null));
-  return inflight;
+  if (snapshot && ttlMs > 0 && background) {
+    if (!refreshing) {
+      refreshing = true;
+      background(
+        load(d1, now)
+          .then((s) => {
+            snapshot = s;
+          })
+          .catch((err: unknown) => console.error("miner directory refresh failed; serving the last list", err))
+          .finally(() => {
+            refreshing = false;
+          }),
+      );
+    }
+    return snapshot;
+  }
+  try {
+    snapshot = await load(d1, now);
+    return snapshot;
+  } catch (err) {
+    if (!snapshot) throw err;
+    console.error("miner directory refresh failed; serving the last list", err);
+    return snapshot;
+  }
 }
 
 /** Forget the cached list (after an admin change), so the next request reloads it. */

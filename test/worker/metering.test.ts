@@ -335,7 +335,7 @@ describe("migration 0008", () => {
 describe("the batcher", () => {
   it("cuts batches at the event and size limits and sends each once", async () => {
     const sent: UsageBatch[] = [];
-    const batcher = new UsageBatcher(async (b) => void sent.push(b), { maxDelayMs: 10_000, maxEvents: 4, maxChars: 100_000 });
+    const batcher = new UsageBatcher(async (b) => void sent.push(b), { maxDelayMs: 50, maxEvents: 4, maxChars: 100_000 });
     const events = Array.from({ length: 10 }, () => event("sub_meter_unit"));
     const done = events.map((e) => batcher.add(e));
     expect(sent.map((b) => b.ndjson.split("\n").length)).toEqual([4, 4]);
@@ -349,7 +349,7 @@ describe("the batcher", () => {
     const line = JSON.stringify(events[0]).length + 1;
     const perBatch = 3;
     const maxChars = perBatch * line + 1;
-    const big = new UsageBatcher(async (b) => void sent.push(b), { maxDelayMs: 10_000, maxEvents: 100, maxChars });
+    const big = new UsageBatcher(async (b) => void sent.push(b), { maxDelayMs: 50, maxEvents: 100, maxChars });
     const many = Array.from({ length: perBatch + 1 }, () => big.add(event("sub_meter_unit")));
     big.flush();
     await Promise.all(many);
@@ -357,12 +357,43 @@ describe("the batcher", () => {
     expect(sent.slice(3).every((b) => b.ndjson.length <= maxChars)).toBe(true);
   });
 
-  it("sends after the delay without a flush, and rejects every waiter when the batch cannot be recorded", async () => {
+  it("sends after the delay without a flush, from the opener's own timer; a failed send rejects the request that made it", async () => {
     const batcher = new UsageBatcher(async () => {}, { maxDelayMs: 5, maxEvents: 100, maxChars: 100_000 });
     await Promise.all([batcher.add(event("sub_meter_unit")), batcher.add(event("sub_meter_unit"))]);
     expect(batcher.pending).toBe(0);
-    const failing = new UsageBatcher(() => Promise.reject(new Error("nowhere to go")), { maxDelayMs: 5, maxEvents: 100, maxChars: 100_000 });
-    const results = await Promise.allSettled([failing.add(event("sub_meter_unit")), failing.add(event("sub_meter_unit"))]);
-    expect(results.map((r) => r.status)).toEqual(["rejected", "rejected"]);
+    // The opener sends (its timer), so it learns of the failure; the request that only joined the
+    // batch owes no send and awaits none (never another request's promise: see usage-batcher.ts).
+    const tried: UsageBatch[] = [];
+    const failing = new UsageBatcher(async (b) => {
+      tried.push(b);
+      throw new Error("nowhere to go");
+    }, { maxDelayMs: 5, maxEvents: 100, maxChars: 100_000 });
+    const opener = failing.add(event("sub_meter_unit"));
+    const joiner = failing.add(event("sub_meter_unit"));
+    expect(await Promise.allSettled([opener, joiner]).then((r) => r.map((x) => x.status))).toEqual(["rejected", "fulfilled"]);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(tried.map((b) => b.ndjson.split("\n").length)).toEqual([2]); // one send, with both events
+  });
+
+  it("never makes a request wait on a send another request holds: a filler sends at once, the opener's timer finds it sent", async () => {
+    const sent: UsageBatch[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const batcher = new UsageBatcher(async (b) => {
+      sent.push(b);
+      await gate; // the queue is slow
+    }, { maxDelayMs: 5, maxEvents: 2, maxChars: 100_000 });
+    const opener = batcher.add(event("sub_meter_unit"));
+    const filler = batcher.add(event("sub_meter_unit")); // fills the batch: sends it, holds the send
+    expect(sent).toHaveLength(1);
+    // The opener's timer fires after the filler sent: its duty is done without waiting for the slow send.
+    await expect(opener).resolves.toBeUndefined();
+    let fillerDone = false;
+    void filler.then(() => (fillerDone = true));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(fillerDone).toBe(false); // the filler holds its own send until the queue answers
+    release();
+    await filler;
+    expect(sent).toHaveLength(1);
   });
 });

@@ -35,7 +35,7 @@ export function registerHealthRoutes(app: Hono<AppEnv>): void {
   app.get("/health", async (c) => {
     try {
       const [snapshot, chain] = await Promise.all([
-        minerSnapshot(c.env.DB, c.var.config.minerCacheTtlMs),
+        minerSnapshot(c.env.DB, c.var.config.minerCacheTtlMs, Date.now(), (p) => c.executionCtx.waitUntil(p)),
         chainStatus(c.env, c.var.config.netuid, c.var.config.metagraphStaleAfterMs, Date.now()),
       ]);
       const body = { miners: snapshot.miners.length, models: snapshot.byModel.size, chain };

@@ -14,13 +14,13 @@ function modelObject(id: string, snapshot: MinerSnapshot) {
 export function registerModelRoutes(app: Hono<AppEnv>): void {
   const auth = requireSubscriber();
   app.get("/v1/models", auth, async (c) => {
-    const snapshot = await minerSnapshot(c.env.DB, c.var.config.minerCacheTtlMs);
+    const snapshot = await minerSnapshot(c.env.DB, c.var.config.minerCacheTtlMs, Date.now(), (p) => c.executionCtx.waitUntil(p));
     const ids = [...snapshot.byModel.keys()].sort();
     return c.json({ object: "list", data: ids.map((id) => modelObject(id, snapshot)) });
   });
   app.get("/v1/models/:id{.+}", auth, async (c) => {
     const id = c.req.param("id");
-    const snapshot = await minerSnapshot(c.env.DB, c.var.config.minerCacheTtlMs);
+    const snapshot = await minerSnapshot(c.env.DB, c.var.config.minerCacheTtlMs, Date.now(), (p) => c.executionCtx.waitUntil(p));
     if (!snapshot.byModel.has(id)) throw modelNotFound(id);
     return c.json(modelObject(id, snapshot));
   });
