@@ -5,23 +5,13 @@
  * bits), `iat` may not be in the future beyond the clock skew, and a token may not live longer
  * than JWT_MAX_LIFETIME_SECONDS (a leaked token that is valid for centuries cannot be contained).
  */
-import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
+import { errors, jwtVerify, type JWTPayload } from "jose";
 import type { Config } from "../env";
+import { JwksUnavailable, remoteKeySet } from "./jwks-cache";
 
 export type JwtResult = { ok: true; subject: string } | { ok: false; reason: string };
 
-const jwksByUrl = new Map<string, JWTVerifyGetKey>();
 const encoder = new TextEncoder();
-
-function jwks(url: string): JWTVerifyGetKey {
-  let set = jwksByUrl.get(url);
-  if (!set) {
-    // jose caches keys and refetches on unknown `kid` (cooldown-limited), per isolate.
-    set = createRemoteJWKSet(new URL(url));
-    jwksByUrl.set(url, set);
-  }
-  return set;
-}
 
 export function jwtConfigured(cfg: Config["jwt"]): boolean {
   return Boolean(cfg.hs256Secret || cfg.jwksUrl);
@@ -46,7 +36,7 @@ export async function verifyJwt(token: string, cfg: Config["jwt"]): Promise<JwtR
     } else {
       if (!cfg.jwksUrl) return { ok: false, reason: `${header} tokens need a JWKS URL` };
       const asymmetric = cfg.algorithms.filter((a) => !a.startsWith("HS"));
-      ({ payload } = await jwtVerify(token, jwks(cfg.jwksUrl), { ...options, algorithms: asymmetric }));
+      ({ payload } = await jwtVerify(token, remoteKeySet(cfg.jwksUrl), { ...options, algorithms: asymmetric }));
     }
   } catch (err) {
     return { ok: false, reason: describe(err) };
@@ -108,6 +98,7 @@ function decodeHeaderAlg(token: string): string | null {
 }
 
 function describe(err: unknown): string {
+  if (err instanceof JwksUnavailable) return "the signing keys (JWKS) could not be fetched";
   if (err instanceof errors.JWTExpired) return "token has expired";
   if (err instanceof errors.JWTClaimValidationFailed) return `claim '${err.claim}' is invalid`;
   if (err instanceof errors.JWSSignatureVerificationFailed) return "signature does not verify";

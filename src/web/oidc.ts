@@ -5,7 +5,8 @@
  * the ID token verified with jose against the provider's JWKS (issuer, audience, expiry, nonce).
  * Only a verified e-mail is accepted.
  */
-import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from "jose";
+import { jwtVerify } from "jose";
+import { remoteKeySet } from "../auth/jwks-cache";
 import { GatewayError } from "../errors";
 import { isObject } from "../lib/json";
 import { randomToken, sha256Base64url } from "./tokens";
@@ -39,7 +40,6 @@ export interface VerifiedIdentity {
 
 const DISCOVERY_TTL_MS = 10 * 60_000;
 const discovered = new Map<string, { meta: ProviderMetadata; at: number }>();
-const jwksSets = new Map<string, JWTVerifyGetKey>();
 
 const signInFailed = (why: string) => new GatewayError(400, "invalid_request_error", "sign_in_failed", `Sign-in failed: ${why}.`);
 const providerUnavailable = (why: string) => new GatewayError(502, "api_error", "identity_provider_error", `The identity provider did not answer as expected: ${why}.`);
@@ -117,14 +117,9 @@ export async function completeSignIn(
   const idToken = isObject(tokenBody) ? tokenBody.id_token : undefined;
   if (typeof idToken !== "string") throw signInFailed("the provider returned no ID token");
 
-  let jwks = jwksSets.get(meta.jwks_uri);
-  if (!jwks) {
-    jwks = createRemoteJWKSet(new URL(meta.jwks_uri));
-    jwksSets.set(meta.jwks_uri, jwks);
-  }
   let claims;
   try {
-    ({ payload: claims } = await jwtVerify(idToken, jwks, {
+    ({ payload: claims } = await jwtVerify(idToken, remoteKeySet(meta.jwks_uri), {
       issuer: meta.issuer,
       audience: client.clientId,
       requiredClaims: ["sub", "exp", "iat", "nonce"],
