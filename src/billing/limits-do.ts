@@ -248,7 +248,8 @@ export class SubscriberLimits extends DurableObject<Env> {
       this.ctx.storage.setAlarm(next).catch(logStorageError);
       rows++;
     }
-    // Each key put or deleted is one storage row written (the KV API keeps one SQLite row per key), and so is an alarm set.
+    // Each key put or deleted is one storage row written (the KV API keeps one SQLite row per key;
+    // the state is one key, see limits-state.ts), and so is an alarm set.
     if (rows > 0) countOp(`limits.object.rows.${kind}`, rows);
   }
 }

@@ -1,7 +1,7 @@
 /**
  * One subscriber's live counters as pure logic. The Durable Object (limits-do.ts) owns one
- * instance, feeds it the clock and the subscriber's profile, and persists the keys it reports as
- * changed. Every method is synchronous: the Durable Object runs one call at a time, so a check
+ * instance, feeds it the clock and the subscriber's profile, and persists the snapshot it
+ * reports after every call that changed something. Every method is synchronous: the Durable Object runs one call at a time, so a check
  * and the reservation that follows it can never interleave with another request's.
  *
  * - Requests and tokens per minute: a sliding 60 s window of 1 s buckets (exact to the second).
@@ -198,10 +198,24 @@ export interface StorageChanges {
   del: string[];
 }
 
-const COUNTERS = "counters";
-const bucketKey = (b: number) => `b:${b}`;
-const leaseKey = (id: string) => `l:${id}`;
-const bookKey = (id: string) => `g:${id}`;
+/**
+ * The whole state is stored as one value under one key: a call that changed anything writes one
+ * storage row (SQLite-backed objects bill per row written), however many buckets, books and
+ * leases it touched. The state is small by construction: at most 60 buckets, one book per
+ * isolate, and leases only for plans too small to slice (a few concurrent requests).
+ */
+const SNAPSHOT = "state";
+
+interface Snapshot {
+  counters: Counters;
+  buckets: [number, Bucket][];
+  leases: Lease[];
+  books: BookRecord[];
+  closedSlices: [string, { bucket: number; tokens: number }][];
+}
+
+/** Keys of the earlier layout (one key per bucket, lease and book), read once and then deleted. */
+const LEGACY_COUNTERS = "counters";
 const bucketOf = (now: number) => Math.floor(now / BUCKET_MS);
 
 export class LimitsState {
@@ -213,7 +227,10 @@ export class LimitsState {
   private readonly closedSlices = new Map<string, { bucket: number; tokens: number }>();
   /** Settled lease ids, so a repeated settle cannot charge twice. */
   private readonly settled = new Set<string>();
-  private readonly dirty = new Set<string>();
+  /** Something changed since the last `takeChanges`. */
+  private changed = false;
+  /** Keys of the earlier layout still in storage, deleted with the next write. */
+  private legacyKeys: string[] = [];
 
   /**
    * Rebuilds the state from the storage entries `takeChanges` wrote. `now` given: every book
@@ -222,36 +239,46 @@ export class LimitsState {
    */
   static restore(entries: ReadonlyMap<string, unknown>, now?: number): LimitsState {
     const s = new LimitsState();
-    for (const [key, value] of entries) {
-      if (key === COUNTERS) s.counters = value as Counters;
-      else if (key.startsWith("b:")) s.buckets.set(Number(key.slice(2)), value as Bucket);
-      else if (key.startsWith("l:")) s.leases.set(key.slice(2), value as Lease);
-      else if (key.startsWith("g:")) {
-        const book = value as BookRecord;
-        if (now !== undefined) book.expiresAt = Math.max(book.expiresAt, now + book.ttlMs);
-        s.books.set(book.id, book);
+    const snapshot = entries.get(SNAPSHOT) as Snapshot | undefined;
+    s.legacyKeys = [...entries.keys()].filter((key) => key !== SNAPSHOT);
+    if (snapshot) {
+      s.counters = snapshot.counters;
+      for (const [b, bucket] of snapshot.buckets) s.buckets.set(b, bucket);
+      for (const lease of snapshot.leases) s.leases.set(lease.id, lease);
+      for (const book of snapshot.books) s.books.set(book.id, book);
+      for (const [id, closed] of snapshot.closedSlices) s.closedSlices.set(id, closed);
+    } else {
+      for (const [key, value] of entries) {
+        if (key === LEGACY_COUNTERS) s.counters = value as Counters;
+        else if (key.startsWith("b:")) s.buckets.set(Number(key.slice(2)), value as Bucket);
+        else if (key.startsWith("l:")) s.leases.set(key.slice(2), value as Lease);
+        else if (key.startsWith("g:")) s.books.set(key.slice(2), value as BookRecord);
       }
     }
+    if (now !== undefined) for (const book of s.books.values()) book.expiresAt = Math.max(book.expiresAt, now + book.ttlMs);
+    // Rewritten as one snapshot (and the old keys deleted) with the next write.
+    s.changed = s.legacyKeys.length > 0;
     return s;
   }
 
-  /** Keys written or deleted since the last call. */
+  /** What to write since the last call: the whole state as one value, or nothing. */
   takeChanges(): StorageChanges {
-    const out: StorageChanges = { put: {}, del: [] };
-    for (const key of this.dirty) {
-      const value =
-        key === COUNTERS
-          ? this.counters
-          : key.startsWith("b:")
-            ? this.buckets.get(Number(key.slice(2)))
-            : key.startsWith("g:")
-              ? this.books.get(key.slice(2))
-              : this.leases.get(key.slice(2));
-      if (value === undefined) out.del.push(key);
-      else out.put[key] = value;
-    }
-    this.dirty.clear();
+    if (!this.changed) return { put: {}, del: [] };
+    const snapshot: Snapshot = {
+      counters: this.counters,
+      buckets: [...this.buckets.entries()],
+      leases: [...this.leases.values()],
+      books: [...this.books.values()],
+      closedSlices: [...this.closedSlices.entries()],
+    };
+    const out: StorageChanges = { put: { [SNAPSHOT]: snapshot }, del: this.legacyKeys };
+    this.changed = false;
+    this.legacyKeys = [];
     return out;
+  }
+
+  private touch(): void {
+    this.changed = true;
   }
 
   reserve(now: number, profile: SubscriberProfile, input: ReserveInput): ReserveResult {
@@ -324,7 +351,7 @@ export class LimitsState {
       slice = this.grant(now, profile, book, rule, null);
     }
     if (slice) mustPersist = true;
-    this.dirty.add(bookKey(book.id));
+    this.touch();
     return { slice, admission, status: this.status(now, profile), mustPersist };
   }
 
@@ -340,11 +367,11 @@ export class LimitsState {
     const lease = this.leases.get(leaseId);
     if (lease) {
       this.leases.delete(leaseId);
-      this.dirty.add(leaseKey(leaseId));
+      this.touch();
       const bucket = this.buckets.get(lease.bucket);
       if (bucket) {
         bucket.tokens = Math.max(0, bucket.tokens - lease.tokens + tokens);
-        this.dirty.add(bucketKey(lease.bucket));
+        this.touch();
       }
     }
     if (cost > 0) this.charge(profile, cost);
@@ -357,7 +384,7 @@ export class LimitsState {
     const lease = this.leases.get(leaseId);
     if (!lease) return false;
     lease.expiresAt = now + ttlMs;
-    this.dirty.add(leaseKey(leaseId));
+    this.touch();
     return true;
   }
 
@@ -371,7 +398,7 @@ export class LimitsState {
       if (lease.expiresAt <= now) {
         gone.push(lease);
         this.leases.delete(lease.id);
-        this.dirty.add(leaseKey(lease.id));
+        this.touch();
       }
     }
     return gone;
@@ -388,7 +415,7 @@ export class LimitsState {
       if (book.expiresAt <= now) {
         gone.push(book);
         this.books.delete(book.id);
-        this.dirty.add(bookKey(book.id));
+        this.touch();
       }
     }
     return gone;
@@ -440,7 +467,7 @@ export class LimitsState {
   private enterPeriod(profile: SubscriberProfile): void {
     if (this.counters.periodStart === profile.period.start) return;
     this.counters = { ...this.counters, periodStart: profile.period.start, allowanceUsedMicroUsd: 0, periodCostMicroUsd: 0 };
-    this.dirty.add(COUNTERS);
+    this.touch();
   }
 
   private reservedCost(): number {
@@ -494,7 +521,7 @@ export class LimitsState {
       expiresAt: now + input.leaseTtlMs,
     };
     this.leases.set(lease.id, lease);
-    this.dirty.add(leaseKey(lease.id));
+    this.touch();
     this.addToBucket(lease.bucket, 1, worst.worstTokens);
     return lease.id;
   }
@@ -545,7 +572,7 @@ export class LimitsState {
     bucket.requests = Math.max(0, bucket.requests + requests);
     bucket.tokens = Math.max(0, bucket.tokens + tokens);
     this.buckets.set(b, bucket);
-    this.dirty.add(bucketKey(b));
+    this.touch();
   }
 
   private available(profile: SubscriberProfile): number {
@@ -564,7 +591,7 @@ export class LimitsState {
       creditUsedMicroUsd: this.counters.creditUsedMicroUsd + cost - fromAllowance,
       periodCostMicroUsd: this.counters.periodCostMicroUsd + cost,
     };
-    this.dirty.add(COUNTERS);
+    this.touch();
   }
 
   private prune(now: number): void {
@@ -572,7 +599,7 @@ export class LimitsState {
     for (const b of this.buckets.keys()) {
       if (b < oldest) {
         this.buckets.delete(b);
-        this.dirty.add(bucketKey(b));
+        this.touch();
       }
     }
     for (const [id, closed] of this.closedSlices) if (closed.bucket < oldest) this.closedSlices.delete(id);

@@ -155,9 +155,32 @@ describe("LimitsState", () => {
     flush();
     const copy = LimitsState.restore(storage);
     expect(copy.status(T0 + 2_000, p)).toEqual(s.status(T0 + 2_000, p));
-    // Old buckets are deleted from storage as the window slides.
+    // Everything is one row; buckets that slid out of the window are gone from it.
     s.reserve(T0 + 120_000, p, input());
     flush();
-    expect([...storage.keys()].filter((k) => k.startsWith("b:"))).toEqual([`b:${Math.floor((T0 + 120_000) / 1000)}`]);
+    expect([...storage.keys()]).toEqual(["state"]);
+    expect((storage.get("state") as { buckets: [number, unknown][] }).buckets.map(([b]) => b)).toEqual([Math.floor((T0 + 120_000) / 1000)]);
+    // A call that changes nothing writes nothing.
+    s.status(T0 + 120_000, p);
+    expect(s.takeChanges()).toEqual({ put: {}, del: [] });
+  });
+
+  it("reads the earlier one-key-per-entry layout once and rewrites it as one row", () => {
+    const p = profile({ concurrentRequests: 3 });
+    const lease = { id: "l1", requestId: "r1", tokens: 100, costMicroUsd: 7, bucket: Math.floor(T0 / 1000), expiresAt: T0 + 60_000 };
+    const legacy = new Map<string, unknown>([
+      ["counters", { periodStart: PERIOD.start, allowanceUsedMicroUsd: 40, periodCostMicroUsd: 40, creditUsedMicroUsd: 0 }],
+      [`b:${lease.bucket}`, { requests: 1, tokens: 100 }],
+      ["l:l1", lease],
+    ]);
+    const s = LimitsState.restore(legacy);
+    const status = s.status(T0, p);
+    expect(status.concurrency.inFlight).toBe(1);
+    expect(status.requests.remaining).toBe(status.requests.limit - 1);
+    expect(status.allowance.usedMicroUsd).toBe(40);
+    const { put, del } = s.takeChanges();
+    expect(Object.keys(put)).toEqual(["state"]);
+    expect(del.sort()).toEqual([`b:${lease.bucket}`, "counters", "l:l1"].sort());
+    expect(LimitsState.restore(new Map(Object.entries(put))).status(T0, p)).toEqual(status);
   });
 });
