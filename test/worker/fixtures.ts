@@ -44,8 +44,10 @@ export interface Fixtures {
     midStream: Record<"drop" | "stall" | "errorEvent" | "finishError" | "malformed", MinerFixture>;
     beforeContent: Record<"empty" | "silent" | "errorFirst" | "finishErrorFirst", MinerFixture>;
   };
-  /** Concurrency levels of the routing-under-load test (env ROUTING_LOAD_LEVELS, default "8,32"). */
+  /** Concurrency levels of the routing-under-load test (env ROUTING_LOAD_LEVELS, default "8"; `npm run test:routing-load`: "8,32"). */
   loadLevels: number[];
+  /** Run the saturating-miner test (env ROUTING_LOAD_SATURATING=1, set by `npm run test:routing-load`). */
+  loadSaturating: boolean;
   /** `GET ${minerStatsUrl}?hotkey=H`: that fixture miner's own counters (MinerStats of miner/context.ts). */
   minerStatsUrl: string;
   /** A loopback port nothing listens on. */
