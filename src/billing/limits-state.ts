@@ -1,8 +1,9 @@
 /**
  * One subscriber's live counters as pure logic. The Durable Object (limits-do.ts) owns one
  * instance, feeds it the clock and the subscriber's profile, and persists the snapshot it
- * reports after every call that changed something. Every method is synchronous: the Durable Object runs one call at a time, so a check
- * and the reservation that follows it can never interleave with another request's.
+ * reports after every call that changed something. Every method is synchronous: the Durable
+ * Object runs one call at a time, so a check and the reservation that follows it can never
+ * interleave with another request's.
  *
  * - Requests and tokens per minute: a sliding 60 s window of 1 s buckets (exact to the second).
  *   A request counts when admitted; its tokens count as the worst case until it settles, then
@@ -202,7 +203,8 @@ export interface StorageChanges {
  * The whole state is stored as one value under one key: a call that changed anything writes one
  * storage row (SQLite-backed objects bill per row written), however many buckets, books and
  * leases it touched. The state is small by construction: at most 60 buckets, one book per
- * isolate, and leases only for plans too small to slice (a few concurrent requests).
+ * isolate, and leases only for plans too small to slice (a few concurrent requests). A book is
+ * ~200 bytes, so the 2 MB value limit of SQLite-backed objects holds thousands of isolates at once.
  */
 const SNAPSHOT = "state";
 
