@@ -4,7 +4,9 @@
  *
  * A Durable Object handles one event at a time, and every decision here runs synchronously
  * between the (shared, awaited) profile load and the reply, so N parallel reservations against
- * a limit of k admit exactly k. An alarm expires reservations and grant books nobody renews.
+ * a limit of k admit exactly k. Reservations and grant books nobody renews expire lazily: every
+ * call drops the expired ones before it decides anything, so no alarm is needed (an alarm is one
+ * more billed request and storage row, once per sparse subscriber's request).
  *
  * Two ways in (docs/admission.md): `exchange`, from an isolate's grant book (src/billing/grants.ts),
  * which grants slices of the plan and takes settlements in batches, so most requests never call
@@ -13,9 +15,10 @@
  * Persistence: state lives in memory; what changed in a call is written at its end, in one
  * batch. A call that granted or charged something is answered only once that write is durable
  * (the output gate), so a restart never forgets a grant a book is using nor a charge. A call
- * that only renewed a book or took something back is answered without waiting: if a restart
- * loses that write, the object is stricter than it needs to be (the returned units stay held
- * until the book's TTL), never looser, and every restored book lives one more TTL.
+ * that only took something back is answered without waiting: if a restart loses that write, the
+ * object is stricter than it needs to be (the returned units stay held until the book's TTL),
+ * never looser. A call that only renewed a book writes nothing: every restored book lives one
+ * more TTL from the restart.
  *
  * Every call and alarm, and the storage rows each wrote, are counted in the isolate the object
  * runs in (src/lib/op-counts.ts), for the benchmark's cost model.
@@ -78,13 +81,11 @@ export class SubscriberLimits extends DurableObject<Env> {
   private loading: Promise<SubscriberProfile> | null = null;
   /** Bumped by `refresh`: a load that started before it must not be cached. */
   private generation = 0;
-  private alarmAt: number | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     void ctx.blockConcurrencyWhile(async () => {
       this.state = LimitsState.restore(await ctx.storage.list(), Date.now());
-      this.alarmAt = await ctx.storage.getAlarm();
     });
   }
 
@@ -176,9 +177,9 @@ export class SubscriberLimits extends DurableObject<Env> {
     return report;
   }
 
+  /** Only alarms an earlier version set still arrive here; nothing sets one now (expiry is lazy). */
   override async alarm(): Promise<void> {
     this.called("alarm");
-    this.alarmAt = null;
     this.expire(Date.now());
     this.persist("alarm", false);
   }
@@ -241,15 +242,9 @@ export class SubscriberLimits extends DurableObject<Env> {
       this.ctx.storage.put(Object.fromEntries(entries.slice(i, i + STORAGE_BATCH)), opts).catch(logStorageError);
     }
     for (let i = 0; i < del.length; i += STORAGE_BATCH) this.ctx.storage.delete(del.slice(i, i + STORAGE_BATCH), opts).catch(logStorageError);
-    const next = this.state.nextExpiry();
-    let rows = entries.length + del.length;
-    if (next !== null && (this.alarmAt === null || next < this.alarmAt)) {
-      this.alarmAt = next;
-      this.ctx.storage.setAlarm(next).catch(logStorageError);
-      rows++;
-    }
+    const rows = entries.length + del.length;
     // Each key put or deleted is one storage row written (the KV API keeps one SQLite row per key;
-    // the state is one key, see limits-state.ts), and so is an alarm set.
+    // the state is one key, see limits-state.ts).
     if (rows > 0) countOp(`limits.object.rows.${kind}`, rows);
   }
 }

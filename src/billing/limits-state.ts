@@ -306,10 +306,14 @@ export class LimitsState {
       // New, or expired while its isolate was cut off: count what it says it holds again.
       book = { id: input.bookId, expiresAt: 0, ttlMs: input.ttlMs, seq: 0, concurrency: input.holding.concurrency, microUsd: input.holding.microUsd, slices: [] };
       this.books.set(book.id, book);
+      this.touch();
     }
     // A book never holds more than it was given.
-    book.concurrency = Math.max(0, Math.min(book.concurrency, input.holding.concurrency));
-    book.microUsd = Math.max(0, Math.min(book.microUsd, input.holding.microUsd));
+    const concurrency = Math.max(0, Math.min(book.concurrency, input.holding.concurrency));
+    const microUsd = Math.max(0, Math.min(book.microUsd, input.holding.microUsd));
+    if (concurrency !== book.concurrency || microUsd !== book.microUsd) this.touch();
+    book.concurrency = concurrency;
+    book.microUsd = microUsd;
     const reported = new Map(input.slices.map((sl) => [sl.id, sl]));
     book.slices = book.slices.filter((slice) => {
       const r = reported.get(slice.id);
@@ -322,19 +326,24 @@ export class LimitsState {
       const closedIn = bucketOf(now);
       this.addToBucket(closedIn, usedRequests, usedTokens);
       this.closedSlices.set(slice.id, { bucket: closedIn, tokens: usedTokens });
+      this.touch();
       return false;
     });
     // After the slices close, so a refund to one closed by this very message is applied.
     for (const batch of input.batches) {
       if (batch.seq <= book.seq) continue; // a resent batch that was applied already
       book.seq = batch.seq;
+      this.touch();
       for (const settled of batch.settled) {
         if (settled.costMicroUsd > 0) this.charge(profile, settled.costMicroUsd);
         if (settled.refund) this.refundClosed(settled.refund.sliceId, settled.refund.tokens);
       }
       mustPersist = true;
     }
+    if (book.ttlMs !== input.ttlMs) this.touch();
     book.ttlMs = input.ttlMs;
+    // A renewal alone is not written: a restored book lives one more TTL from the restart anyway
+    // (see `restore`), so losing it cannot expire a book early.
     book.expiresAt = now + input.ttlMs;
 
     let admission: ExchangeAdmission | null = null;
@@ -353,7 +362,6 @@ export class LimitsState {
       slice = this.grant(now, profile, book, rule, null);
     }
     if (slice) mustPersist = true;
-    this.touch();
     return { slice, admission, status: this.status(now, profile), mustPersist };
   }
 
@@ -421,13 +429,6 @@ export class LimitsState {
       }
     }
     return gone;
-  }
-
-  nextExpiry(): number | null {
-    let next: number | null = null;
-    for (const l of this.leases.values()) if (next === null || l.expiresAt < next) next = l.expiresAt;
-    for (const b of this.books.values()) if (next === null || b.expiresAt < next) next = b.expiresAt;
-    return next;
   }
 
   openLeases(): Lease[] {

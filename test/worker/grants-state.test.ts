@@ -119,7 +119,7 @@ describe("LimitsState grants", () => {
     const s = new LimitsState();
     const p = profile({ requestsPerMinute: 100 });
     const slice = sliceOf(s.exchange(T0, p, msg("gone", { refill: true }), RULE));
-    expect(s.nextExpiry()).toBe(T0 + TTL);
+    expect(s.openBooks().map((b) => b.expiresAt)).toEqual([T0 + TTL]);
     expect(s.expireBooks(T0 + TTL - 1)).toEqual([]);
     expect(s.expireBooks(T0 + TTL).map((b) => b.id)).toEqual(["gone"]);
     const st = s.status(T0 + TTL, p);
@@ -128,6 +128,30 @@ describe("LimitsState grants", () => {
     expect(st.requests.remaining).toBe(100 - slice.requests);
     // Counted in the bucket of its expiry: a minute after that it has left the window.
     expect(s.status(T0 + TTL + 60_000, p).requests.remaining).toBe(100);
+  });
+
+  it("writes one snapshot for a grant and one for a give-back, nothing for a renewal alone or a refusal", () => {
+    const s = new LimitsState();
+    const p = profile({ requestsPerMinute: 100, concurrentRequests: 100 });
+    const written = () => Object.keys(s.takeChanges().put).length;
+    const slice = sliceOf(s.exchange(T0, p, msg("a", { admit: request() }), RULE));
+    expect(written()).toBe(1);
+    const holding = { concurrency: slice.concurrency, microUsd: slice.microUsd };
+    const kept = [{ id: slice.id, requests: slice.requests - 1, tokens: slice.tokens - 20, keep: true }];
+    // keepAlive while a request runs: only the book's expiry moves.
+    const renewal = s.exchange(T0 + 2_000, p, msg("a", { holding, slices: kept }), RULE);
+    expect(renewal.mustPersist).toBe(false);
+    expect(written()).toBe(0);
+    expect(s.openBooks()[0]?.expiresAt).toBe(T0 + 2_000 + TTL);
+    // The idle give-back with the request's charge: the slice closes, the money is charged.
+    const settled = [{ requestId: "req_x", costMicroUsd: 30, refund: null }];
+    s.exchange(T0 + 3_000, p, msg("a", { batches: [{ seq: 1, settled }], slices: kept.map((k) => ({ ...k, keep: false })) }), RULE);
+    expect(written()).toBe(1);
+    expect(s.periodCost(p)).toBe(30);
+    // A refusal changes nothing either.
+    const other = profile({ requestsPerMinute: 100, concurrentRequests: 100, models: ["other"] });
+    expect(s.exchange(T0 + 3_100, other, msg("a", { admit: request() }), RULE).admission).toEqual({ ok: false, refusal: { kind: "model" } });
+    expect(written()).toBe(0);
   });
 
   it("restores books from storage and gives each one more TTL (renewals are not awaited to disk)", () => {
@@ -145,7 +169,7 @@ describe("LimitsState grants", () => {
     const copy = LimitsState.restore(storage, restartedAt);
     expect(copy.status(restartedAt, p)).toEqual(s.status(restartedAt, p));
     expect(copy.expireBooks(T0 + TTL)).toEqual([]);
-    expect(copy.nextExpiry()).toBe(restartedAt + TTL);
+    expect(copy.openBooks().map((b) => b.expiresAt)).toEqual([restartedAt + TTL]);
     expect(copy.status(restartedAt, p).concurrency.inFlight).toBe(slice.concurrency);
     // Nothing granted before the restart can be granted again after it.
     const again = copy.exchange(restartedAt, p, msg("b", { refill: true }), RULE);
