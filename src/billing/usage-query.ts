@@ -105,8 +105,8 @@ export async function recentRequests(d1: D1Database, subscriberId: string, opts:
 async function recentEvents(d1: D1Database, f: UsageFilter): Promise<UsageEvent[]> {
   const stmt =
     f.subscriberId === undefined
-      ? d1.prepare("SELECT events FROM usage_recent")
-      : d1.prepare("SELECT events FROM usage_recent WHERE subscriber_id = ?").bind(f.subscriberId);
+      ? d1.prepare("SELECT events FROM usage_recent_events")
+      : d1.prepare("SELECT events FROM usage_recent_events WHERE subscriber_id = ?").bind(f.subscriberId);
   const { results } = await stmt.all<{ events: string }>();
   const out: UsageEvent[] = [];
   for (const row of results) {

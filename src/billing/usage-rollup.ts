@@ -1,7 +1,8 @@
 /**
- * What one batch adds to D1 (pure): its events summed per rollup row, and each subscriber's
- * newest events for the recent-requests list. The writer (usage-writer.ts) turns this into one
- * D1 transaction.
+ * What one batch adds to D1 (pure): its events summed per rollup row, each row's newest events
+ * for the recent-requests list, and the newest hour each subscriber was seen in (the rows of
+ * earlier hours hand their lists on to the subscriber's `usage_recent` row). The writer
+ * (usage-writer.ts) turns this into one D1 transaction.
  */
 import { addCounts, minerShares, ZERO_COUNTS, type UsageCounts } from "./usage-class";
 import type { ParsedEvent } from "./usage-batch";
@@ -25,6 +26,8 @@ export interface HourlyRow {
   completionTokensReported: number;
   cachedPromptTokensReported: number;
   costMicroUsd: number;
+  /** JSON texts of this row's events in the batch, newest first, at most the list's length. */
+  events: string[];
 }
 
 export interface MinerSecondRow extends UsageCounts {
@@ -34,16 +37,16 @@ export interface MinerSecondRow extends UsageCounts {
   kind: string;
 }
 
-export interface RecentList {
+/** A subscriber in the batch, and the newest hour of its events there. */
+export interface SubscriberHour {
   subscriberId: string;
-  /** JSON texts of the subscriber's events in this batch, newest first. */
-  events: string[];
+  hour: number;
 }
 
 export interface BatchRollup {
   hourly: HourlyRow[];
   minerSeconds: MinerSecondRow[];
-  recent: RecentList[];
+  subscribers: SubscriberHour[];
 }
 
 /** '' for an absent dimension: the rollups' primary keys cannot hold NULL usefully. */
@@ -51,14 +54,18 @@ const dim = (v: string | null | undefined): string => v ?? "";
 
 export function rollupBatch(events: readonly ParsedEvent[], recentPerSubscriber: number): BatchRollup {
   const hourly = new Map<string, HourlyRow>();
+  const listed = new Map<string, ParsedEvent[]>();
   const miner = new Map<string, MinerSecondRow>();
-  const recent = new Map<string, ParsedEvent[]>();
+  const newestHour = new Map<string, number>();
   for (const p of events) {
     const e = p.event;
     const hour = Math.floor(e.createdAt / HOUR_MS) * HOUR_MS;
     const hKey = JSON.stringify([dim(e.subscriberId), hour, dim(e.apiKeyId), e.model, e.kind]);
     const h = hourly.get(hKey) ?? emptyHourly(e, hour);
     hourly.set(hKey, addHourly(h, e));
+    const list = listed.get(hKey) ?? [];
+    list.push(p);
+    listed.set(hKey, list);
 
     const second = Math.floor(e.createdAt / SECOND_MS) * SECOND_MS;
     for (const share of minerShares(e)) {
@@ -68,20 +75,18 @@ export function rollupBatch(events: readonly ParsedEvent[], recentPerSubscriber:
     }
 
     const sub = dim(e.subscriberId);
-    const list = recent.get(sub) ?? [];
-    list.push(p);
-    recent.set(sub, list);
+    newestHour.set(sub, Math.max(newestHour.get(sub) ?? hour, hour));
   }
   return {
-    hourly: [...hourly.values()],
-    minerSeconds: [...miner.values()],
-    recent: [...recent.entries()].map(([subscriberId, list]) => ({
-      subscriberId,
-      events: list
+    hourly: [...hourly.entries()].map(([hKey, row]) => ({
+      ...row,
+      events: (listed.get(hKey) ?? [])
         .sort((a, b) => b.event.createdAt - a.event.createdAt)
         .slice(0, recentPerSubscriber)
         .map((p) => p.json),
     })),
+    minerSeconds: [...miner.values()],
+    subscribers: [...newestHour.entries()].map(([subscriberId, hour]) => ({ subscriberId, hour })),
   };
 }
 
@@ -101,6 +106,7 @@ function emptyHourly(e: UsageEvent, hour: number): HourlyRow {
     completionTokensReported: 0,
     cachedPromptTokensReported: 0,
     costMicroUsd: 0,
+    events: [],
   };
 }
 

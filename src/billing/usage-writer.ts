@@ -5,24 +5,35 @@
  * producer's direct write racing its own queue message) finds its ledger row and changes nothing;
  * D1 runs write transactions one at a time, so two copies cannot both pass the guard.
  *
- * Rows written per batch: one ledger row, one per (subscriber, key, model, kind, hour), one per
- * (miner, model, kind, second) and one per subscriber in the batch. None per request.
+ * Rows written per batch: one ledger row, one per (subscriber, key, model, kind, hour) and one per
+ * (miner, model, kind, second). None per request, and none per subscriber beyond its hourly rows:
+ * the recent-requests list rides in those rows (`usage_hourly.recent`, the newest events of the
+ * row) and moves to the subscriber's `usage_recent` row once per hour, when the subscriber's first
+ * batch of a later hour arrives (one row, plus clearing the lists it took). Readers see both
+ * through the `usage_recent_events` view. A sparse subscriber, alone in most batches, used to pay
+ * two rows per request (hourly and recent); now one.
  */
 import type { D1Database, D1PreparedStatement } from "@cloudflare/workers-types";
 import { countOp } from "../lib/op-counts";
 import { archiveKey, type ParsedEvent, type UsageBatch } from "./usage-batch";
-import { rollupBatch, type HourlyRow, type MinerSecondRow, type RecentList } from "./usage-rollup";
+import { rollupBatch, type HourlyRow, type MinerSecondRow, type SubscriberHour } from "./usage-rollup";
 
 /** How many recent events the per-request view keeps per subscriber (USAGE_RECENT_PER_SUBSCRIBER). */
 export const DEFAULT_RECENT_PER_SUBSCRIBER = 200;
 
 const NOT_APPLIED = "NOT EXISTS (SELECT 1 FROM usage_batches WHERE batch_id = ?1)";
 
+/** Newest first by `createdAt`, cut to `limit`: `union` is a query of one `value` column of events. */
+const newestEvents = (union: string, limit: string) =>
+  `(SELECT json_group_array(json(value)) FROM (SELECT value FROM (${union}) ORDER BY json_extract(value, '$.createdAt') DESC LIMIT ${limit}))`;
+
+// ?16: the row's events in this batch (JSON array, newest first) or NULL when no list is kept.
 const HOURLY_SQL = `
 INSERT INTO usage_hourly (subscriber_id, hour, api_key_id, model, kind, day, requests, succeeded, prompt_tokens, completion_tokens,
-  prompt_tokens_reported, completion_tokens_reported, cached_prompt_tokens_reported, cost_micro_usd)
-SELECT ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15 WHERE ${NOT_APPLIED}
+  prompt_tokens_reported, completion_tokens_reported, cached_prompt_tokens_reported, cost_micro_usd, recent)
+SELECT ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16 WHERE ${NOT_APPLIED}
 ON CONFLICT (subscriber_id, hour, api_key_id, model, kind) DO UPDATE SET
+  recent = CASE WHEN ?16 IS NULL THEN usage_hourly.recent ELSE ${newestEvents("SELECT value FROM json_each(?16) UNION ALL SELECT value FROM json_each(coalesce(usage_hourly.recent, '[]'))", "?17")} END,
   requests = requests + excluded.requests,
   succeeded = succeeded + excluded.succeeded,
   prompt_tokens = prompt_tokens + excluded.prompt_tokens,
@@ -50,22 +61,20 @@ ON CONFLICT (second, miner_hotkey, model, kind) DO UPDATE SET
   counted_tokens_of_reported = counted_tokens_of_reported + excluded.counted_tokens_of_reported,
   cost_micro_usd = cost_micro_usd + excluded.cost_micro_usd`;
 
-// The batch's events first (newest first), then what the list held, cut to ?4 events. Readers sort
-// by created_at; the order here only decides which events fall off the end.
-const RECENT_SQL = `
+// The subscriber's rows of hours before ?3 (the newest hour it has in this batch) that still hold
+// a list hand it on to its usage_recent row, newest ?4 kept; written only when there is one.
+const CLOSED_LISTS = `SELECT e.value AS value FROM usage_hourly h, json_each(h.recent) e WHERE h.subscriber_id = ?2 AND h.hour < ?3 AND h.recent IS NOT NULL`;
+const MOVE_RECENT_SQL = `
 INSERT INTO usage_recent (subscriber_id, events, updated_at)
-SELECT ?2, ?3, ?5 WHERE ${NOT_APPLIED}
+SELECT ?2, ${newestEvents(CLOSED_LISTS, "?4")}, ?5
+WHERE ${NOT_APPLIED} AND EXISTS (SELECT 1 FROM usage_hourly WHERE subscriber_id = ?2 AND hour < ?3 AND recent IS NOT NULL)
 ON CONFLICT (subscriber_id) DO UPDATE SET
-  events = (
-    SELECT json_group_array(json(value)) FROM (
-      SELECT value FROM (
-        SELECT value, 0 AS part, CAST(key AS INTEGER) AS pos FROM json_each(?3)
-        UNION ALL
-        SELECT value, 1 AS part, CAST(key AS INTEGER) AS pos FROM json_each(usage_recent.events)
-      ) ORDER BY part, pos LIMIT ?4
-    )
-  ),
+  events = ${newestEvents(`${CLOSED_LISTS} UNION ALL SELECT value FROM json_each(usage_recent.events)`, "?4")},
   updated_at = excluded.updated_at`;
+
+// Then those rows let go of their lists (same transaction: an event is in one place at a time).
+const CLEAR_MOVED_SQL = `
+UPDATE usage_hourly SET recent = NULL WHERE subscriber_id = ?2 AND hour < ?3 AND recent IS NOT NULL AND ${NOT_APPLIED}`;
 
 const LEDGER_SQL = `
 INSERT INTO usage_batches (batch_id, events, archive_key, flushed_at, applied_at) VALUES (?1, ?2, ?3, ?4, ?5)
@@ -93,14 +102,14 @@ export function usageBatchStatements(d1: D1Database, batch: UsageBatch, events: 
   const keep = opts.recentPerSubscriber ?? DEFAULT_RECENT_PER_SUBSCRIBER;
   const rollup = rollupBatch(events, keep);
   return [
-    ...rollup.hourly.map((r) => hourly(d1, batch.id, r)),
+    ...rollup.hourly.map((r) => hourly(d1, batch.id, r, keep)),
     ...rollup.minerSeconds.map((r) => minerSecond(d1, batch.id, r)),
-    ...(keep > 0 ? rollup.recent.map((r) => recent(d1, batch.id, r, keep, now)) : []),
+    ...(keep > 0 ? rollup.subscribers.flatMap((s) => moveClosedLists(d1, batch.id, s, keep, now)) : []),
     d1.prepare(LEDGER_SQL).bind(batch.id, events.length, archiveKey(batch), batch.flushedAt, now),
   ];
 }
 
-function hourly(d1: D1Database, batchId: string, r: HourlyRow): D1PreparedStatement {
+function hourly(d1: D1Database, batchId: string, r: HourlyRow, keep: number): D1PreparedStatement {
   return d1
     .prepare(HOURLY_SQL)
     .bind(
@@ -119,6 +128,8 @@ function hourly(d1: D1Database, batchId: string, r: HourlyRow): D1PreparedStatem
       r.completionTokensReported,
       r.cachedPromptTokensReported,
       r.costMicroUsd,
+      keep > 0 ? `[${r.events.join(",")}]` : null,
+      keep,
     );
 }
 
@@ -146,6 +157,6 @@ function minerSecond(d1: D1Database, batchId: string, r: MinerSecondRow): D1Prep
     );
 }
 
-function recent(d1: D1Database, batchId: string, r: RecentList, keep: number, now: number): D1PreparedStatement {
-  return d1.prepare(RECENT_SQL).bind(batchId, r.subscriberId, `[${r.events.join(",")}]`, keep, now);
+function moveClosedLists(d1: D1Database, batchId: string, s: SubscriberHour, keep: number, now: number): D1PreparedStatement[] {
+  return [d1.prepare(MOVE_RECENT_SQL).bind(batchId, s.subscriberId, s.hour, keep, now), d1.prepare(CLEAR_MOVED_SQL).bind(batchId, s.subscriberId, s.hour)];
 }

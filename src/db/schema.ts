@@ -423,6 +423,11 @@ export const usageHourly = sqliteTable(
     completionTokensReported: integer("completion_tokens_reported").notNull(),
     cachedPromptTokensReported: integer("cached_prompt_tokens_reported").notNull(),
     costMicroUsd: integer("cost_micro_usd").notNull(),
+    /**
+     * JSON array of this row's newest events (USAGE_RECENT_PER_SUBSCRIBER at most) while its hour
+     * is the newest its subscriber was seen in; NULL once they moved to `usage_recent`.
+     */
+    recent: text("recent"),
   },
   (t) => [primaryKey({ columns: [t.subscriberId, t.hour, t.apiKeyId, t.model, t.kind] })],
 );
@@ -458,10 +463,12 @@ export const usageMinerSeconds = sqliteTable(
 );
 
 /**
- * Each subscriber's most recent requests (USAGE_RECENT_PER_SUBSCRIBER, whole events as JSON,
- * newest first): the per-request view (/admin/usage?rows=, the app's recent-requests list).
- * One row per subscriber, rewritten once per batch that has its requests; older events live in
- * the R2 archive. '' holds the gateway's own canary probes.
+ * Each subscriber's most recent requests of earlier hours (USAGE_RECENT_PER_SUBSCRIBER, whole
+ * events as JSON, newest first); the current hour's are in `usage_hourly.recent`, and the view
+ * `usage_recent_events` (migration 0011) reads both: the per-request view (/admin/usage?rows=, the
+ * app's recent-requests list). One row per subscriber, rewritten when a batch of a later hour
+ * takes its rows' lists over; older events live in the R2 archive. '' holds the gateway's own
+ * canary probes.
  */
 export const usageRecent = sqliteTable("usage_recent", {
   subscriberId: text("subscriber_id").primaryKey(),

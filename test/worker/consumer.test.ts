@@ -38,14 +38,14 @@ async function runBatch(messages: { id: string; body: unknown; attempts?: number
 // How many times the request is in what the consumer keeps: its recent-requests list (one entry
 // per metered request) and the raw archive. (Before batching this read the per-request table.)
 const rowCount = async (requestId: string) => {
-  const recent = await env.DB.prepare("SELECT count(*) AS n FROM usage_recent r, json_each(r.events) e WHERE json_extract(e.value, '$.requestId') = ?")
+  const recent = await env.DB.prepare("SELECT count(*) AS n FROM usage_recent_events r, json_each(r.events) e WHERE json_extract(e.value, '$.requestId') = ?")
     .bind(requestId)
     .first<{ n: number }>();
   return recent?.n;
 };
 
 const recentRow = async (requestId: string) => {
-  const row = await env.DB.prepare("SELECT e.value AS event FROM usage_recent r, json_each(r.events) e WHERE json_extract(e.value, '$.requestId') = ?")
+  const row = await env.DB.prepare("SELECT e.value AS event FROM usage_recent_events r, json_each(r.events) e WHERE json_extract(e.value, '$.requestId') = ?")
     .bind(requestId)
     .first<{ event: string }>();
   return row ? (JSON.parse(row.event) as UsageEvent) : null;

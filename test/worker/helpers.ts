@@ -58,17 +58,17 @@ export interface UsageRow {
 
 /**
  * One metered request in the shape the per-request rows had (booleans as 0/1, as SQLite stored
- * them), read from the recent-requests list the consumer keeps (usage_recent).
+ * them), read from the recent-requests list the consumer keeps (the usage_recent_events view).
  */
 function asRow(json: string): UsageRow {
   const event: unknown = JSON.parse(json);
-  if (!isUsageEvent(event)) throw new Error(`not a usage event in usage_recent: ${json}`);
+  if (!isUsageEvent(event)) throw new Error(`not a usage event in the recent-requests list: ${json}`);
   const row = requestRow(event);
   return { ...row, streamed: row.streamed ? 1 : 0 };
 }
 
 async function recentRows(where: string, bind: string): Promise<UsageRow[]> {
-  const { results } = await env.DB.prepare(`SELECT e.value AS event FROM usage_recent r, json_each(r.events) e WHERE ${where}`).bind(bind).all<{ event: string }>();
+  const { results } = await env.DB.prepare(`SELECT e.value AS event FROM usage_recent_events r, json_each(r.events) e WHERE ${where}`).bind(bind).all<{ event: string }>();
   return results.map((r) => asRow(r.event)).sort((a, b) => Number(a.created_at) - Number(b.created_at));
 }
 

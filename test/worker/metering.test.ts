@@ -76,7 +76,7 @@ async function d1Snapshot() {
   const [h, m, r, b] = await env.DB.batch([
     env.DB.prepare("SELECT * FROM usage_hourly ORDER BY subscriber_id, hour, api_key_id, model, kind"),
     env.DB.prepare("SELECT * FROM usage_miner_seconds ORDER BY second, miner_hotkey, model, kind"),
-    env.DB.prepare("SELECT subscriber_id, events FROM usage_recent ORDER BY subscriber_id"),
+    env.DB.prepare("SELECT subscriber_id, events FROM usage_recent_events ORDER BY subscriber_id, events"),
     env.DB.prepare("SELECT batch_id, events, archive_key FROM usage_batches ORDER BY batch_id"),
   ]);
   return { hourly: h?.results, miner: m?.results, recent: r?.results, batches: b?.results };

@@ -89,7 +89,7 @@ describe("score-based routing", () => {
 
   it("meters canary traffic as canary, never to a subscriber", async () => {
     // Canary events are kept in the recent-requests list (the per-request table before batching).
-    const canary = "FROM usage_recent r, json_each(r.events) e WHERE json_extract(e.value, '$.kind') = 'canary'";
+    const canary = "FROM usage_recent_events r, json_each(r.events) e WHERE json_extract(e.value, '$.kind') = 'canary'";
     const { results } = await env.DB.prepare(`SELECT json_extract(e.value, '$.kind') AS kind, json_extract(e.value, '$.subscriberId') AS subscriber_id ${canary} LIMIT 50`).all<{
       kind: string;
       subscriber_id: string | null;
