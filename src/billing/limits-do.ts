@@ -12,13 +12,13 @@
  * which grants slices of the plan and takes settlements in batches, so most requests never call
  * here; and `reserve`/`settle`, one request at a time, for plans too small to slice.
  *
- * Persistence: state lives in memory; what changed in a call is written at its end, in one
- * batch. A call that granted or charged something is answered only once that write is durable
- * (the output gate), so a restart never forgets a grant a book is using nor a charge. A call
- * that only took something back is answered without waiting: if a restart loses that write, the
- * object is stricter than it needs to be (the returned units stay held until the book's TTL),
- * never looser. A call that only renewed a book writes nothing: every restored book lives one
- * more TTL from the restart.
+ * Persistence: state lives in memory and is written as one value. A call that charged something
+ * or granted beyond the escrow (limits-state.ts) writes, and is answered only once the write is
+ * durable (the output gate), so a restart never forgets a charge, nor a grant: grants made from
+ * the escrow without a write are covered on restore by holding the whole escrow. Any other call
+ * (a give-back, a renewal, a grant the escrow covers, a report) writes nothing; its changes ride
+ * with the next write, and losing them makes the object stricter than it needs to be (returned
+ * units stay held until the book's TTL), never looser; every restored book lives one more TTL.
  *
  * Every call and alarm, and the storage rows each wrote, are counted in the isolate the object
  * runs in (src/lib/op-counts.ts), for the benchmark's cost model.
@@ -109,7 +109,9 @@ export class SubscriberLimits extends DurableObject<Env> {
     this.expire(now);
     const ttlMs = Math.min(MAX_GRANT_TTL_MS, Math.max(MIN_GRANT_TTL_MS, Math.floor(input.ttlMs)));
     const outcome = this.state.exchange(now, profile, { ...input, ttlMs }, { fraction: billingConfig(this.env).grantSliceFraction });
-    this.persist("exchange", outcome.mustPersist);
+    // Nothing charged and nothing granted beyond the escrow: no write; what changed (give-backs,
+    // closed slices, renewals) rides with the next one, and losing it only makes the object stricter.
+    if (outcome.mustPersist) this.persist("exchange");
     return {
       version,
       policy: input.version === version ? null : { version, plan: profile.plan, prices: profile.prices },
@@ -173,7 +175,7 @@ export class SubscriberLimits extends DurableObject<Env> {
       leases: this.state.openLeases().map((l) => ({ requestId: l.requestId, tokens: l.tokens, costMicroUsd: l.costMicroUsd, expiresAt: l.expiresAt })),
       grants: this.state.openBooks().map((b) => ({ bookId: b.id, concurrency: b.concurrency, microUsd: b.microUsd, slices: b.slices.length, expiresAt: b.expiresAt })),
     };
-    this.persist("report", false);
+    // A report writes nothing (dropping expired books can wait for the next write).
     return report;
   }
 

@@ -167,9 +167,33 @@ export interface ExchangeOutcome {
   slice: GrantSlice | null;
   admission: ExchangeAdmission | null;
   status: LimitStatus;
-  /** False when nothing was charged or granted: losing these writes only makes the object stricter. */
+  /**
+   * False when nothing was charged, and nothing granted beyond the escrow: the call needs no
+   * write, and what it changed waits for the next one (losing it only makes the object stricter).
+   */
   mustPersist: boolean;
 }
+
+/**
+ * Grants the object may make without writing, armed by every write that must happen anyway (a
+ * charge, a grant the escrow could not cover): a restored object counts the whole escrow as
+ * granted until `until` (a placeholder book), since it cannot know how much of it was used. So a
+ * restart never forgets a grant, and a subscriber seen once every few seconds pays one write per
+ * request (its charge) rather than two. Sized in slices (`armEscrow`), lasting `ESCROW_TTLS` book
+ * TTLs after the write.
+ */
+export interface Escrow {
+  requests: number;
+  tokens: number;
+  concurrency: number;
+  microUsd: number;
+  until: number;
+}
+const ESCROW_SLICES = 1;
+const ESCROW_TTLS = 4;
+const ESCROW_HEADROOM = 3;
+/** The placeholder book a restore makes of an escrow (its id starts with this). */
+export const ESCROW_BOOK = "escrow@";
 
 /**
  * A slice is this share of the plan's per-minute requests and tokens, concurrency and money
@@ -214,6 +238,8 @@ interface Snapshot {
   leases: Lease[];
   books: BookRecord[];
   closedSlices: [string, { bucket: number; tokens: number }][];
+  /** Absent in snapshots written before escrows existed (every grant was written then). */
+  escrow?: Escrow | null;
 }
 
 /** Keys of the earlier layout (one key per bucket, lease and book), read once and then deleted. */
@@ -233,6 +259,10 @@ export class LimitsState {
   private changed = false;
   /** Keys of the earlier layout still in storage, deleted with the next write. */
   private legacyKeys: string[] = [];
+  /** The escrow as written with the state (null: grants must be written). */
+  private escrow: Escrow | null = null;
+  /** What is left of it since that write (in memory only). */
+  private escrowLeft: Omit<Escrow, "until"> | null = null;
 
   /**
    * Rebuilds the state from the storage entries `takeChanges` wrote. `now` given: every book
@@ -249,6 +279,10 @@ export class LimitsState {
       for (const lease of snapshot.leases) s.leases.set(lease.id, lease);
       for (const book of snapshot.books) s.books.set(book.id, book);
       for (const [id, closed] of snapshot.closedSlices) s.closedSlices.set(id, closed);
+      // Grants made from the escrow after this snapshot was written are not in it: count the
+      // whole escrow as held by a placeholder book until it ends, its window units in the bucket
+      // of its end (no grant from it expires later). The next write makes the placeholder durable.
+      if (snapshot.escrow) s.holdEscrow(snapshot.escrow);
     } else {
       for (const [key, value] of entries) {
         if (key === LEGACY_COUNTERS) s.counters = value as Counters;
@@ -258,6 +292,7 @@ export class LimitsState {
       }
     }
     if (now !== undefined) for (const book of s.books.values()) book.expiresAt = Math.max(book.expiresAt, now + book.ttlMs);
+    // The restored object has no escrow of its own: its first grant writes, and that write arms one.
     // Rewritten as one snapshot (and the old keys deleted) with the next write.
     s.changed = s.legacyKeys.length > 0;
     return s;
@@ -272,6 +307,7 @@ export class LimitsState {
       leases: [...this.leases.values()],
       books: [...this.books.values()],
       closedSlices: [...this.closedSlices.entries()],
+      escrow: this.escrow,
     };
     const out: StorageChanges = { put: { [SNAPSHOT]: snapshot }, del: this.legacyKeys };
     this.changed = false;
@@ -357,12 +393,63 @@ export class LimitsState {
       } else {
         admission = { ok: true, via: "lease", leaseId: this.openLease(now, input.admit, checked), price: checked.price };
       }
-      if (admission.ok) mustPersist = true;
+      if (admission.ok && admission.via === "lease") mustPersist = true;
     } else if (input.refill && sliceable(profile.plan, rule)) {
       slice = this.grant(now, profile, book, rule, null);
     }
-    if (slice) mustPersist = true;
+    if (slice && !this.takeFromEscrow(slice)) mustPersist = true;
+    // The write this call makes anyway arms a fresh escrow (the grants it replaces are in it).
+    if (mustPersist && sliceable(profile.plan, rule)) this.armEscrow(now, profile, rule, input.ttlMs);
     return { slice, admission, status: this.status(now, profile), mustPersist };
+  }
+
+  /**
+   * What a write arms: room for `ESCROW_SLICES` slice granted with a request (the request's worst
+   * case up to half a share of tokens and money), for `ESCROW_TTLS` TTLs: what a subscriber seen
+   * once every few seconds needs between two of its writes (the charges). Only while at least
+   * `ESCROW_HEADROOM` times that is left in every limit: a restart then holds at most a third of
+   * what the subscriber has left, and near a limit every grant is written as before.
+   */
+  private armEscrow(now: number, profile: SubscriberProfile, rule: SliceRule, ttlMs: number): void {
+    const share = sliceSize(profile.plan, profile.creditGrantedMicroUsd - this.counters.creditUsedMicroUsd, rule);
+    const size = {
+      requests: ESCROW_SLICES * (share.requests + 1),
+      tokens: Math.ceil(ESCROW_SLICES * 1.5 * share.tokens),
+      concurrency: ESCROW_SLICES * (share.concurrency + 1),
+      microUsd: Math.ceil(ESCROW_SLICES * 1.5 * share.microUsd),
+    };
+    const window = this.windowTotals(now);
+    const left = {
+      requests: profile.plan.requestsPerMinute - window.requests,
+      tokens: profile.plan.tokensPerMinute - window.tokens,
+      concurrency: profile.plan.concurrentRequests - this.heldConcurrency(),
+      microUsd: this.available(profile),
+    };
+    const roomy = (Object.keys(size) as (keyof typeof size)[]).every((k) => left[k] >= ESCROW_HEADROOM * size[k]);
+    this.escrow = roomy ? { ...size, until: now + ESCROW_TTLS * ttlMs } : null;
+    this.escrowLeft = roomy ? { ...size } : null;
+    this.touch();
+  }
+
+  /** True when the escrow covers `slice` (it is then taken from it): the grant needs no write. */
+  private takeFromEscrow(slice: GrantSlice): boolean {
+    const left = this.escrowLeft;
+    if (!left || !this.escrow || slice.expiresAt > this.escrow.until) return false;
+    if (slice.requests > left.requests || slice.tokens > left.tokens || slice.concurrency > left.concurrency || slice.microUsd > left.microUsd) return false;
+    left.requests -= slice.requests;
+    left.tokens -= slice.tokens;
+    left.concurrency -= slice.concurrency;
+    left.microUsd -= slice.microUsd;
+    return true;
+  }
+
+  /** A restored escrow: held whole by a placeholder book until it ends. */
+  private holdEscrow(escrow: Escrow): void {
+    const id = `${ESCROW_BOOK}${escrow.until}`;
+    if (this.books.has(id)) return;
+    const bucket = bucketOf(escrow.until);
+    this.books.set(id, { id, expiresAt: escrow.until, ttlMs: 0, seq: 0, concurrency: escrow.concurrency, microUsd: escrow.microUsd, slices: [{ id, bucket, requests: escrow.requests, tokens: escrow.tokens }] });
+    this.addToBucket(bucket, escrow.requests, escrow.tokens);
   }
 
   /**

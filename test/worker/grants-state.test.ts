@@ -1,6 +1,6 @@
 /** The object's side of grants as pure logic, on a clock the test controls. */
 import { describe, expect, it } from "vitest";
-import { LimitsState, type ExchangeInput, type ExchangeOutcome, type GrantSlice } from "../../src/billing/limits-state";
+import { ESCROW_BOOK, LimitsState, type ExchangeInput, type ExchangeOutcome, type GrantSlice } from "../../src/billing/limits-state";
 import type { SubscriberProfile } from "../../src/billing/profile";
 
 const T0 = Date.UTC(2026, 10, 24, 12, 0, 0);
@@ -154,6 +154,77 @@ describe("LimitsState grants", () => {
     expect(written()).toBe(0);
   });
 
+  it("grants from the escrow without a write; a restart holds the whole escrow, so nothing is granted twice", () => {
+    const s = new LimitsState();
+    const p = profile({ requestsPerMinute: 100, concurrentRequests: 100, tokensPerMinute: 100_000, allowanceMicroUsd: 1_000_000 });
+    const storage = new Map<string, unknown>();
+    const flush = () => {
+      const { put } = s.takeChanges();
+      for (const [k, v] of Object.entries(put)) storage.set(k, structuredClone(v));
+    };
+    // The first grant has no escrow to come from: it writes, and its write arms one (room for one
+    // slice with a request: 11 requests, 15,000 tokens, 11 slots, 150,000 micro-USD).
+    const first = s.exchange(T0, p, msg("a", { admit: request() }), RULE);
+    expect(first.mustPersist).toBe(true);
+    flush();
+    // Another isolate's first request comes from the escrow: no write.
+    const b = s.exchange(T0 + 1_000, p, msg("b", { admit: request() }), RULE);
+    expect(sliceOf(b).requests).toBe(11);
+    expect(b.mustPersist).toBe(false);
+    // The escrow is used up: the next grant writes (b's grant with it) and arms a fresh one.
+    const c = s.exchange(T0 + 1_500, p, msg("c", { refill: true }), RULE);
+    expect(c.mustPersist).toBe(true);
+    flush();
+    const d = s.exchange(T0 + 1_700, p, msg("d", { refill: true }), RULE);
+    expect(d.mustPersist).toBe(false);
+
+    // A restart loses d's grant (never written): the restored object holds the whole escrow instead.
+    const at = T0 + 2_000;
+    const live = s.status(at, p);
+    const copy = LimitsState.restore(storage, at);
+    const restored = copy.status(at, p);
+    expect(restored.requests.remaining).toBeLessThanOrEqual(live.requests.remaining);
+    expect(restored.tokens.remaining).toBeLessThanOrEqual(live.tokens.remaining);
+    expect(restored.concurrency.inFlight).toBeGreaterThanOrEqual(live.concurrency.inFlight);
+    expect(restored.allowance.reservedMicroUsd).toBeGreaterThanOrEqual(live.allowance.reservedMicroUsd);
+    const end = T0 + 1_500 + 4 * TTL;
+    expect(copy.openBooks().map((bk) => bk.id)).toEqual(["a", "b", "c", `${ESCROW_BOOK}${end}`]);
+    // Everything granted before the restart plus whatever is granted after it stays within the plan.
+    const granted = [first, b, c, d].reduce((t, o) => t + sliceOf(o).requests, 0);
+    let after = 0;
+    for (let i = 0; i < 30; i++) after += copy.exchange(at, p, msg(`late${i}`, { refill: true }), RULE).slice?.requests ?? 0;
+    expect(granted + after).toBeLessThanOrEqual(100);
+    expect(granted + after).toBeGreaterThanOrEqual(100 - 11);
+    // The placeholder lets go of its slots and money when the escrow ends.
+    expect(copy.expireBooks(end).map((bk) => bk.id)).toContain(`${ESCROW_BOOK}${end}`);
+  });
+
+  it("arms no escrow near a limit: every grant is written there, as without one", () => {
+    const s = new LimitsState();
+    const p = profile({ requestsPerMinute: 100, concurrentRequests: 100 });
+    // 70 of the 100 requests already used: less than three escrows (3 x 11) left.
+    for (let i = 0; i < 7; i++) s.exchange(T0, p, msg(`used${i}`, { refill: true }), RULE);
+    for (let i = 0; i < 2; i++) expect(s.exchange(T0 + 1, p, msg(`near${i}`, { refill: true }), RULE).mustPersist).toBe(true);
+  });
+
+  it("does not grant from an escrow past its end, nor arm one for a plan too small to slice", () => {
+    const s = new LimitsState();
+    const p = profile({ requestsPerMinute: 100, concurrentRequests: 100 });
+    expect(s.exchange(T0, p, msg("a", { refill: true }), RULE).mustPersist).toBe(true);
+    expect(s.exchange(T0 + 2 * TTL, p, msg("b", { refill: true }), RULE).mustPersist).toBe(false);
+    // A slice granted now would outlive the escrow (armed at T0 for 4 TTLs): written.
+    expect(s.exchange(T0 + 3 * TTL + 1, p, msg("c", { refill: true }), RULE).mustPersist).toBe(true);
+
+    const small = new LimitsState();
+    const free = profile({ requestsPerMinute: 20, concurrentRequests: 2 });
+    const lease = small.exchange(T0, free, msg("f", { admit: request() }), RULE);
+    expect(lease.admission).toMatchObject({ ok: true, via: "lease" });
+    expect(lease.mustPersist).toBe(true);
+    expect(small.exchange(T0 + 1, free, msg("f", { admit: request() }), RULE).mustPersist).toBe(true);
+    const restored = LimitsState.restore(new Map(Object.entries(small.takeChanges().put)), T0 + 2);
+    expect(restored.openBooks().map((bk) => bk.id)).toEqual(["f"]);
+  });
+
   it("restores books from storage and gives each one more TTL (renewals are not awaited to disk)", () => {
     const s = new LimitsState();
     const p = profile({ requestsPerMinute: 100, concurrentRequests: 100 });
@@ -167,10 +238,16 @@ describe("LimitsState grants", () => {
     flush();
     const restartedAt = T0 + 4_000;
     const copy = LimitsState.restore(storage, restartedAt);
-    expect(copy.status(restartedAt, p)).toEqual(s.status(restartedAt, p));
+    // The book, and the escrow its grant's write armed (11 requests and slots), held whole.
+    const live = s.status(restartedAt, p);
+    const restored = copy.status(restartedAt, p);
+    expect(restored.requests.remaining).toBe(live.requests.remaining - 11);
+    expect(restored.concurrency.inFlight).toBe(slice.concurrency + 11);
     expect(copy.expireBooks(T0 + TTL)).toEqual([]);
-    expect(copy.openBooks().map((b) => b.expiresAt)).toEqual([restartedAt + TTL]);
-    expect(copy.status(restartedAt, p).concurrency.inFlight).toBe(slice.concurrency);
+    expect(copy.openBooks().map((b) => [b.id, b.expiresAt])).toEqual([
+      ["a", restartedAt + TTL],
+      [`${ESCROW_BOOK}${T0 + 4 * TTL}`, T0 + 4 * TTL],
+    ]);
     // Nothing granted before the restart can be granted again after it.
     const again = copy.exchange(restartedAt, p, msg("b", { refill: true }), RULE);
     expect((again.slice?.requests ?? 0) + slice.requests).toBeLessThanOrEqual(100);

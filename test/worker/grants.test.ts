@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { stubTransport } from "../../src/billing/admission";
 import { GrantBook, type BookAdmission, type BookContext, type BookOutcome, type BookRequest, type BookSettings, type LimitsTransport } from "../../src/billing/grants";
 import { limitsStub } from "../../src/billing/limits-do";
+import { ESCROW_BOOK } from "../../src/billing/limits-state";
 import { admin, chat, createPlan, expectOpenAIError, limitsWhen, registerMiners, setPrice, subscriberOnPlan } from "./helpers";
 
 const SETTINGS: BookSettings = { ttlMs: 5_000, idleMs: 1_000, flushMs: 200, leaseTtlMs: 60_000, fraction: 0.1 };
@@ -269,20 +270,29 @@ describe("grant books against the real object", () => {
     const held = await report(subscriberId);
     await abortAllDurableObjects();
     const restored = await report(subscriberId);
-    expect(restored.status.requests.remaining).toBe(held.status.requests.remaining);
-    expect(restored.status.concurrency.inFlight).toBe(held.status.concurrency.inFlight);
-    expect(restored.grants.map((g) => g.bookId).sort()).toEqual(isolates.map((i) => i.book.id).sort());
+    // Nothing a book holds is forgotten: grants written before the restart come back as they were,
+    // and grants made from the escrow without a write are covered by holding the whole escrow
+    // (a placeholder book: one slice with a request, 11 requests and 11 slots of this plan).
+    const escrow = 0.1 * 100 + 1;
+    expect(restored.status.requests.remaining).toBeLessThanOrEqual(held.status.requests.remaining);
+    expect(restored.status.requests.remaining).toBeGreaterThanOrEqual(held.status.requests.remaining - escrow);
+    expect(restored.status.concurrency.inFlight).toBeGreaterThanOrEqual(held.status.concurrency.inFlight);
+    expect(restored.grants.some((g) => g.bookId.startsWith(ESCROW_BOOK))).toBe(true);
 
     // A third isolate comes up after the restart; all three ask for far more than is left.
     isolates.push(new Isolate(subscriberId));
     const after = admittedOf(await burst(isolates, 200));
     expect(before.length + after.length).toBeLessThanOrEqual(100);
-    expect(before.length + after.length).toBeGreaterThanOrEqual(100 - bound(100, 3));
+    expect(before.length + after.length).toBeGreaterThanOrEqual(100 - bound(100, 3) - escrow);
     for (const o of [...before, ...after]) await o.end(20, 0);
     await idle(isolates);
     const end = await report(subscriberId);
-    expect(end.status.requests.remaining).toBe(100 - before.length - after.length);
-    expect(end.status.concurrency.inFlight).toBe(0);
+    // The placeholder's requests stay in the window until it slides past the escrow's end.
+    expect(end.status.requests.remaining).toBeLessThanOrEqual(100 - before.length - after.length);
+    expect(end.status.requests.remaining).toBeGreaterThanOrEqual(100 - before.length - after.length - escrow);
+    // Every book gave its slots back; only the placeholder holds its own until the escrow ends.
+    expect(end.grants.filter((g) => !g.bookId.startsWith(ESCROW_BOOK)).map((g) => g.concurrency)).toEqual(end.grants.filter((g) => !g.bookId.startsWith(ESCROW_BOOK)).map(() => 0));
+    expect(end.status.concurrency.inFlight).toBeLessThanOrEqual(escrow);
   });
 
   it("a plan change reaches a book at its next call, and an idle book within its TTL", async () => {
