@@ -67,7 +67,7 @@ const config = smoke
       streams: [{ c: 1, n: 10 }, { c: 16, n: 48 }],
       keys: 1000,
       burst: { size: 300, bursts: 2, idleMs: 1500 },
-      // After the last phase, before the last counter reading: a limits object's expiry alarm comes one grant TTL (5 s) after the give-back.
+      // After the last phase, before the last counter reading: the books' idle give-backs (1 s) and the queue consumer's last batches land well within it.
       tailMs: 6500,
       profileSec: 10,
       microIterations: 1000,
@@ -224,7 +224,7 @@ async function main(): Promise<void> {
 
     const { measured: workloads, warmup } = workloadsOf();
     log("warming up every path and endpoint");
-    // The tail: what warm-up leaves behind (batches, give-backs, expiry alarms) lands before the rounds start.
+    // The tail: what warm-up leaves behind (batches, give-backs) lands before the rounds start.
     await runPhases(paths, { rounds: 1, phaseSec: config.warmupSec, workloads: warmup, log: () => {}, tailMs: config.tailMs });
 
     // Bursts come last, after the profile: a burst can leave the gateway unable to answer (see

@@ -6,8 +6,8 @@
  *
  * Operations are attributed by interval: a gateway phase owns everything counted from its start
  * until the next gateway phase starts (or the run's end after `tailMs`). Work a phase leaves
- * behind (the queue consumer's batch, the grant book's idle give-back, the limits object's
- * expiry alarm one TTL later) lands while other paths run, and still counts for its phase.
+ * behind (the queue consumer's batch, the grant book's idle give-back and the write its charge
+ * makes) lands while other paths run, and still counts for its phase.
  */
 import { runBurst } from "./burst";
 import { runLoad } from "./load";

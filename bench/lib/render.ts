@@ -200,7 +200,7 @@ export function renderMarkdown(s: RunSummary): string {
   push(
     `Cloudflare list prices (Workers Paid, marginal price past the included allowances; the $5/month base is not per request), read ${PRICES_READ_ON} from ` +
       `${[...new Set(Object.values(PRICES).map((p) => p.source))].join(", ")}. Integer micro-USD arithmetic (\`bench/lib/cost.ts\`). ` +
-      "Every line except CPU is **counted**, not assumed: the gateway counts its billed operations where it makes them (src/lib/op-counts.ts: limits and MinerHealth calls, queue messages, R2 puts, the rows D1 reports for each usage transaction), and the Durable Objects count the calls they serve and the storage rows they write in the isolate they run in (locally the gateway's, so `operations` in `GET /admin/usage` shows both sides). The benchmark reads the counters as every gateway phase starts and at the end (bench/lib/ops.ts); a phase owns what was counted until the next gateway phase started, so work it left behind (the queue consumer, the grant book's idle give-back, the limits object's expiry alarm one TTL later) counts for it. The differences are divided by the requests the phases sent (bench/lib/cost-derivation.ts).",
+      "Every line except CPU is **counted**, not assumed: the gateway counts its billed operations where it makes them (src/lib/op-counts.ts: limits and MinerHealth calls, queue messages, R2 puts, the rows D1 reports for each usage transaction), and the Durable Objects count the calls they serve and the storage rows they write in the isolate they run in (locally the gateway's, so `operations` in `GET /admin/usage` shows both sides). The benchmark reads the counters as every gateway phase starts and at the end (bench/lib/ops.ts); a phase owns what was counted until the next gateway phase started, so work it left behind (the queue consumer, the grant book's idle give-back) counts for it. The differences are divided by the requests the phases sent (bench/lib/cost-derivation.ts).",
     "",
   );
   if (s.opsAttribution) {
@@ -320,7 +320,7 @@ function costNotes(): string {
     "- Queue operations: each batch message (< 64 KB: batches are cut at 48,000 characters) is written once, read once per delivery and deleted once.",
     "- R2: one PutObject (Class A) per archived batch.",
     "- Durable Objects requests: every call the isolate made to a limits object (exchange, reserve, settle, release, renew) or to MinerHealth (report), as the caller counted them, and every alarm a limits object ran. Admin reads (`report`) and plan refreshes are not request traffic and are left out. Duration (GB-s) is not per request and is not included.",
-    "- Durable Objects storage rows written: each key a limits object put or deleted and each alarm it set (the KV API keeps one SQLite row per key), and each MinerHealth report's one key, as the objects counted them.",
+    "- Durable Objects storage rows written: each key a limits object put or deleted (the KV API keeps one SQLite row per key; its state is one key, written only by calls that charge or grant beyond its escrow) and each alarm it set (none since lazy expiry), and each MinerHealth report's one key, as the objects counted them.",
   ].join("\n");
 }
 
