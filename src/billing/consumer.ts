@@ -1,44 +1,95 @@
 /**
  * The USAGE_QUEUE consumer. Each message is one usage batch (or, from before batching, one bare
- * event): it is archived to R2 and folded into the D1 rollups (usage-record.ts), then acknowledged.
- * If either write fails the message is retried with backoff, never acknowledged, and the queue's
- * dead-letter queue catches what keeps failing. Redelivery is harmless: the archive key and the
- * rollups' ledger are both keyed by the batch id.
+ * event); one invocation gets one delivery of up to `max_batch_size` messages gathered over up to
+ * `max_batch_timeout` seconds (wrangler.toml; docs/metering.md, "The delivery window").
+ *
+ *   1. Every batch is archived to R2, one object each (usage-record.ts `archiveBatch`). A batch
+ *      whose archive write failed is retried and not applied: a batch with a ledger row is always
+ *      archived. The other batches go on without it.
+ *   2. The archived batches are applied to D1 in ONE transaction, rollups merged across them
+ *      (usage-delivery.ts), falling back to one transaction per batch when a batch of the delivery
+ *      was applied before.
+ *   3. Only then are their messages acknowledged. A failed transaction retries every message of
+ *      it with backoff, never acknowledged, and the dead-letter queue catches what keeps failing.
+ *
+ * Redelivery is harmless: the archive key and the rollups' ledger are both keyed by the batch id.
+ * A message that is not a batch is acknowledged and logged: it could never be written.
  */
 import { devFaults, failingD1 } from "../dev/faults";
 import type { Env } from "../env";
 import { countOp } from "../lib/op-counts";
-import { batchOfMessage } from "./usage-batch";
-import { recordUsageBatch } from "./usage-record";
+import { batchOfMessage, type UsageBatch } from "./usage-batch";
+import { applyDelivery } from "./usage-delivery";
+import { archiveBatch, recentPerSubscriber } from "./usage-record";
+import type { BatchEvents } from "./usage-writer";
 
-export async function consumeUsageBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+interface Delivered {
+  msg: Message<unknown>;
+  batch: UsageBatch;
+}
+
+export async function consumeUsageBatch(delivery: MessageBatch<unknown>, env: Env): Promise<void> {
   countOp("usage.consumer_invocation");
   // Dev-only fault injection (src/dev/faults.ts); null in production.
   const faults = devFaults(env);
-  // One message at a time: each is its own unit of work and of acknowledgement.
-  for (const msg of batch.messages) {
-    const usage = batchOfMessage(msg.body);
-    if (!usage) {
+  const delivered: Delivered[] = [];
+  for (const msg of delivery.messages) {
+    const batch = batchOfMessage(msg.body);
+    if (!batch) {
       // A body that can never be written must not block the queue; it is logged whole.
       console.error("dropping malformed usage message", msg.id, JSON.stringify(msg.body));
-      msg.ack();
-      countOp("usage.consumer_ack");
+      ack(msg);
       continue;
     }
-    faults?.delivered(usage.id);
-    try {
-      await recordUsageBatch(faults?.take("usage_d1_write") ? { ...env, DB: failingD1(env.DB) } : env, usage);
-      // Dev only: a recorded batch delivered again, as a queue may do.
-      if (faults?.redeliver(usage.id)) {
-        msg.retry({ delaySeconds: 0 });
-        continue;
-      }
-      msg.ack();
-      countOp("usage.consumer_ack");
-    } catch (err) {
-      console.error(`usage batch ${usage.id} failed to record; retrying`, err);
-      msg.retry({ delaySeconds: Math.min(60, 2 ** msg.attempts) });
-      countOp("usage.consumer_retry");
-    }
+    faults?.delivered(batch.id);
+    delivered.push({ msg, batch });
   }
+
+  // 1. The archive first, each batch its own object (in parallel: they are independent).
+  const archived = (await Promise.all(delivered.map((d) => archiveOne(env, d)))).filter((a): a is Delivered & { data: BatchEvents } => a !== null);
+  if (archived.length === 0) return;
+
+  // 2. D1: one transaction for the delivery (or per batch when some were applied before).
+  const db = faults?.take("usage_d1_write") ? failingD1(env.DB) : env.DB;
+  let failed: Set<string>;
+  try {
+    ({ failed } = await applyDelivery(
+      db,
+      archived.map((a) => a.data),
+      { recentPerSubscriber: recentPerSubscriber(env) },
+    ));
+  } catch (err) {
+    console.error(`usage delivery of ${archived.length} batches failed to record; retrying all of them`, err);
+    for (const a of archived) retry(a.msg);
+    return;
+  }
+
+  // 3. Acknowledge what is durable.
+  for (const { msg, batch } of archived) {
+    if (failed.has(batch.id)) retry(msg);
+    // Dev only: a recorded batch delivered again, as a queue may do.
+    else if (faults?.redeliver(batch.id)) msg.retry({ delaySeconds: 0 });
+    else ack(msg);
+  }
+}
+
+/** Archives one delivered batch; on failure its message is retried and it is left out of D1. */
+async function archiveOne(env: Env, d: Delivered): Promise<(Delivered & { data: BatchEvents }) | null> {
+  try {
+    return { ...d, data: await archiveBatch(env, d.batch) };
+  } catch (err) {
+    console.error(`usage batch ${d.batch.id} failed to archive; retrying`, err);
+    retry(d.msg);
+    return null;
+  }
+}
+
+function ack(msg: Message<unknown>): void {
+  msg.ack();
+  countOp("usage.consumer_ack");
+}
+
+function retry(msg: Message<unknown>): void {
+  msg.retry({ delaySeconds: Math.min(60, 2 ** msg.attempts) });
+  countOp("usage.consumer_retry");
 }

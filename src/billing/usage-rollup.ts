@@ -1,8 +1,10 @@
 /**
- * What one batch adds to D1 (pure): its events summed per rollup row, each row's newest events
- * for the recent-requests list, and the newest hour each subscriber was seen in (the rows of
- * earlier hours hand their lists on to the subscriber's `usage_recent` row). The writer
- * (usage-writer.ts) turns this into one D1 transaction.
+ * What one D1 transaction adds (pure): the events of its batches (one, or every batch of a queue
+ * delivery) summed per rollup row, each row's newest events for the recent-requests list, and the
+ * newest hour each subscriber was seen in (the rows of earlier hours hand their lists on to the
+ * subscriber's `usage_recent` row). Summing across batches is what makes a subscriber seen in many
+ * messages of a delivery cost one hourly upsert. The writer (usage-writer.ts) turns this into the
+ * transaction's statements.
  */
 import { addCounts, minerShares, ZERO_COUNTS, type UsageCounts } from "./usage-class";
 import type { ParsedEvent } from "./usage-batch";
@@ -26,7 +28,7 @@ export interface HourlyRow {
   completionTokensReported: number;
   cachedPromptTokensReported: number;
   costMicroUsd: number;
-  /** JSON texts of this row's events in the batch, newest first, at most the list's length. */
+  /** JSON texts of this row's events in the transaction, newest first, at most the list's length. */
   events: string[];
 }
 
@@ -37,7 +39,7 @@ export interface MinerSecondRow extends UsageCounts {
   kind: string;
 }
 
-/** A subscriber in the batch, and the newest hour of its events there. */
+/** A subscriber in the transaction, and the newest hour of its events there. */
 export interface SubscriberHour {
   subscriberId: string;
   hour: number;

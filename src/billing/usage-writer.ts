@@ -1,17 +1,25 @@
 /**
- * Applies one usage batch to D1 in one `db.batch` (one transaction: all of it lands or none).
- * Exactly once: every rollup statement is guarded by "this batch is not in usage_batches yet",
- * and the batch's ledger row is the transaction's last statement. A redelivered batch (or the
- * producer's direct write racing its own queue message) finds its ledger row and changes nothing;
- * D1 runs write transactions one at a time, so two copies cannot both pass the guard.
+ * Applies usage batches to D1 in one `db.batch` (one transaction: all of it lands or none). The
+ * queue consumer hands it every batch of one delivery at once (consumer.ts); the producer's direct
+ * write hands it one. One SQL path either way: a single batch is a delivery of one.
  *
- * Rows written per batch: one ledger row, one per (subscriber, key, model, kind, hour) and one per
- * (miner, model, kind, second). None per request, and none per subscriber beyond its hourly rows:
- * the recent-requests list rides in those rows (`usage_hourly.recent`, the newest events of the
- * row) and moves to the subscriber's `usage_recent` row once per hour, when the subscriber's first
- * batch of a later hour arrives (one row, plus clearing the lists it took). Readers see both
- * through the `usage_recent_events` view. A sparse subscriber, alone in most batches, used to pay
- * two rows per request (hourly and recent); now one.
+ * Exactly once: every statement is guarded by "none of these batch ids is in usage_batches yet"
+ * (the ids travel as ONE JSON array parameter read with `json_each`: D1 binds at most 100
+ * parameters per statement), and the batches' ledger rows are the transaction's last statement,
+ * under the same guard. So the transaction applies all of its batches or none of them: if any was
+ * applied before (a redelivery regrouped differently, the direct write racing its queue copy),
+ * nothing changes and `writeUsageBatches` says so; the caller then applies the rest one by one,
+ * each guarded by its own id. D1 runs write transactions one at a time, so two copies cannot both
+ * pass the guard.
+ *
+ * Rows written per transaction: the ledger rows, one per (subscriber, key, model, kind, hour) and
+ * one per (miner, model, kind, second) across ALL its batches (their events are summed first, in
+ * usage-rollup.ts), so a subscriber seen in ten messages of a delivery costs one hourly upsert, not
+ * ten. None per request: the recent-requests list rides in the hourly rows
+ * (`usage_hourly.recent`, the newest events of the row) and moves to the subscriber's
+ * `usage_recent` row once per hour, when a transaction brings the subscriber's first events of a
+ * later hour (one row, plus clearing the lists it took). Readers see both through the
+ * `usage_recent_events` view.
  */
 import type { D1Database, D1PreparedStatement } from "@cloudflare/workers-types";
 import { countOp } from "../lib/op-counts";
@@ -21,13 +29,14 @@ import { rollupBatch, type HourlyRow, type MinerSecondRow, type SubscriberHour }
 /** How many recent events the per-request view keeps per subscriber (USAGE_RECENT_PER_SUBSCRIBER). */
 export const DEFAULT_RECENT_PER_SUBSCRIBER = 200;
 
-const NOT_APPLIED = "NOT EXISTS (SELECT 1 FROM usage_batches WHERE batch_id = ?1)";
+// ?1 is every batch id of the transaction as one JSON array (see the header).
+const NOT_APPLIED = "NOT EXISTS (SELECT 1 FROM usage_batches WHERE batch_id IN (SELECT value FROM json_each(?1)))";
 
 /** Newest first by `createdAt`, cut to `limit`: `union` is a query of one `value` column of events. */
 const newestEvents = (union: string, limit: string) =>
   `(SELECT json_group_array(json(value)) FROM (SELECT value FROM (${union}) ORDER BY json_extract(value, '$.createdAt') DESC LIMIT ${limit}))`;
 
-// ?16: the row's events in this batch (JSON array, newest first) or NULL when no list is kept.
+// ?16: the row's events in this transaction (JSON array, newest first, cut to ?17) or NULL when no list is kept.
 const HOURLY_SQL = `
 INSERT INTO usage_hourly (subscriber_id, hour, api_key_id, model, kind, day, requests, succeeded, prompt_tokens, completion_tokens,
   prompt_tokens_reported, completion_tokens_reported, cached_prompt_tokens_reported, cost_micro_usd, recent)
@@ -61,7 +70,7 @@ ON CONFLICT (second, miner_hotkey, model, kind) DO UPDATE SET
   counted_tokens_of_reported = counted_tokens_of_reported + excluded.counted_tokens_of_reported,
   cost_micro_usd = cost_micro_usd + excluded.cost_micro_usd`;
 
-// The subscriber's rows of hours before ?3 (the newest hour it has in this batch) that still hold
+// The subscriber's rows of hours before ?3 (the newest hour it has in this transaction) that still hold
 // a list hand it on to its usage_recent row, newest ?4 kept; written only when there is one.
 const CLOSED_LISTS = `SELECT e.value AS value FROM usage_hourly h, json_each(h.recent) e WHERE h.subscriber_id = ?2 AND h.hour < ?3 AND h.recent IS NOT NULL`;
 const MOVE_RECENT_SQL = `
@@ -76,8 +85,12 @@ ON CONFLICT (subscriber_id) DO UPDATE SET
 const CLEAR_MOVED_SQL = `
 UPDATE usage_hourly SET recent = NULL WHERE subscriber_id = ?2 AND hour < ?3 AND recent IS NOT NULL AND ${NOT_APPLIED}`;
 
+// ?2: one [batch id, events, archive key, flushed at] per batch, as one JSON array. Its
+// `meta.changes` is the number of batches exactly when the transaction applied.
 const LEDGER_SQL = `
-INSERT INTO usage_batches (batch_id, events, archive_key, flushed_at, applied_at) VALUES (?1, ?2, ?3, ?4, ?5)
+INSERT INTO usage_batches (batch_id, events, archive_key, flushed_at, applied_at)
+SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), json_extract(value, '$[3]'), ?3
+FROM json_each(?2) WHERE ${NOT_APPLIED}
 ON CONFLICT (batch_id) DO NOTHING`;
 
 export interface WriteOptions {
@@ -85,35 +98,63 @@ export interface WriteOptions {
   now?: number;
 }
 
-/** Folds a batch's events into the rollups, once per batch id. */
-export async function writeUsageBatch(d1: D1Database, batch: UsageBatch, events: readonly ParsedEvent[], opts: WriteOptions = {}): Promise<void> {
-  const results = await d1.batch(usageBatchStatements(d1, batch, events, opts));
+/** A batch with its parsed events (lines that are not events are archived, never applied). */
+export interface BatchEvents {
+  batch: UsageBatch;
+  events: readonly ParsedEvent[];
+}
+
+/**
+ * Folds these batches into the rollups in one transaction, all or none. True when it applied them;
+ * false when it changed nothing because at least one of them was applied before. Batch ids must be
+ * distinct (the caller keeps one copy of a batch delivered twice).
+ */
+export async function writeUsageBatches(d1: D1Database, batches: readonly BatchEvents[], opts: WriteOptions = {}): Promise<boolean> {
+  if (batches.length === 0) return true;
+  const results = await d1.batch(deliveryStatements(d1, batches, opts));
   // What D1 bills for the transaction, as D1 itself reports it (rows plus index entries).
   countOp("usage.d1_transaction");
   for (const r of results) {
     countOp("usage.d1_rows_written", r.meta.rows_written ?? 0);
     countOp("usage.d1_rows_read", r.meta.rows_read ?? 0);
   }
+  return results[results.length - 1]?.meta.changes === batches.length;
+}
+
+/** Folds one batch into the rollups, once per batch id (a batch applied before changes nothing). */
+export async function writeUsageBatch(d1: D1Database, batch: UsageBatch, events: readonly ParsedEvent[], opts: WriteOptions = {}): Promise<boolean> {
+  return writeUsageBatches(d1, [{ batch, events }], opts);
 }
 
 /** The statements of one batch's transaction, in order; the ledger row comes last. */
 export function usageBatchStatements(d1: D1Database, batch: UsageBatch, events: readonly ParsedEvent[], opts: WriteOptions = {}): D1PreparedStatement[] {
+  return deliveryStatements(d1, [{ batch, events }], opts);
+}
+
+/** The statements of one transaction over these batches, in order; the ledger rows come last. */
+export function deliveryStatements(d1: D1Database, batches: readonly BatchEvents[], opts: WriteOptions = {}): D1PreparedStatement[] {
   const now = opts.now ?? Date.now();
   const keep = opts.recentPerSubscriber ?? DEFAULT_RECENT_PER_SUBSCRIBER;
-  const rollup = rollupBatch(events, keep);
+  const ids = JSON.stringify(batches.map((b) => b.batch.id));
+  // Summed across the batches: one row per rollup key however many batches it appears in.
+  const rollup = rollupBatch(
+    batches.flatMap((b) => b.events),
+    keep,
+  );
+  const ledger = JSON.stringify(batches.map(({ batch, events }) => [batch.id, events.length, archiveKey(batch), batch.flushedAt]));
   return [
-    ...rollup.hourly.map((r) => hourly(d1, batch.id, r, keep)),
-    ...rollup.minerSeconds.map((r) => minerSecond(d1, batch.id, r)),
-    ...(keep > 0 ? rollup.subscribers.flatMap((s) => moveClosedLists(d1, batch.id, s, keep, now)) : []),
-    d1.prepare(LEDGER_SQL).bind(batch.id, events.length, archiveKey(batch), batch.flushedAt, now),
+    ...rollup.hourly.map((r) => hourly(d1, ids, r, keep)),
+    ...rollup.minerSeconds.map((r) => minerSecond(d1, ids, r)),
+    ...(keep > 0 ? rollup.subscribers.flatMap((s) => moveClosedLists(d1, ids, s, keep, now)) : []),
+    d1.prepare(LEDGER_SQL).bind(ids, ledger, now),
   ];
 }
 
-function hourly(d1: D1Database, batchId: string, r: HourlyRow, keep: number): D1PreparedStatement {
+function hourly(d1: D1Database, batchIds: string, r: HourlyRow, keep: number): D1PreparedStatement {
   return d1
     .prepare(HOURLY_SQL)
     .bind(
-      batchId,
+      batchIds,
       r.subscriberId,
       r.hour,
       r.apiKeyId,
@@ -133,11 +174,11 @@ function hourly(d1: D1Database, batchId: string, r: HourlyRow, keep: number): D1
     );
 }
 
-function minerSecond(d1: D1Database, batchId: string, r: MinerSecondRow): D1PreparedStatement {
+function minerSecond(d1: D1Database, batchIds: string, r: MinerSecondRow): D1PreparedStatement {
   return d1
     .prepare(MINER_SQL)
     .bind(
-      batchId,
+      batchIds,
       r.second,
       r.minerHotkey,
       r.model,
@@ -157,6 +198,6 @@ function minerSecond(d1: D1Database, batchId: string, r: MinerSecondRow): D1Prep
     );
 }
 
-function moveClosedLists(d1: D1Database, batchId: string, s: SubscriberHour, keep: number, now: number): D1PreparedStatement[] {
-  return [d1.prepare(MOVE_RECENT_SQL).bind(batchId, s.subscriberId, s.hour, keep, now), d1.prepare(CLEAR_MOVED_SQL).bind(batchId, s.subscriberId, s.hour)];
+function moveClosedLists(d1: D1Database, batchIds: string, s: SubscriberHour, keep: number, now: number): D1PreparedStatement[] {
+  return [d1.prepare(MOVE_RECENT_SQL).bind(batchIds, s.subscriberId, s.hour, keep, now), d1.prepare(CLEAR_MOVED_SQL).bind(batchIds, s.subscriberId, s.hour)];
 }
