@@ -56,8 +56,47 @@ const DEV_SUBSCRIBER = "sub_dev";
 /** The many-keys subscribers' plan: a paid plan, sliced by the limits object like a customer's. */
 const MANY_KEYS_PLAN = "pro";
 
+/**
+ * The usage queue consumer's delivery window (its `max_batch_timeout`) in the dev stack the bench
+ * starts: the consumer runs a batch only when it is full or this long after its first message, so
+ * a phase's usage rows land up to this long after its last request. Production runs 10 s. The dev
+ * stack will choose its window from an environment variable: read that variable here when it
+ * lands, so the waits below follow whatever window the gateway under test runs with.
+ */
+const CONSUMER_WINDOW_MS = 10_000;
+/** The grant book's idle give-back (GRANT_IDLE_MS): a book idle this long gives its slice back to the limits object. */
+const GIVE_BACK_MS = 1000;
+/**
+ * How long a phase's late work can take to land after its last request: the consumer's window, the
+ * give-back, and a margin for the consumer's run (D1, R2) and the limits objects' writes.
+ */
+const LATE_WORK_MS = CONSUMER_WINDOW_MS + GIVE_BACK_MS + 1500;
+
+/**
+ * The paced many-keys case: `keys` subscribers each sending a request every `keys / rate` s.
+ * Full run: 1,000 keys at 200 req/s (each key every 5 s, an agent's loop or a chat user), 12 s of
+ * warm-up at the same pace on the same keys (every key touched twice, so its limits object is live
+ * and the consumer has run at least one full window) and 30 s measured (three consumer windows, six
+ * visits per key). Run in the first round only: one such phase is 42 s per path.
+ */
+const pacedFull = { keys: 1000, rate: 200, warmupSec: Math.max(12, (CONSUMER_WINDOW_MS + 2000) / 1000), measureSec: Math.max(30, (3 * CONSUMER_WINDOW_MS) / 1000), maxSockets: 64 };
+
 const config = smoke
-  ? { rounds: 1, phaseSec: 1, warmupSec: 1, levels: [1, 16], saturation: [] as number[], streams: [{ c: 2, n: 4 }], keys: 20, burst: { size: 30, bursts: 1, idleMs: 1200 }, tailMs: 1000, profileSec: 2, microIterations: 50 }
+  ? {
+      rounds: 1,
+      phaseSec: 1,
+      warmupSec: 1,
+      levels: [1, 16],
+      saturation: [] as number[],
+      streams: [{ c: 2, n: 4 }],
+      keys: 20,
+      // A tiny version of the paced case: 20 keys, each every 2 s.
+      paced: { keys: 20, rate: 10, warmupSec: 2, measureSec: 4, maxSockets: 16 },
+      burst: { size: 30, bursts: 1, idleMs: 1200 },
+      tailMs: LATE_WORK_MS,
+      profileSec: 2,
+      microIterations: 50,
+    }
   : {
       rounds: 3,
       phaseSec: 4,
@@ -66,23 +105,31 @@ const config = smoke
       saturation: [128, 256],
       streams: [{ c: 1, n: 10 }, { c: 16, n: 48 }],
       keys: 1000,
+      paced: pacedFull,
       burst: { size: 300, bursts: 2, idleMs: 1500 },
-      // After the last phase, before the last counter reading: the books' idle give-backs (1 s) and the queue consumer's last batches land well within it.
-      tailMs: 6500,
+      // After the last phase, before the last counter reading: the books' idle give-backs and the queue consumer's last batches land within it.
+      tailMs: LATE_WORK_MS,
       profileSec: 10,
       microIterations: 1000,
     };
 
 const bodies = requestBodies(FAST.model, MAX_TOKENS, PACED.model, STREAM_TOKENS);
 const GATEWAYS = ["gateway", "gateway-workerd"] as const;
-/** Gateway phases wait this long before reading CPU and counters: the queue's 1 s batch and the grant book's 1 s idle give-back. */
-const GATEWAY_SETTLE_MS = 1600;
+/**
+ * Gateway phases wait this long before reading CPU: the grant book's 1 s idle give-back. The
+ * consumer's batch lands within LATE_WORK_MS, which each round waits after every workload
+ * (`workloadSettleMs`), so it still counts for the workload that caused it.
+ */
+const GATEWAY_SETTLE_MS = GIVE_BACK_MS + 600;
 
 const log = (line: string) => process.stdout.write(`[bench] ${line}\n`);
 
 function workloadsOf(): { measured: Workload[]; warmup: Workload[] } {
   const dialects = (endpoint: "messages" | "responses"): Workload => ({ kind: "load", id: `${endpoint}-c16`, connections: 16, endpoint, keys: "one", paths: ["direct", ...GATEWAYS] });
+  // The cold case: 16 connections as fast as they go, each key seen about once per phase.
   const manyKeys: Workload = { kind: "load", id: "keys-c16", connections: 16, endpoint: "chat", keys: "many", paths: ["direct", ...GATEWAYS] };
+  // The steady case: each key every keys/rate seconds, gateway paths only (no added latency over direct at a pace: the cost is the point).
+  const pacedKeys: Workload = { kind: "paced", id: "keys-paced", endpoint: "chat", ...config.paced, rounds: 1, paths: GATEWAYS };
   const measured: Workload[] = [
     ...[...config.levels, ...config.saturation].map((c): Workload => ({ kind: "load", id: `c${c}`, connections: c, endpoint: "chat", keys: "one" })),
     manyKeys,
@@ -92,6 +139,8 @@ function workloadsOf(): { measured: Workload[]; warmup: Workload[] } {
       { kind: "stream", id: `s${s.c}`, concurrency: s.c, count: s.n, continuation: true },
       { kind: "stream", id: `s${s.c}-off`, concurrency: s.c, count: s.n, continuation: false, paths: GATEWAYS },
     ]),
+    // Last of the rounds' workloads: the cold case of the next round comes after every one-key phase.
+    pacedKeys,
     { kind: "burst", id: "burst-cold", ...config.burst, cold: true, paths: GATEWAYS },
     { kind: "burst", id: "burst-warm", ...config.burst, cold: false, paths: GATEWAYS },
   ];
@@ -142,7 +191,7 @@ function gatewayServed(results: Results, workloads: readonly Workload[], pick: (
   return n;
 }
 
-const isManyKeys = (w: Workload) => w.kind === "load" && w.keys === "many";
+const isManyKeys = (w: Workload) => (w.kind === "load" && w.keys === "many") || w.kind === "paced";
 
 async function main(): Promise<void> {
   const outDir = values.out ?? (smoke ? mkdtempSync(join(tmpdir(), "bench-smoke-")) : ROOT);
@@ -189,6 +238,11 @@ async function main(): Promise<void> {
       settleMs,
       probe: kind === "gateway" ? probe : undefined,
       request(w: Workload): RequestSpec | null {
+        if (w.kind === "paced") {
+          if (kind !== "gateway" && kind !== "direct") return null;
+          const t = requestTarget(kind, fast, base, null, portkey.url, w.endpoint);
+          return { ...t, body: kind === "gateway" ? bodies[w.endpoint] : bodies.chat, rotate: { header: "authorization", values: seeded.authorizations } };
+        }
         if (w.kind === "load") {
           if (kind === "portkey" && (w.endpoint !== "chat" || w.keys !== "one")) return null;
           const many = w.keys === "many";
@@ -225,7 +279,7 @@ async function main(): Promise<void> {
     const { measured: workloads, warmup } = workloadsOf();
     log("warming up every path and endpoint");
     // The tail: what warm-up leaves behind (batches, give-backs) lands before the rounds start.
-    await runPhases(paths, { rounds: 1, phaseSec: config.warmupSec, workloads: warmup, log: () => {}, tailMs: config.tailMs });
+    await runPhases(paths, { rounds: 1, phaseSec: config.warmupSec, workloads: warmup, log: () => {}, tailMs: config.tailMs, workloadSettleMs: LATE_WORK_MS });
 
     // Bursts come last, after the profile: a burst can leave the gateway unable to answer (see
     // the profile notes), and nothing else should be measured on a gateway in that state.
@@ -233,7 +287,7 @@ async function main(): Promise<void> {
     const bursts = workloads.filter((w) => w.kind === "burst");
     const cpuBefore = Object.fromEntries(Object.entries(tracked).map(([role, pid]) => [role, cpuMicros(pid)]));
     const opsStart = await probe();
-    const results = await runPhases(paths, { rounds: config.rounds, phaseSec: config.phaseSec, workloads: rounds, log, tailMs: config.tailMs });
+    const results = await runPhases(paths, { rounds: config.rounds, phaseSec: config.phaseSec, workloads: rounds, log, tailMs: config.tailMs, workloadSettleMs: LATE_WORK_MS });
     const opsEnd = await probe();
     const cpuTotal = Object.fromEntries(Object.entries(tracked).map(([role, pid]) => [role, cpuMicros(pid) - (cpuBefore[role] ?? 0)]));
 
@@ -269,7 +323,7 @@ async function main(): Promise<void> {
       finished: new Date(),
       command: smoke ? "npm run bench:smoke" : "npm run bench",
       machine: machineFacts(loadAtStart),
-      config: { ...config, fast: FAST, paced: PACED, maxTokens: MAX_TOKENS, streamTokens: STREAM_TOKENS, gatewaySettleMs: GATEWAY_SETTLE_MS },
+      config: { ...config, fast: FAST, paced: PACED, maxTokens: MAX_TOKENS, streamTokens: STREAM_TOKENS, gatewaySettleMs: GATEWAY_SETTLE_MS, consumerWindowMs: CONSUMER_WINDOW_MS, lateWorkMs: LATE_WORK_MS },
       paths: paths.map((p) => ({ id: p.id, label: p.label })),
       workloads,
       results,

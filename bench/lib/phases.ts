@@ -7,10 +7,18 @@
  * Operations are attributed by interval: a gateway phase owns everything counted from its start
  * until the next gateway phase starts (or the run's end after `tailMs`). Work a phase leaves
  * behind (the queue consumer's batch, the grant book's idle give-back and the write its charge
- * makes) lands while other paths run, and still counts for its phase.
+ * makes) lands while other paths run, and still counts for its phase. With `workloadSettleMs`, each
+ * round waits that long after a workload's last phase, so its late work (the queue consumer
+ * delivers only once per window) lands before the next workload's counters are read.
+ *
+ * A paced workload is measured in steady state instead: its interval is its measured window only
+ * (counters and CPU read where its warm-up ends and where its window ends, sends going on), so
+ * what lands in the window is the steady rate of its work; what lands during its warm-up and after
+ * its window is kept apart (`opsWarmup`, `opsAfter`) and not priced.
  */
 import { runBurst } from "./burst";
 import { runLoad } from "./load";
+import { runPaced, type PacingReport } from "./paced";
 import { cpuMicros } from "./procfs";
 import { runStreams } from "./stream-client";
 
@@ -27,7 +35,13 @@ export type Workload =
    * of quiet (the grant book has given everything back); otherwise right after one request that
    * primes the book.
    */
-  | { kind: "burst"; id: string; size: number; bursts: number; cold: boolean; idleMs: number; paths?: readonly string[] };
+  | { kind: "burst"; id: string; size: number; bursts: number; cold: boolean; idleMs: number; paths?: readonly string[] }
+  /**
+   * Open-loop paced chat over `keys` of the seeded subscribers (bench/lib/paced.ts): `rate` req/s
+   * in all, keys round-robin, so each key every `keys / rate` s; `warmupSec` at the same pace,
+   * then `measureSec` measured. `rounds`: runs in the first that many rounds only (default all).
+   */
+  | { kind: "paced"; id: string; endpoint: "chat"; keys: number; rate: number; warmupSec: number; measureSec: number; maxSockets: number; rounds?: number; paths?: readonly string[] };
 
 export interface RequestSpec {
   url: string;
@@ -66,6 +80,11 @@ export interface Acc {
   ops: Record<string, number>;
   /** Phases whose counters came from another isolate than before the phase (a restart): not counted. */
   opsLost: number;
+  /** Paced workloads: counted during the warm-up and after the window (until the next reading), not priced. */
+  opsWarmup?: Record<string, number>;
+  opsAfter?: Record<string, number>;
+  /** Paced workloads: how the pace was kept, one report per phase. */
+  pacing?: PacingReport[];
 }
 
 export interface PhasePlan {
@@ -75,6 +94,8 @@ export interface PhasePlan {
   log: (line: string) => void;
   /** Wait before the last counter reading, so the last phase's late work is counted (default 0). */
   tailMs?: number;
+  /** Wait after each workload's last phase in a round, so its late work lands before the next workload's (default 0). */
+  workloadSettleMs?: number;
 }
 
 const emptyAcc = (): Acc => ({ latenciesMs: [], ttftMs: [], gapsMs: [], admissionMs: [], ok: 0, failed: 0, failures: {}, seconds: 0, cpuUs: {}, ops: {}, opsLost: 0 });
@@ -89,14 +110,15 @@ export async function runPhases(paths: readonly PathDef[], plan: PhasePlan): Pro
   const results: Results = {};
   const takesPart = (w: Workload, p: PathDef) => (!w.paths || w.paths.includes(p.id)) && p.request(w) !== null;
   for (const w of plan.workloads) results[w.id] = Object.fromEntries(paths.filter((p) => takesPart(w, p)).map((p) => [p.id, emptyAcc()]));
-  /** The gateway phase whose interval is open, with the reading it started from. */
-  let open: { acc: Acc; from: Record<string, number> } | null = null;
+  /** The gateway phase whose interval is open, with the reading it started from and where its counts go. */
+  let open: Interval | null = null;
   let probe: (() => Promise<Record<string, number> | null>) | null = null;
 
   for (let round = 0; round < plan.rounds; round++) {
     for (const [wi, w] of plan.workloads.entries()) {
       const mine = paths.filter((p) => takesPart(w, p));
       if (mine.length === 0) continue;
+      if (w.kind === "paced" && w.rounds !== undefined && round >= w.rounds) continue;
       const shift = (round + wi) % mine.length;
       const order = [...mine.slice(shift), ...mine.slice(0, shift)];
       for (const p of order) {
@@ -107,11 +129,46 @@ export async function runPhases(paths: readonly PathDef[], plan: PhasePlan): Pro
           probe = p.probe;
           const reading = await p.probe();
           if (open) closeInterval(open, reading);
-          open = reading ? { acc, from: reading } : null;
+          open = reading ? { acc, into: w.kind === "paced" ? (acc.opsWarmup ??= {}) : acc.ops, priced: w.kind !== "paced", from: reading } : null;
         }
-        const before = Object.fromEntries(Object.entries(p.roles).map(([role, pid]) => [role, cpuMicros(pid)]));
+        let before = Object.fromEntries(Object.entries(p.roles).map(([role, pid]) => [role, cpuMicros(pid)]));
+        let cpuRead = false;
         const t0 = process.hrtime.bigint();
-        if (w.kind === "load") {
+        if (w.kind === "paced") {
+          const rotate = spec.rotate;
+          if (!rotate) throw new Error(`${w.id}/${p.id}: a paced workload needs keys to rotate`);
+          const r = await runPaced({
+            url: spec.url,
+            headers: spec.headers,
+            body: spec.body,
+            rotate: { header: rotate.header, values: rotate.values.slice(0, w.keys) },
+            rate: w.rate,
+            warmupSec: w.warmupSec,
+            measureSec: w.measureSec,
+            maxSockets: w.maxSockets,
+            // Counters first, then CPU, as at any phase's start; at the end CPU first (the window's CPU is the sends').
+            mark: async (at) => {
+              if (at === "start") {
+                const reading = p.probe ? await p.probe() : null;
+                if (p.probe && open) closeInterval(open, reading);
+                open = p.probe && reading ? { acc, into: acc.ops, priced: true, from: reading } : null;
+                before = Object.fromEntries(Object.entries(p.roles).map(([role, pid]) => [role, cpuMicros(pid)]));
+              } else {
+                for (const [role, pid] of Object.entries(p.roles)) acc.cpuUs[role] = (acc.cpuUs[role] ?? 0) + cpuMicros(pid) - (before[role] ?? 0);
+                cpuRead = true;
+                const reading = p.probe ? await p.probe() : null;
+                if (p.probe && open) closeInterval(open, reading);
+                open = p.probe && reading ? { acc, into: (acc.opsAfter ??= {}), priced: false, from: reading } : null;
+              }
+            },
+          });
+          for (const l of r.latenciesMs) acc.latenciesMs.push(l);
+          acc.ok += r.ok;
+          acc.failed += r.failed;
+          for (const [k, n] of Object.entries(r.failures)) acc.failures[k] = (acc.failures[k] ?? 0) + n;
+          acc.seconds += r.elapsedSec;
+          (acc.pacing ??= []).push(r.pacing);
+        } else if (w.kind === "load") {
           const r = await runLoad({ ...spec, connections: w.connections, durationSec: plan.phaseSec });
           for (const l of r.latenciesMs) acc.latenciesMs.push(l);
           acc.ok += r.ok;
@@ -143,12 +200,18 @@ export async function runPhases(paths: readonly PathDef[], plan: PhasePlan): Pro
           acc.seconds += Number(process.hrtime.bigint() - t0) / 1e9;
         }
         await sleep(p.settleMs);
-        for (const [role, pid] of Object.entries(p.roles)) {
-          acc.cpuUs[role] = (acc.cpuUs[role] ?? 0) + cpuMicros(pid) - (before[role] ?? 0);
+        if (!cpuRead) {
+          for (const [role, pid] of Object.entries(p.roles)) {
+            acc.cpuUs[role] = (acc.cpuUs[role] ?? 0) + cpuMicros(pid) - (before[role] ?? 0);
+          }
         }
         const kinds = Object.entries(acc.failures).map(([k, n]) => `${k} ×${n}`).join(", ");
-        plan.log(`round ${round + 1}/${plan.rounds} ${w.id.padEnd(13)} ${p.id.padEnd(16)} ok=${acc.ok} failed=${acc.failed}${kinds ? ` (${kinds})` : ""}`);
+        const pace = acc.pacing?.at(-1);
+        const paceText = pace ? ` pace ${pace.achievedRate.toFixed(1)}/${pace.targetRate} req/s, key interval p50 ${pace.interval.p50.toFixed(2)} s p99 ${pace.interval.p99.toFixed(2)} s${pace.kept ? "" : ` NOT KEPT (${pace.why})`}` : "";
+        plan.log(`round ${round + 1}/${plan.rounds} ${w.id.padEnd(13)} ${p.id.padEnd(16)} ok=${acc.ok} failed=${acc.failed}${kinds ? ` (${kinds})` : ""}${paceText}`);
       }
+      // Not after the run's last workload: the tail (tailMs) waits for that one.
+      if (plan.workloadSettleMs && !(round === plan.rounds - 1 && wi === plan.workloads.length - 1)) await sleep(plan.workloadSettleMs);
     }
   }
   if (open && probe) {
@@ -158,20 +221,29 @@ export async function runPhases(paths: readonly PathDef[], plan: PhasePlan): Pro
   return results;
 }
 
-/** The interval's counts go to its phase; an unreadable end reading loses them (counted as lost). */
-function closeInterval(open: { acc: Acc; from: Record<string, number> }, reading: Record<string, number> | null): void {
-  if (reading) addDeltas(open.acc, open.from, reading);
-  else open.acc.opsLost++;
+/** An open counter interval: the phase it belongs to, where its counts go, and whether they are priced (a loss then counts). */
+interface Interval {
+  acc: Acc;
+  into: Record<string, number>;
+  priced: boolean;
+  from: Record<string, number>;
 }
 
-function addDeltas(acc: Acc, before: Record<string, number>, after: Record<string, number>): void {
+/** The interval's counts go to its phase; an unreadable end reading loses them (counted as lost when priced). */
+function closeInterval(open: Interval, reading: Record<string, number> | null): void {
+  if (reading) addDeltas(open, reading);
+  else if (open.priced) open.acc.opsLost++;
+}
+
+function addDeltas(open: Interval, after: Record<string, number>): void {
+  const before = open.from;
   if (Object.keys(after).some((k) => isIdentity(k) && before[k] !== after[k])) {
-    acc.opsLost++;
+    if (open.priced) open.acc.opsLost++;
     return;
   }
   for (const [k, v] of Object.entries(after)) {
     if (isIdentity(k)) continue;
     const d = v - (before[k] ?? 0);
-    if (d !== 0) acc.ops[k] = (acc.ops[k] ?? 0) + d;
+    if (d !== 0) open.into[k] = (open.into[k] ?? 0) + d;
   }
 }
