@@ -100,7 +100,13 @@ export function evaluateTargets(
   }
   for (const c of costs) {
     const micro = BigInt(c.totalMicroUsd);
-    add({ issue: "#12", what: `platform cost per 1M requests, ${c.label}`, target: "<= $1.50", measured: c.total, pass: micro <= 1_500_000n });
+    const note =
+      c.manyKeys === "cold"
+        ? "a subscriber's first request after being idle: cannot reach the target by design (one durable grant write and one rollup row per cold subscriber are its floor)"
+        : c.manyKeys === "steady"
+          ? "the same subscribers in steady use, counted within the measured windows (the first touch is in the warm-up)"
+          : "";
+    add({ issue: "#12", what: `platform cost per 1M requests, ${c.label}`, target: "<= $1.50", measured: c.total, pass: micro <= 1_500_000n, note });
   }
   const wasmSign = input.workerd?.components.find((c) => c.id === "sr25519-wasm");
   const signRatio = input.workerd?.ratios?.find((r) => r.what.startsWith("sr25519 signature"));

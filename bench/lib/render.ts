@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { ROOT } from "../../scripts/lib/dev-stack";
 import { PRICES, PRICES_READ_ON } from "./cost";
 import type { Workload } from "./phases";
-import type { RunSummary } from "./summary";
+import { manyKeysCaseLabel, manyKeysCases, type RunSummary } from "./summary";
 
 /** Replaced by the hand-written analysis in bench/profile-notes.md when present. */
 export const PROFILE_NOTES_MARKER = "<!-- profile notes -->";
@@ -78,14 +78,19 @@ export function renderMarkdown(s: RunSummary): string {
   push("The best req/s of each path over the one-key connection counts above with under 1% failed requests.", "");
   push(table(["path", "req/s", "at"], Object.entries(s.maxThroughput).map(([p, t]) => [label[p] ?? p, f0(t.rps), t.at])), "");
 
-  const many = loads.find((l) => l.keys === "many");
-  if (many && input.manyKeys) {
-    push(`## Many keys: ${input.manyKeys.subscribers} subscribers, ${many.connections} connections`, "");
+  const mk = input.manyKeys;
+  const cases = mk ? manyKeysCases(input.workloads) : [];
+  if (mk && cases.length > 0) {
+    push(`## Many keys: ${mk.subscribers} subscribers, two cases`, "");
     push(
-      `Each of ${input.manyKeys.subscribers} subscribers (plan \`${input.manyKeys.planId}\`) has its own API key; the load generator gives every request the next key in turn, so each key is seen about every ${input.manyKeys.subscribers} requests. Each key's first request in an isolate finds a cold auth cache and a cold grant book (one limits-object exchange), and a book idle for ${"`GRANT_IDLE_MS`"} gives everything back.`,
+      `Each of ${mk.subscribers} subscribers (plan \`${mk.planId}\`) has its own API key, and the load generator gives every request the next key in turn. Two cases of the same subscribers, priced apart (cost section): **cold**, as fast as 16 connections go, where each key comes back only after every other key (about once per phase), so each request finds its subscriber idle (a cold auth cache and grant book, its limits object possibly evicted): the cost of a subscriber's first request after being idle; and **steady use**, an open-loop pace where each key sends a request every few seconds (an agent's loop, a chat user), measured after a warm-up at the same pace so what is counted is the steady state. A grant book idle for \`GRANT_IDLE_MS\` gives everything back either way.`,
       "",
     );
-    push(loadTable(s, many.id, label), "");
+    for (const w of cases) {
+      push(`### ${manyKeysCaseLabel(w, mk.subscribers, mk.planId)}`, "");
+      push(loadTable(s, w.id, label), "");
+      if (w.kind === "paced") push(pacingTable(s, w.id, label), "");
+    }
   }
 
   const dialectLoads = loads.filter((l) => l.endpoint !== "chat");
@@ -264,6 +269,28 @@ function loadTable(s: RunSummary, id: string, label: Record<string, string>): st
   );
 }
 
+/** What the paced load generator did: the achieved rate and each key's interval, against the target. */
+function pacingTable(s: RunSummary, id: string, label: Record<string, string>): string {
+  const rows: string[][] = [];
+  for (const [p, f] of Object.entries(s.figures[id] ?? {})) {
+    for (const r of f.pacing ?? []) {
+      rows.push([
+        label[p] ?? p,
+        `${r.keys} keys, every ${f2(r.targetIntervalSec)} s = ${f1(r.targetRate)} req/s`,
+        `${r.sent} in ${f1(r.windowSec)} s = ${f1(r.achievedRate)} req/s`,
+        `${f2(r.interval.p50)} / ${f2(r.interval.mean)} (${f2(r.interval.p1)} – ${f2(r.interval.p99)}; ${f2(r.interval.min)} – ${f2(r.interval.max)}; n ${r.interval.n})`,
+        `${f1(r.lateMs.p50)} / ${f1(r.lateMs.p99)} / ${f1(r.lateMs.max)}`,
+        r.kept ? "kept" : `**not kept**: ${r.why}`,
+      ]);
+    }
+  }
+  return [
+    "Pacing, as the load generator measured it (bench/lib/paced.ts): the sends of the measured window, their rate, each key's time since its previous send, and how late sends left against their schedule. Kept: rate within 2% and p99 interval within 5% of the target; otherwise the figures above are not this scenario's.",
+    "",
+    table(["path", "target", "sent in the window", "per-key interval s: p50 / mean (p1 – p99; min – max; n)", "send lateness ms p50 / p99 / max", "pace"], rows),
+  ].join("\n");
+}
+
 function streamTable(s: RunSummary, id: string, label: Record<string, string>): string {
   const byPath = s.figures[id] ?? {};
   const direct = byPath.direct;
@@ -291,19 +318,26 @@ function measuredText(s: RunSummary): string {
     paced: { ttftMs: number; tokensPerSec: number };
     maxTokens: number;
     streamTokens: number;
+    gatewaySettleMs?: number;
+    consumerWindowMs?: number;
+    lateWorkMs?: number;
   };
+  const paced = input.workloads.find((w): w is Extract<typeof w, { kind: "paced" }> => w.kind === "paced");
+  const settle = cfg.consumerWindowMs === undefined
+    ? "Gateway phases wait 1.6 s before CPU and counters are read so the usage queue's batch (1 s timeout) is consumed and the grant book's idle give-back (1 s) lands inside the phase."
+    : `Gateway phases wait ${f1((cfg.gatewaySettleMs ?? Number.NaN) / 1000)} s before CPU is read, so the grant book's idle give-back (1 s) lands inside the phase; after each workload's phases in a round the run waits ${f1((cfg.lateWorkMs ?? Number.NaN) / 1000)} s (the usage queue consumer's ${f1(cfg.consumerWindowMs / 1000)} s delivery window, the give-back and a margin) so the consumer's last batch lands before the next workload's counters are read.`;
   return [
     `- **Upstream**: the reference miner's deterministic built-in model (\`miner/server.ts\`, Epistula verification off so no path pays for it), in its own process. ` +
       `Non-streamed load goes to one with TTFT ${cfg.fast.ttftMs} ms and ${cfg.fast.tokensPerSec} tokens/s (answers of ${cfg.maxTokens} tokens); ` +
       `streams go to one paced like a model, TTFT ${cfg.paced.ttftMs} ms and ${cfg.paced.tokensPerSec} tokens/s (${cfg.streamTokens} tokens).`,
     "- **Paths** (the same request, the same upstream):",
     ...input.paths.map((p) => `  - \`${p.id}\`: ${pathText(p.id, p.label)}`),
-    "- **Workloads** (each a phase per path per round): non-streamed chat on one key at fixed connection counts (autocannon); the same at 16 connections spread over many keys; `/v1/messages` and `/v1/responses` at 16 connections; streamed chat 1 and 16 at a time, each also with continuation opted out; bursts of requests sent at once on one key for admission. Portkey and the forwarding Worker take part in the one-key chat and the default stream phases only (no keys; their Messages/Responses are other products or none).",
+    `- **Workloads** (each a phase per path per round): non-streamed chat on one key at fixed connection counts (autocannon); the same at 16 connections spread over many keys (the cold many-keys case)${paced ? `; the same keys at an open-loop pace, ${paced.rate} req/s round-robin over ${paced.keys} keys so each key every ${f1(paced.keys / paced.rate)} s, ${paced.warmupSec} s of warm-up then ${paced.measureSec} s measured, in the first round only, gateway paths only (the steady many-keys case, bench/lib/paced.ts)` : ""}; \`/v1/messages\` and \`/v1/responses\` at 16 connections; streamed chat 1 and 16 at a time, each also with continuation opted out; bursts of requests sent at once on one key for admission. Portkey and the forwarding Worker take part in the one-key chat and the default stream phases only (no keys; their Messages/Responses are other products or none).`,
     `- **Interleaving**: ${cfg.rounds} rounds; in each round every workload visits every path in a rotated order, ${cfg.phaseSec} s per non-streamed phase. Samples of all rounds are merged before percentiles are taken. A warm-up phase per path and endpoint precedes the rounds.`,
     "- **Streams** are read by a small measuring client (node:http) that records the time to the first content event (TTFT) and the gaps between content events.",
     "- **CPU per request**: utime+stime from `/proc/<pid>/stat` of each process before and after each phase (10 ms tick), divided by the phase's successful requests. " +
       "For the gateway, `worker` is the workerd that runs the Worker (and, locally, the queue consumer, D1's SQLite, R2's and the Durable Objects' storage); `proxy` is wrangler dev's local proxy workerd and `wrangler` its Node process, neither of which exists in production. " +
-      "Gateway phases wait 1.6 s before CPU and counters are read so the usage queue's batch (1 s timeout) is consumed and the grant book's idle give-back (1 s) lands inside the phase.",
+      settle,
     "- **Operations**: the gateway's own counters (limits-object calls and storage rows, MinerHealth reports, queue messages, R2 puts, D1 rows), read as every gateway phase starts and after the last one; the cost section divides them by the phases' requests.",
     "- **Memory**: resident set sampled every 200 ms, and the kernel's high-water mark (VmHWM) at the end.",
     "- The load generator, the upstreams and the path under test share the machine's cores: absolute numbers are this machine's, the ratios between paths are the point.",

@@ -12,6 +12,7 @@ import type { LoggedMessage } from "./gateway-log";
 import type { MachineFacts } from "./machine";
 import { medianDiff, type MedianDiff } from "./noise";
 import type { Flat } from "./ops";
+import type { PacingReport } from "./paced";
 import type { Acc, Results, Workload } from "./phases";
 import { summarise, type Summary } from "./stats";
 import type { WorkerdComponents } from "./workerd-components";
@@ -74,6 +75,10 @@ export interface PathFigures {
   /** Counted operations over this path's phases (gateway paths), and phases lost to a restart. */
   ops: Flat;
   opsLost: number;
+  /** Paced workloads: counted during the warm-up and after the measured window (not priced), and how the pace was kept. */
+  opsWarmup?: Flat;
+  opsAfter?: Flat;
+  pacing?: PacingReport[];
 }
 
 export interface CostView {
@@ -83,6 +88,8 @@ export interface CostView {
   total: string;
   totalMicroUsd: string;
   note: string;
+  /** Many-keys cases: which one (absent for one key). */
+  manyKeys?: "cold" | "steady";
 }
 
 export interface DialectRow {
@@ -137,7 +144,50 @@ function figuresOf(acc: Acc, w: Workload): PathFigures {
     cpuUsPerRequest,
     ops: acc.ops,
     opsLost: acc.opsLost,
+    ...(acc.opsWarmup ? { opsWarmup: acc.opsWarmup } : {}),
+    ...(acc.opsAfter ? { opsAfter: acc.opsAfter } : {}),
+    ...(acc.pacing ? { pacing: acc.pacing } : {}),
   };
+}
+
+type ManyKeysWorkload = Extract<Workload, { kind: "load" } | { kind: "paced" }>;
+
+/** The many-keys cases, each priced on its own: the cold one (as fast as it goes) and the paced, steady one. */
+export function manyKeysCases(workloads: readonly Workload[]): ManyKeysWorkload[] {
+  return workloads.filter((w): w is ManyKeysWorkload => (w.kind === "load" && w.keys === "many") || w.kind === "paced");
+}
+
+const thousands = (n: number) => n.toLocaleString("en-US");
+
+/** What a many-keys case is, in the words the report and its cost rows use. */
+export function manyKeysCaseLabel(w: ManyKeysWorkload, subscribers: number, planId: string): string {
+  if (w.kind === "paced") {
+    const every = w.keys / w.rate;
+    return `${thousands(w.keys)} keys, each every ${Number.isInteger(every) ? every : every.toFixed(2)} s: steady use (plan ${planId}, ${w.rate} req/s paced, ${w.measureSec} s measured after ${w.warmupSec} s of warm-up)`;
+  }
+  return `${thousands(subscribers)} keys, each seen once: every request cold (plan ${planId}, ${w.connections} connections as fast as they go)`;
+}
+
+/**
+ * A many-keys case's cost inputs: counted operations and requests over both gateway paths, and
+ * the Worker's CPU per request on `cpuPath`.
+ */
+export function manyKeysCostInputs(results: Results, id: string, cpuPath: string): { ops: Flat; requests: number; cpuUsPerRequest: number } {
+  const ops: Flat = {};
+  let requests = 0;
+  let cpuUs = 0;
+  let cpuOk = 0;
+  for (const gw of GATEWAY_IDS) {
+    const acc = results[id]?.[gw];
+    if (!acc) continue;
+    sumOps(ops, acc.ops);
+    requests += acc.ok + acc.failed;
+    if (gw === cpuPath) {
+      cpuUs += acc.cpuUs.worker ?? 0;
+      cpuOk += acc.ok;
+    }
+  }
+  return { ops, requests, cpuUsPerRequest: cpuOk > 0 ? cpuUs / cpuOk : Number.NaN };
 }
 
 const isChatOneKey = (w: Workload): w is Extract<Workload, { kind: "load" }> => w.kind === "load" && w.endpoint === "chat" && w.keys === "one";
@@ -146,9 +196,10 @@ function sumOps(into: Flat, from: Flat): void {
   for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
 }
 
-function costView(label: string, derivation: Derivation, note: string): CostView {
+function costView(label: string, derivation: Derivation, note: string, manyKeys?: CostView["manyKeys"]): CostView {
   const priced = costPerMillionRequests(derivation.usage);
   return {
+    ...(manyKeys ? { manyKeys } : {}),
     label,
     derivation,
     lines: priced.lines.map((l: CostLine) => ({ key: l.key, what: PRICES[l.key].what, perRequest: milli(l.milliUnitsPerRequest), unit: PRICES[l.key].unit, perMillion: usd(l.microUsd) })),
@@ -172,7 +223,7 @@ export function buildSummary(input: RunInput): RunSummary {
         .map(([k, n]) => `${k} ×${n}`)
         .join(", ");
       if (f.ok === 0) problems.push(`${w.id}/${p}: no successful request${kinds ? ` (${kinds})` : ""}`);
-      else if (w.kind === "load" && w.connections <= 64 && f.failed / total > 0.001) problems.push(`${w.id}/${p}: ${f.failed} of ${total} requests failed (${kinds})`);
+      else if (((w.kind === "load" && w.connections <= 64) || w.kind === "paced") && f.failed / total > 0.001) problems.push(`${w.id}/${p}: ${f.failed} of ${total} requests failed (${kinds})`);
       else if (f.failed > 0 || kinds) saturation.push(`${w.id}/${p}: ${f.failed} of ${total} requests failed (${kinds || "stream errors"})`);
       if (f.opsLost > 0) problems.push(`${w.id}/${p}: ${f.opsLost} phases' operation counts lost (the isolate or the limits object restarted)`);
     }
@@ -224,29 +275,27 @@ export function buildSummary(input: RunInput): RunSummary {
       costView("one key (the dev subscriber, plan unlimited), non-streamed chat", deriveUsage(oneKeyRequests, workerCpuUsPerRequest[cpuPath] ?? Number.NaN, oneKey), "every one-key chat phase through either gateway path"),
     );
   }
-  const many = input.workloads.find((w): w is Extract<Workload, { kind: "load" }> => w.kind === "load" && w.keys === "many");
-  if (many && input.manyKeys) {
-    const isolate: Flat = {};
-    let requests = 0;
-    let cpuUs = 0;
-    let cpuOk = 0;
-    for (const gw of GATEWAY_IDS) {
-      const acc = input.results[many.id]?.[gw];
-      if (!acc) continue;
-      sumOps(isolate, acc.ops);
-      requests += acc.ok + acc.failed;
-      if (gw === cpuPath) {
-        cpuUs += acc.cpuUs.worker ?? 0;
-        cpuOk += acc.ok;
-      }
-    }
+  for (const w of input.manyKeys ? manyKeysCases(input.workloads) : []) {
+    const mk = input.manyKeys as NonNullable<RunInput["manyKeys"]>;
+    const c = manyKeysCostInputs(input.results, w.id, cpuPath);
+    if (c.requests === 0) continue;
     costs.push(
       costView(
-        `${input.manyKeys.subscribers} keys (one subscriber each, plan ${input.manyKeys.planId}), non-streamed chat`,
-        deriveUsage(requests, cpuOk > 0 ? cpuUs / cpuOk : Number.NaN, isolate),
-        "every many-keys phase through either gateway path",
+        `${manyKeysCaseLabel(w, mk.subscribers, mk.planId)}, non-streamed chat`,
+        deriveUsage(c.requests, c.cpuUsPerRequest, c.ops),
+        w.kind === "paced"
+          ? `\`${w.id}\` through either gateway path: what the gateway counted within the measured windows (from the warm-up's end to the window's end, sends going on) over the requests due in them; the warm-up's counts and what landed after the windows are left out`
+          : `every \`${w.id}\` phase through either gateway path`,
+        w.kind === "paced" ? "steady" : "cold",
       ),
     );
+  }
+  // A paced case whose load generator fell behind measured another scenario: say so.
+  for (const w of input.workloads) {
+    if (w.kind !== "paced") continue;
+    for (const [p, f] of Object.entries(figures[w.id] ?? {})) {
+      for (const r of f.pacing ?? []) if (!r.kept) problems.push(`${w.id}/${p}: the pace was not kept (${r.why}); its figures are not the scenario's`);
+    }
   }
   if (input.metering.batchedEvents === 0) problems.push("metering: no usage batches recorded");
 
@@ -328,7 +377,7 @@ export function opsAttributionOf(input: Pick<RunInput, "runOps" | "workloads">, 
   let phases = 0;
   for (const w of input.workloads) {
     if (w.kind === "burst") continue;
-    for (const f of Object.values(figures[w.id] ?? {})) phases += billed(f.ops);
+    for (const f of Object.values(figures[w.id] ?? {})) phases += billed(f.ops) + billed(f.opsWarmup ?? {}) + billed(f.opsAfter ?? {});
   }
   return { phases, run: billed(ops.end) - billed(ops.start) };
 }
