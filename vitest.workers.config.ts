@@ -4,6 +4,7 @@ import { dirname, join } from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 import { bundleWorker } from "./scripts/lib/bundle-worker";
+import { localUsageConsumer } from "./scripts/lib/usage-window";
 import "./test/worker/fixtures";
 
 /**
@@ -24,6 +25,10 @@ export default defineConfig(async () => {
         main: "./src/index.ts",
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {
+          // The usage queue's consumer as wrangler.toml has it, with the local delivery window (1 s,
+          // not production's 10 s: the tests poll usage right after their requests);
+          // USAGE_DELIVERY_WINDOW_S overrides it (scripts/lib/usage-window.ts).
+          queueConsumers: localUsageConsumer(process.cwd()),
           // The chain Worker (a separate script with @polkadot/api) is exercised by the
           // end-to-end chain tests; here its RPC entrypoint fails every call like an unreachable
           // chain Worker would (the gateway answers 503 chain_worker_unavailable). The web Worker
@@ -80,6 +85,9 @@ export default defineConfig(async () => {
             JWT_ALGORITHMS: "HS256,RS256",
             // Subscribers the tests create are not throttled unless a test puts them on a plan.
             DEFAULT_PLAN_ID: "unlimited",
+            // A restarted limits object reads the metered spend 1 s after the restart, not 60 s
+            // (test/worker/grants.test.ts waits for it; the timing itself is tested in grants-state).
+            CHARGE_GRACE_MS: "1000",
             STRIPE_WEBHOOK_SECRET: "whsec_test_secret_for_the_workerd_suite",
           },
         },

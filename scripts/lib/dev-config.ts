@@ -5,6 +5,8 @@
  * Workers read (src/config/variables.ts).
  *
  *   <dir>/gateway.env             --env-file of `wrangler dev`: the gateway's variables, as secrets
+ *   <dir>/gateway/wrangler.toml   wrangler.toml with absolute paths and the local usage delivery
+ *                                 window (scripts/lib/usage-window.ts: 1 s unless USAGE_DELIVERY_WINDOW_S)
  *   <dir>/chain/wrangler.toml     wrangler.chain.toml with absolute paths and no [vars]
  *   <dir>/chain/.dev.vars         the chain Worker's variables (wrangler reads it next to its config)
  *   <dir>/web/wrangler.toml       wrangler.web.toml likewise (its static assets directory made absolute too)
@@ -15,11 +17,13 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isVariable, variablesOf, type VariableName } from "../../src/config/variables";
+import { withUsageDeliveryWindow } from "./usage-window";
 
 export type DevVars = Partial<Record<VariableName, string>>;
 
 export interface DevConfigFiles {
   dir: string;
+  gatewayConfig: string;
   gatewayEnvFile: string;
   chainConfig: string;
   webConfig: string;
@@ -64,13 +68,28 @@ function secondaryWorkerToml(root: string, file: string): string {
   return [absolute("main"), absolute("migrations_dir"), absolute("directory")].reduce((t, f) => f(t), head);
 }
 
-export function writeDevConfig(root: string, vars: DevVars): DevConfigFiles {
+/**
+ * The gateway's config for `wrangler dev` from another directory: absolute paths, [vars] kept (the
+ * env file overrides them, as with the original), and the usage queue's delivery window for local
+ * runs instead of production's (usage-window.ts says why).
+ */
+function gatewayToml(root: string, usageDeliveryWindowS: number): string {
+  const base = readFileSync(join(root, "wrangler.toml"), "utf8");
+  const absolute = (key: string) => (text: string) =>
+    text.replace(new RegExp(`^${key} = "(.*)"`, "m"), (_, m: string) => `${key} = ${JSON.stringify(join(root, m))}`);
+  return withUsageDeliveryWindow([absolute("main"), absolute("migrations_dir")].reduce((t, f) => f(t), base), usageDeliveryWindowS);
+}
+
+export function writeDevConfig(root: string, vars: DevVars, usageDeliveryWindowS: number): DevConfigFiles {
   const dir = mkdtempSync(join(tmpdir(), "gateway-dev-config-")); // created 0700
   chmodSync(dir, 0o700);
+  const gatewayDir = join(dir, "gateway");
   const chainDir = join(dir, "chain");
   const webDir = join(dir, "web");
   const logDir = join(dir, "logs");
-  for (const d of [chainDir, webDir, logDir]) mkdirSync(d, { mode: 0o700 });
+  for (const d of [gatewayDir, chainDir, webDir, logDir]) mkdirSync(d, { mode: 0o700 });
+  const gatewayConfig = join(gatewayDir, "wrangler.toml");
+  writePrivate(gatewayConfig, gatewayToml(root, usageDeliveryWindowS));
   const gatewayEnvFile = join(dir, "gateway.env");
   writePrivate(gatewayEnvFile, dotenv(vars, variablesOf("gateway")));
   const chainConfig = join(chainDir, "wrangler.toml");
@@ -79,5 +98,5 @@ export function writeDevConfig(root: string, vars: DevVars): DevConfigFiles {
   const webConfig = join(webDir, "wrangler.toml");
   writePrivate(webConfig, secondaryWorkerToml(root, "wrangler.web.toml"));
   writePrivate(join(webDir, ".dev.vars"), dotenv(vars, variablesOf("web")));
-  return { dir, gatewayEnvFile, chainConfig, webConfig, logDir };
+  return { dir, gatewayConfig, gatewayEnvFile, chainConfig, webConfig, logDir };
 }

@@ -14,6 +14,7 @@ import { keypairFromUri } from "../../src/protocol/keys";
 import { isVariable } from "../../src/config/variables";
 import { buildWebAssets } from "../build-web-assets";
 import { writeDevConfig, type DevVars } from "./dev-config";
+import { localUsageDeliveryWindow, productionUsageDeliveryWindow } from "./usage-window";
 import { cronTriggers, startChainSchedule, type ChainSchedule, type ScheduledRun } from "./dev-schedule";
 import { freePort, startProcess, waitForHttp, waitForPort, type Managed } from "./processes";
 
@@ -52,6 +53,12 @@ export interface DevStackOptions {
    * settlement by hand). The one sync at start runs either way.
    */
   chainSchedule?: { intervalMs?: number } | false;
+  /**
+   * The usage queue's delivery window in seconds (`max_batch_timeout`): 1 s locally unless
+   * USAGE_DELIVERY_WINDOW_S says otherwise (seconds, or `production` for wrangler.toml's 10 s);
+   * scripts/lib/usage-window.ts.
+   */
+  usageDeliveryWindowS?: number;
 }
 
 export interface DevStack {
@@ -138,7 +145,9 @@ export async function startDevStack(opts: DevStackOptions = {}): Promise<DevStac
     if (opts.persistTo) await d1("Deactivating the last run's miners", ["execute", "--command", "UPDATE miners SET active = 0"]);
 
     // Every variable goes through private files, none on the command line (docs/configuration.md, "Secrets").
-    const files = writeDevConfig(ROOT, vars);
+    const usageDeliveryWindowS = opts.usageDeliveryWindowS ?? localUsageDeliveryWindow(ROOT);
+    if (opts.echo) console.log(`[dev] usage queue delivery window ${usageDeliveryWindowS} s (production ${productionUsageDeliveryWindow(ROOT)} s; USAGE_DELIVERY_WINDOW_S)`);
+    const files = writeDevConfig(ROOT, vars, usageDeliveryWindowS);
     cleanups.push(() => rmSync(files.dir, { recursive: true, force: true }));
     // A dev registry of this stack's own. wrangler's default one (~/.config/.wrangler/registry) is
     // shared by every `wrangler dev` on the machine and keyed by Worker name, and a running session
@@ -153,7 +162,7 @@ export async function startDevStack(opts: DevStackOptions = {}): Promise<DevStac
       "gateway",
       process.execPath,
       [
-        wrangler, "dev", "-c", join(ROOT, "wrangler.toml"), "-c", files.chainConfig, "-c", files.webConfig, "--env-file", files.gatewayEnvFile,
+        wrangler, "dev", "-c", files.gatewayConfig, "-c", files.chainConfig, "-c", files.webConfig, "--env-file", files.gatewayEnvFile,
         "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort),
         "--persist-to", persistTo, "--show-interactive-dev-session=false", "--test-scheduled", "--log-level", "warn",
       ],
