@@ -12,13 +12,14 @@
  * which grants slices of the plan and takes settlements in batches, so most requests never call
  * here; and `reserve`/`settle`, one request at a time, for plans too small to slice.
  *
- * Persistence: state lives in memory and is written as one value. A call that charged something
- * or granted beyond the escrow (limits-state.ts) writes, and is answered only once the write is
- * durable (the output gate), so a restart never forgets a charge, nor a grant: grants made from
- * the escrow without a write are covered on restore by holding the whole escrow. Any other call
- * (a give-back, a renewal, a grant the escrow covers, a report) writes nothing; its changes ride
- * with the next write, and losing them makes the object stricter than it needs to be (returned
- * units stay held until the book's TTL), never looser; every restored book lives one more TTL.
+ * Persistence: state lives in memory and is written as one value. A call writes, and is answered
+ * only once the write is durable (the output gate), when it granted beyond the escrow, charged
+ * beyond the charge slack, or opened or settled a lease (limits-state.ts). Grants made from the
+ * escrow and charges within the slack are covered on restore by placeholders: the whole escrow
+ * until it ends, the whole slack until metering (which records every charge) is read back. Any
+ * other call (a give-back, a renewal, a report) writes nothing; its changes ride with the next
+ * write, and losing them makes the object stricter than it needs to be (returned units stay held
+ * until the book's TTL), never looser; every restored book lives one more TTL.
  *
  * Every call and alarm, and the storage rows each wrote, are counted in the isolate the object
  * runs in (src/lib/op-counts.ts), for the benchmark's cost model.
@@ -28,7 +29,8 @@ import { devFaultsEnabled } from "../dev/faults";
 import type { Env } from "../env";
 import { countOp, type LimitsObjectCall } from "../lib/op-counts";
 import { billingConfig } from "./billing-config";
-import { ESCROW_BOOK, LimitsState, type ExchangeAdmission, type ExchangeInput, type GrantSlice, type LimitStatus, type ReserveInput, type ReserveResult } from "./limits-state";
+import { meteredSpend } from "./metered-spend";
+import { CHARGE_GRACE_MS, ESCROW_BOOK, LimitsState, type ExchangeAdmission, type ExchangeInput, type GrantSlice, type LimitStatus, type ReserveInput, type ReserveResult } from "./limits-state";
 import type { PlanLimits } from "./plans";
 import type { ModelPrice } from "./pricing";
 import { loadProfile, type BillingPeriod, type SubscriberProfile } from "./profile";
@@ -81,11 +83,13 @@ export class SubscriberLimits extends DurableObject<Env> {
   private loading: Promise<SubscriberProfile> | null = null;
   /** Bumped by `refresh`: a load that started before it must not be cached. */
   private generation = 0;
+  /** A read of the metered spend under way (see `liftFromMetering`); one at a time. */
+  private lifting = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     void ctx.blockConcurrencyWhile(async () => {
-      this.state = LimitsState.restore(await ctx.storage.list(), Date.now());
+      this.state = LimitsState.restore(await ctx.storage.list(), Date.now(), chargeGraceMs(env));
     });
   }
 
@@ -107,10 +111,11 @@ export class SubscriberLimits extends DurableObject<Env> {
     const version = this.profile?.value === profile ? this.profile.version : profileVersion(profile);
     const now = Date.now();
     this.expire(now);
+    this.liftWhenDue(subscriberId, profile, now);
     const ttlMs = Math.min(MAX_GRANT_TTL_MS, Math.max(MIN_GRANT_TTL_MS, Math.floor(input.ttlMs)));
     const outcome = this.state.exchange(now, profile, { ...input, ttlMs }, { fraction: billingConfig(this.env).grantSliceFraction });
-    // Nothing charged and nothing granted beyond the escrow: no write; what changed (give-backs,
-    // closed slices, renewals) rides with the next one, and losing it only makes the object stricter.
+    // Nothing charged beyond the charge slack and nothing granted beyond the escrow: no write; what
+    // changed (give-backs, closed slices, renewals, charges within the slack) rides with the next one.
     if (outcome.mustPersist) this.persist("exchange");
     return {
       version,
@@ -192,6 +197,28 @@ export class SubscriberLimits extends DurableObject<Env> {
     this.persist(kind);
   }
 
+  /**
+   * After a restart the object holds the charges its last incarnation may not have written as a
+   * placeholder (limits-state.ts, "charge slack"); once it is old enough, the period's metered
+   * spend is read from D1 in the background (never on the request path) and replaces it. The
+   * result is not written by itself: it rides with the next write, and if a restart loses it the
+   * placeholder, still in storage, is lifted again.
+   */
+  private liftWhenDue(subscriberId: string, profile: SubscriberProfile, now: number): void {
+    if (this.lifting || !this.state.wantsMetering(now)) return;
+    this.lifting = true;
+    countOp("limits.object.metered_read");
+    void meteredSpend(this.env.DB, subscriberId, profile.period)
+      .then((metered) => {
+        countOp("limits.object.metered_rows_read", metered.rowsRead);
+        this.state.liftFromMetering(Date.now(), profile, metered.microUsd);
+      })
+      .catch((err: unknown) => console.error(`limits: reading the metered spend of ${subscriberId} failed; the charge placeholder stays`, err))
+      .finally(() => {
+        this.lifting = false;
+      });
+  }
+
   /** Counted in the isolate this object runs in (src/lib/op-counts.ts): one billed DO request. */
   private called(kind: LimitsObjectCall): void {
     countOp(`limits.object.${kind}`);
@@ -239,7 +266,7 @@ export class SubscriberLimits extends DurableObject<Env> {
    * for the write (only for calls whose loss makes the object stricter, see the header).
    */
   private persist(kind: LimitsObjectCall, confirm = true): void {
-    const { put, del } = this.state.takeChanges();
+    const { put, del } = this.state.takeChanges(Date.now());
     const opts = { allowUnconfirmed: !confirm };
     const entries = Object.entries(put);
     for (let i = 0; i < entries.length; i += STORAGE_BATCH) {
@@ -262,6 +289,15 @@ export function profileVersion(p: SubscriberProfile): string {
     h = Math.imul(h, 0x01000193);
   }
   return `${(h >>> 0).toString(16)}:${text.length}`;
+}
+
+/** The configured grace, or the default while the configuration is invalid (every route says so then). */
+function chargeGraceMs(env: Env): number {
+  try {
+    return billingConfig(env).chargeGraceMs;
+  } catch {
+    return CHARGE_GRACE_MS;
+  }
 }
 
 function logStorageError(err: unknown): void {

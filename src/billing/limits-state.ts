@@ -196,6 +196,22 @@ const ESCROW_HEADROOM = 3;
 export const ESCROW_BOOK = "escrow@";
 
 /**
+ * Charges from grant books are not written one by one: metering (the usage queue and its D1
+ * rollups) already records every request's cost exactly once, so the object only needs to bound
+ * what a restart can forget. Every write arms a **charge slack** of this share of a slice's money
+ * (while `ESCROW_HEADROOM` slacks are left; near the money limit it is 0 and every charge writes);
+ * charges that fit in it ride with the next write. A restored object holds the slack its last
+ * write armed as a placeholder book (`CHARGES_BOOK`), i.e. counts it as spent, until a profile
+ * load at least `CHARGE_GRACE_MS` after the restore reads the period's metered spend from D1 and
+ * lifts the object's count to it (`liftFromMetering`): by then metering has recorded the charges
+ * the restart forgot, unless it is more than that far behind.
+ */
+const CHARGE_SLACK_SHARE = 0.25;
+export const CHARGE_GRACE_MS = 60_000;
+/** The placeholder book a restore makes of the charge slack (its id starts with this). */
+export const CHARGES_BOOK = "charges@";
+
+/**
  * A slice is this share of the plan's per-minute requests and tokens, concurrency and money
  * (GRANT_SLICE_FRACTION); a plan whose share is below two requests or two concurrent requests is
  * too small to slice and is admitted one request at a time (leases), exactly.
@@ -240,6 +256,10 @@ interface Snapshot {
   closedSlices: [string, { bucket: number; tokens: number }][];
   /** Absent in snapshots written before escrows existed (every grant was written then). */
   escrow?: Escrow | null;
+  /** Charges the object may make after this write without writing (absent before charges were coalesced: 0). */
+  chargeSlack?: number;
+  /** When the snapshot was taken (names a restore's charge placeholder). */
+  writtenAt?: number;
 }
 
 /** Keys of the earlier layout (one key per bucket, lease and book), read once and then deleted. */
@@ -263,13 +283,17 @@ export class LimitsState {
   private escrow: Escrow | null = null;
   /** What is left of it since that write (in memory only). */
   private escrowLeft: Omit<Escrow, "until"> | null = null;
+  /** Book charges that may go unwritten, as armed by the last write (0: every charge writes). */
+  private chargeSlack = 0;
+  /** Book charges applied since the last write (in memory only). */
+  private unwrittenCharges = 0;
 
   /**
    * Rebuilds the state from the storage entries `takeChanges` wrote. `now` given: every book
    * lives at least one more TTL from now, because renewals are not awaited to disk (a restart may
    * have lost the latest one, and the book is still using what it holds).
    */
-  static restore(entries: ReadonlyMap<string, unknown>, now?: number): LimitsState {
+  static restore(entries: ReadonlyMap<string, unknown>, now?: number, chargeGraceMs = CHARGE_GRACE_MS): LimitsState {
     const s = new LimitsState();
     const snapshot = entries.get(SNAPSHOT) as Snapshot | undefined;
     s.legacyKeys = [...entries.keys()].filter((key) => key !== SNAPSHOT);
@@ -283,6 +307,9 @@ export class LimitsState {
       // whole escrow as held by a placeholder book until it ends, its window units in the bucket
       // of its end (no grant from it expires later). The next write makes the placeholder durable.
       if (snapshot.escrow) s.holdEscrow(snapshot.escrow);
+      // Charges applied after this snapshot within its slack are not in it: held as spent until
+      // metering, which has them, is read (`liftFromMetering`).
+      if (snapshot.chargeSlack && snapshot.chargeSlack > 0) s.holdChargeSlack(snapshot.chargeSlack, snapshot.writtenAt ?? 0, (now ?? Date.now()) + chargeGraceMs);
     } else {
       for (const [key, value] of entries) {
         if (key === LEGACY_COUNTERS) s.counters = value as Counters;
@@ -299,7 +326,7 @@ export class LimitsState {
   }
 
   /** What to write since the last call: the whole state as one value, or nothing. */
-  takeChanges(): StorageChanges {
+  takeChanges(now = Date.now()): StorageChanges {
     if (!this.changed) return { put: {}, del: [] };
     const snapshot: Snapshot = {
       counters: this.counters,
@@ -308,10 +335,13 @@ export class LimitsState {
       books: [...this.books.values()],
       closedSlices: [...this.closedSlices.entries()],
       escrow: this.escrow,
+      chargeSlack: this.chargeSlack,
+      writtenAt: now,
     };
     const out: StorageChanges = { put: { [SNAPSHOT]: snapshot }, del: this.legacyKeys };
     this.changed = false;
     this.legacyKeys = [];
+    this.unwrittenCharges = 0;
     return out;
   }
 
@@ -371,11 +401,15 @@ export class LimitsState {
       book.seq = batch.seq;
       this.touch();
       for (const settled of batch.settled) {
-        if (settled.costMicroUsd > 0) this.charge(profile, settled.costMicroUsd);
+        if (settled.costMicroUsd > 0) {
+          this.charge(profile, settled.costMicroUsd);
+          this.unwrittenCharges += settled.costMicroUsd;
+        }
         if (settled.refund) this.refundClosed(settled.refund.sliceId, settled.refund.tokens);
       }
-      mustPersist = true;
     }
+    // Charges within the slack the last write armed wait for the next write (metering has them).
+    if (this.unwrittenCharges > this.chargeSlack) mustPersist = true;
     if (book.ttlMs !== input.ttlMs) this.touch();
     book.ttlMs = input.ttlMs;
     // A renewal alone is not written: a restored book lives one more TTL from the restart anyway
@@ -398,8 +432,10 @@ export class LimitsState {
       slice = this.grant(now, profile, book, rule, null);
     }
     if (slice && !this.takeFromEscrow(slice)) mustPersist = true;
-    // The write this call makes anyway arms a fresh escrow (the grants it replaces are in it).
+    // The write this call makes anyway arms a fresh escrow (the grants it replaces are in it)
+    // and a fresh charge slack.
     if (mustPersist && sliceable(profile.plan, rule)) this.armEscrow(now, profile, rule, input.ttlMs);
+    if (mustPersist) this.armChargeSlack(profile, rule);
     return { slice, admission, status: this.status(now, profile), mustPersist };
   }
 
@@ -450,6 +486,54 @@ export class LimitsState {
     const bucket = bucketOf(escrow.until);
     this.books.set(id, { id, expiresAt: escrow.until, ttlMs: 0, seq: 0, concurrency: escrow.concurrency, microUsd: escrow.microUsd, slices: [{ id, bucket, requests: escrow.requests, tokens: escrow.tokens }] });
     this.addToBucket(bucket, escrow.requests, escrow.tokens);
+  }
+
+  /**
+   * What a write arms for the charges after it: a quarter of a slice's money, provided
+   * `ESCROW_HEADROOM` times that is left (counting every placeholder as spent); else 0.
+   */
+  private armChargeSlack(profile: SubscriberProfile, rule: SliceRule): void {
+    const share = sliceSize(profile.plan, profile.creditGrantedMicroUsd - this.counters.creditUsedMicroUsd, rule);
+    const slack = sliceable(profile.plan, rule) ? Math.floor(CHARGE_SLACK_SHARE * share.microUsd) : 0;
+    const next = this.available(profile) >= ESCROW_HEADROOM * slack ? slack : 0;
+    if (next !== this.chargeSlack) this.touch();
+    this.chargeSlack = next;
+  }
+
+  /**
+   * A restored charge slack: held as spent by a placeholder book named after the write that armed
+   * it (restoring the same snapshot again makes no second one), liftable from `liftableAt` (its
+   * `expiresAt`, which for this book means "metering may be read", not "ends").
+   */
+  private holdChargeSlack(slack: number, writtenAt: number, liftableAt: number): void {
+    const id = `${CHARGES_BOOK}${writtenAt}`;
+    if (this.books.has(id)) return;
+    this.books.set(id, { id, expiresAt: liftableAt, ttlMs: 0, seq: 0, concurrency: 0, microUsd: slack, slices: [] });
+  }
+
+  /** True when a charge placeholder may be lifted: the caller should read the metered spend. */
+  wantsMetering(now: number): boolean {
+    for (const book of this.books.values()) if (book.id.startsWith(CHARGES_BOOK) && book.expiresAt <= now) return true;
+    return false;
+  }
+
+  /**
+   * The period's spend as metering recorded it (whole hours inside the period, so never more than
+   * was charged in it): what the object counts rises to it, and every charge placeholder old enough
+   * (`CHARGE_GRACE_MS` since its restore) is dropped, the charges it stood for being in the figure.
+   * Both counts are lower bounds of what was really charged, so their maximum is too.
+   */
+  liftFromMetering(now: number, profile: SubscriberProfile, meteredMicroUsd: number): number {
+    this.enterPeriod(profile);
+    const lifted = Math.max(0, Math.floor(meteredMicroUsd) - this.counters.periodCostMicroUsd);
+    if (lifted > 0) this.charge(profile, lifted);
+    for (const book of [...this.books.values()]) {
+      if (book.id.startsWith(CHARGES_BOOK) && book.expiresAt <= now) {
+        this.books.delete(book.id);
+        this.touch();
+      }
+    }
+    return lifted;
   }
 
   /**
@@ -509,7 +593,8 @@ export class LimitsState {
   expireBooks(now: number): BookRecord[] {
     const gone: BookRecord[] = [];
     for (const book of this.books.values()) {
-      if (book.expiresAt <= now) {
+      // A charge placeholder ends only when metering is read (liftFromMetering), not with time.
+      if (book.expiresAt <= now && !book.id.startsWith(CHARGES_BOOK)) {
         gone.push(book);
         this.books.delete(book.id);
         this.touch();

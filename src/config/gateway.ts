@@ -68,6 +68,12 @@ export interface Config {
     grantIdleMs: number;
     /** While requests are in flight, settlements are reported at most this long after they happen. */
     grantFlushMs: number;
+    /**
+     * After a restart, a limits object holds the charges it may not have written as spent for at
+     * least this long, then takes the period's spend from metering instead (docs/admission.md,
+     * "The charge slack"). Longer than metering's delay (the usage batch plus the queue's window).
+     */
+    chargeGraceMs: number;
   };
   /** Metering in batches (docs/metering.md); undefined: the billing module's default. */
   usage: {
@@ -140,6 +146,7 @@ export function parseGatewayConfig(env: GatewayVars): Config {
       grantSliceFraction: fraction("GRANT_SLICE_FRACTION", env.GRANT_SLICE_FRACTION, 0.1, 0.5),
       grantIdleMs: integer("GRANT_IDLE_MS", env.GRANT_IDLE_MS, 1_000, 0, 60_000),
       grantFlushMs: integer("GRANT_FLUSH_MS", env.GRANT_FLUSH_MS, 200, 0, 10_000),
+      chargeGraceMs: integer("CHARGE_GRACE_MS", env.CHARGE_GRACE_MS, 60_000, 0, 3_600_000),
     },
     usage: {
       batchMaxDelayMs: optionalInteger("USAGE_BATCH_MS", env.USAGE_BATCH_MS, 1),

@@ -65,6 +65,7 @@ export const VARIABLES = [
   { name: "GRANT_SLICE_FRACTION", workers: gateway },
   { name: "GRANT_IDLE_MS", workers: gateway },
   { name: "GRANT_FLUSH_MS", workers: gateway },
+  { name: "CHARGE_GRACE_MS", workers: gateway },
   { name: "STRIPE_WEBHOOK_SECRET", workers: gateway, secret: true },
   // Dev-only fault injection for the soak suite (src/dev/faults.ts, docs/soak.md): honoured only
   // with ENVIRONMENT=development; never set in wrangler.toml.

@@ -25,6 +25,9 @@ export type OpName =
   /** Served by the SubscriberLimits objects in this isolate: calls, and storage rows each kind wrote. */
   | `limits.object.${LimitsObjectCall}`
   | `limits.object.rows.${LimitsObjectCall}`
+  /** A SubscriberLimits object's reads of the metered spend (limits-do.ts), and the D1 rows they read. */
+  | "limits.object.metered_read"
+  | "limits.object.metered_rows_read"
   /** MinerHealth: observation batches reported, and views read (admin). */
   | "health.report"
   | "health.snapshot"

@@ -1,6 +1,6 @@
 /** The object's side of grants as pure logic, on a clock the test controls. */
 import { describe, expect, it } from "vitest";
-import { ESCROW_BOOK, LimitsState, type ExchangeInput, type ExchangeOutcome, type GrantSlice } from "../../src/billing/limits-state";
+import { CHARGE_GRACE_MS, CHARGES_BOOK, ESCROW_BOOK, LimitsState, type ExchangeInput, type ExchangeOutcome, type GrantSlice } from "../../src/billing/limits-state";
 import type { SubscriberProfile } from "../../src/billing/profile";
 
 const T0 = Date.UTC(2026, 10, 24, 12, 0, 0);
@@ -94,7 +94,8 @@ describe("LimitsState grants", () => {
     expect(s.status(T0 + 10, p).tokens.remaining).toBe(10_000 - 20);
     const batch = { seq: 1, settled: [{ requestId: "r", costMicroUsd: 16, refund: { sliceId: slice.id, tokens: 12 } }] };
     const settled = s.exchange(T0 + 20, p, msg("a", { batches: [batch] }), RULE);
-    expect(settled.mustPersist).toBe(true);
+    // 16 micro-USD fit in the charge slack the grant's write armed: not written by itself.
+    expect(settled.mustPersist).toBe(false);
     s.exchange(T0 + 30, p, msg("a", { batches: [batch] }), RULE);
     const st = s.status(T0 + 30, p);
     expect(st.allowance.usedMicroUsd).toBe(16);
@@ -130,11 +131,13 @@ describe("LimitsState grants", () => {
     expect(s.status(T0 + TTL + 60_000, p).requests.remaining).toBe(100);
   });
 
-  it("writes one snapshot for a grant and one for a give-back, nothing for a renewal alone or a refusal", () => {
+  it("writes one snapshot for a grant, nothing for a renewal alone, a give-back with a small charge or a refusal", () => {
     const s = new LimitsState();
     const p = profile({ requestsPerMinute: 100, concurrentRequests: 100 });
     const written = () => Object.keys(s.takeChanges().put).length;
-    const slice = sliceOf(s.exchange(T0, p, msg("a", { admit: request() }), RULE));
+    const first = s.exchange(T0, p, msg("a", { admit: request() }), RULE);
+    const slice = sliceOf(first);
+    expect(first.mustPersist).toBe(true);
     expect(written()).toBe(1);
     const holding = { concurrency: slice.concurrency, microUsd: slice.microUsd };
     const kept = [{ id: slice.id, requests: slice.requests - 1, tokens: slice.tokens - 20, keep: true }];
@@ -143,9 +146,11 @@ describe("LimitsState grants", () => {
     expect(renewal.mustPersist).toBe(false);
     expect(written()).toBe(0);
     expect(s.openBooks()[0]?.expiresAt).toBe(T0 + 2_000 + TTL);
-    // The idle give-back with the request's charge: the slice closes, the money is charged.
+    // The idle give-back with the request's charge: the slice closes, the money is charged, and
+    // within the charge slack nothing must be written (the change rides with the next write).
     const settled = [{ requestId: "req_x", costMicroUsd: 30, refund: null }];
-    s.exchange(T0 + 3_000, p, msg("a", { batches: [{ seq: 1, settled }], slices: kept.map((k) => ({ ...k, keep: false })) }), RULE);
+    const back = s.exchange(T0 + 3_000, p, msg("a", { batches: [{ seq: 1, settled }], slices: kept.map((k) => ({ ...k, keep: false })) }), RULE);
+    expect(back.mustPersist).toBe(false);
     expect(written()).toBe(1);
     expect(s.periodCost(p)).toBe(30);
     // A refusal changes nothing either.
@@ -158,15 +163,17 @@ describe("LimitsState grants", () => {
     const s = new LimitsState();
     const p = profile({ requestsPerMinute: 100, concurrentRequests: 100, tokensPerMinute: 100_000, allowanceMicroUsd: 1_000_000 });
     const storage = new Map<string, unknown>();
-    const flush = () => {
-      const { put } = s.takeChanges();
+    let writtenAt = 0;
+    const flush = (now: number) => {
+      const { put } = s.takeChanges(now);
       for (const [k, v] of Object.entries(put)) storage.set(k, structuredClone(v));
+      writtenAt = now;
     };
     // The first grant has no escrow to come from: it writes, and its write arms one (room for one
     // slice with a request: 11 requests, 15,000 tokens, 11 slots, 150,000 micro-USD).
     const first = s.exchange(T0, p, msg("a", { admit: request() }), RULE);
     expect(first.mustPersist).toBe(true);
-    flush();
+    flush(T0);
     // Another isolate's first request comes from the escrow: no write.
     const b = s.exchange(T0 + 1_000, p, msg("b", { admit: request() }), RULE);
     expect(sliceOf(b).requests).toBe(11);
@@ -174,7 +181,7 @@ describe("LimitsState grants", () => {
     // The escrow is used up: the next grant writes (b's grant with it) and arms a fresh one.
     const c = s.exchange(T0 + 1_500, p, msg("c", { refill: true }), RULE);
     expect(c.mustPersist).toBe(true);
-    flush();
+    flush(T0 + 1_500);
     const d = s.exchange(T0 + 1_700, p, msg("d", { refill: true }), RULE);
     expect(d.mustPersist).toBe(false);
 
@@ -188,7 +195,8 @@ describe("LimitsState grants", () => {
     expect(restored.concurrency.inFlight).toBeGreaterThanOrEqual(live.concurrency.inFlight);
     expect(restored.allowance.reservedMicroUsd).toBeGreaterThanOrEqual(live.allowance.reservedMicroUsd);
     const end = T0 + 1_500 + 4 * TTL;
-    expect(copy.openBooks().map((bk) => bk.id)).toEqual(["a", "b", "c", `${ESCROW_BOOK}${end}`]);
+    // (and the charge slack the last write armed, a quarter of a slice's money: see the charge tests)
+    expect(copy.openBooks().map((bk) => bk.id)).toEqual(["a", "b", "c", `${ESCROW_BOOK}${end}`, `${CHARGES_BOOK}${writtenAt}`]);
     // Everything granted before the restart plus whatever is granted after it stays within the plan.
     const granted = [first, b, c, d].reduce((t, o) => t + sliceOf(o).requests, 0);
     let after = 0;
@@ -230,7 +238,7 @@ describe("LimitsState grants", () => {
     const p = profile({ requestsPerMinute: 100, concurrentRequests: 100 });
     const storage = new Map<string, unknown>();
     const flush = () => {
-      const { put, del } = s.takeChanges();
+      const { put, del } = s.takeChanges(T0);
       for (const [k, v] of Object.entries(put)) storage.set(k, structuredClone(v));
       for (const k of del) storage.delete(k);
     };
@@ -247,10 +255,108 @@ describe("LimitsState grants", () => {
     expect(copy.openBooks().map((b) => [b.id, b.expiresAt])).toEqual([
       ["a", restartedAt + TTL],
       [`${ESCROW_BOOK}${T0 + 4 * TTL}`, T0 + 4 * TTL],
+      // The charge slack: held until metering may be read (its "expiry" is when it may be lifted).
+      [`${CHARGES_BOOK}${T0}`, restartedAt + CHARGE_GRACE_MS],
     ]);
     // Nothing granted before the restart can be granted again after it.
     const again = copy.exchange(restartedAt, p, msg("b", { refill: true }), RULE);
     expect((again.slice?.requests ?? 0) + slice.requests).toBeLessThanOrEqual(100);
     expect((again.slice?.concurrency ?? 0) + slice.concurrency).toBeLessThanOrEqual(100);
+  });
+  describe("the charge slack", () => {
+    // allowance 1,000,000: one share of money is 100,000, the slack a quarter of it.
+    const SLACK = 25_000;
+    const p = profile({ requestsPerMinute: 1_000, concurrentRequests: 1_000, allowanceMicroUsd: 1_000_000 });
+    const charges = (seq: number, ...costs: number[]) => ({ seq, settled: costs.map((c, i) => ({ requestId: `c${seq}_${i}`, costMicroUsd: c, refund: null })) });
+
+    function withStorage(s: () => LimitsState) {
+      const storage = new Map<string, unknown>();
+      return {
+        storage,
+        flush(now: number) {
+          const { put } = s().takeChanges(now);
+          for (const [k, v] of Object.entries(put)) storage.set(k, structuredClone(v));
+        },
+      };
+    }
+
+    it("lets charges within the slack ride with the next write; the charge that passes it writes", () => {
+      const s = new LimitsState();
+      const store = withStorage(() => s);
+      expect(s.exchange(T0, p, msg("a", { admit: request() }), RULE).mustPersist).toBe(true);
+      store.flush(T0);
+      expect(s.exchange(T0 + 100, p, msg("a", { batches: [charges(1, 10_000, 10_000)] }), RULE).mustPersist).toBe(false);
+      expect(s.exchange(T0 + 200, p, msg("a", { batches: [charges(2, SLACK - 20_000)] }), RULE).mustPersist).toBe(false);
+      // One micro-USD past the slack: this call writes, and its write arms a fresh slack.
+      expect(s.exchange(T0 + 300, p, msg("a", { batches: [charges(3, 1)] }), RULE).mustPersist).toBe(true);
+      store.flush(T0 + 300);
+      expect(s.exchange(T0 + 400, p, msg("a", { batches: [charges(4, SLACK)] }), RULE).mustPersist).toBe(false);
+      expect(s.periodCost(p)).toBe(2 * SLACK + 1);
+    });
+
+    it("is zero near the money limit (every charge writes) and for a plan too small to slice", () => {
+      const s = new LimitsState();
+      // 930,000 of 1,000,000 spent: 70,000 left, under three slacks (75,000).
+      s.exchange(T0, p, msg("a", { admit: request() }), RULE);
+      expect(s.exchange(T0 + 1, p, msg("a", { batches: [charges(1, 930_000)] }), RULE).mustPersist).toBe(true);
+      expect(s.exchange(T0 + 2, p, msg("a", { batches: [charges(2, 1)] }), RULE).mustPersist).toBe(true);
+
+      const small = new LimitsState();
+      const free = profile({ requestsPerMinute: 20, concurrentRequests: 2 });
+      small.exchange(T0, free, msg("f", { admit: request() }), RULE);
+      expect(small.exchange(T0 + 1, free, msg("f", { batches: [charges(1, 1)] }), RULE).mustPersist).toBe(true);
+    });
+
+    it("after a restart holds the slack as spent, then takes the metered spend and lets the placeholder go", () => {
+      const s = new LimitsState();
+      const store = withStorage(() => s);
+      s.exchange(T0, p, msg("a", { admit: request() }), RULE);
+      store.flush(T0);
+      // 20,000 charged after the write and never written: a restart forgets them...
+      s.exchange(T0 + 100, p, msg("a", { batches: [charges(1, 12_000, 8_000)] }), RULE);
+      const at = T0 + 1_000;
+      const copy = LimitsState.restore(store.storage, at);
+      expect(copy.periodCost(p)).toBe(0);
+      // ...but holds the whole slack in their place: what is left is never more than before.
+      expect(copy.status(at, p).allowance.remainingMicroUsd).toBeLessThanOrEqual(s.status(at, p).allowance.remainingMicroUsd);
+      expect(copy.openBooks().find((b) => b.id === `${CHARGES_BOOK}${T0}`)?.microUsd).toBe(SLACK);
+      // Restoring the same snapshot again makes no second placeholder, and time alone ends none.
+      expect(LimitsState.restore(store.storage, at + 5).openBooks().filter((b) => b.id.startsWith(CHARGES_BOOK))).toHaveLength(1);
+      expect(copy.expireBooks(at + 10 * CHARGE_GRACE_MS).map((b) => b.id)).not.toContain(`${CHARGES_BOOK}${T0}`);
+
+      // Metering is read only once the grace has passed since the restore.
+      expect(copy.wantsMetering(at + CHARGE_GRACE_MS - 1)).toBe(false);
+      expect(copy.wantsMetering(at + CHARGE_GRACE_MS)).toBe(true);
+      // Metering recorded the 20,000 (and 500 more charged since): the count rises to it, the placeholder goes.
+      const later = at + CHARGE_GRACE_MS;
+      expect(copy.liftFromMetering(later, p, 20_500)).toBe(20_500);
+      expect(copy.periodCost(p)).toBe(20_500);
+      expect(copy.openBooks().some((b) => b.id.startsWith(CHARGES_BOOK))).toBe(false);
+      expect(copy.wantsMetering(later)).toBe(false);
+      expect(copy.status(later, p).allowance.reservedMicroUsd).toBe(copy.openBooks().reduce((t, b) => t + b.microUsd, 0));
+      // A metered figure below the object's own count changes nothing (both are lower bounds).
+      expect(copy.liftFromMetering(later + 1, p, 100)).toBe(0);
+      expect(copy.periodCost(p)).toBe(20_500);
+    });
+
+    it("keeps a placeholder through further restarts until it is lifted, one per write that armed a slack", () => {
+      let s = new LimitsState();
+      const store = withStorage(() => s);
+      s.exchange(T0, p, msg("a", { admit: request() }), RULE);
+      store.flush(T0);
+      s = LimitsState.restore(store.storage, T0 + 1_000);
+      // The restored object's first grant writes (it has no escrow): the placeholder is in that write.
+      s.exchange(T0 + 1_000, p, msg("b", { admit: request() }), RULE);
+      store.flush(T0 + 1_000);
+      s = LimitsState.restore(store.storage, T0 + 2_000);
+      const placeholders = s.openBooks().filter((b) => b.id.startsWith(CHARGES_BOOK));
+      expect(placeholders.map((b) => [b.id, b.expiresAt])).toEqual([
+        [`${CHARGES_BOOK}${T0}`, T0 + 1_000 + CHARGE_GRACE_MS],
+        [`${CHARGES_BOOK}${T0 + 1_000}`, T0 + 2_000 + CHARGE_GRACE_MS],
+      ]);
+      // A lift lets go only of the placeholders whose grace has passed.
+      s.liftFromMetering(T0 + 1_000 + CHARGE_GRACE_MS, p, 0);
+      expect(s.openBooks().filter((b) => b.id.startsWith(CHARGES_BOOK)).map((b) => b.id)).toEqual([`${CHARGES_BOOK}${T0 + 1_000}`]);
+    });
   });
 });

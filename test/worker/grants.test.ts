@@ -10,7 +10,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { stubTransport } from "../../src/billing/admission";
 import { GrantBook, type BookAdmission, type BookContext, type BookOutcome, type BookRequest, type BookSettings, type LimitsTransport } from "../../src/billing/grants";
 import { limitsStub } from "../../src/billing/limits-do";
-import { ESCROW_BOOK } from "../../src/billing/limits-state";
+import { CHARGES_BOOK, ESCROW_BOOK } from "../../src/billing/limits-state";
+import { HOUR_MS } from "../../src/billing/usage-rollup";
 import { admin, chat, createPlan, expectOpenAIError, limitsWhen, registerMiners, setPrice, subscriberOnPlan } from "./helpers";
 
 const SETTINGS: BookSettings = { ttlMs: 5_000, idleMs: 1_000, flushMs: 200, leaseTtlMs: 60_000, fraction: 0.1 };
@@ -293,6 +294,48 @@ describe("grant books against the real object", () => {
     // Every book gave its slots back; only the placeholder holds its own until the escrow ends.
     expect(end.grants.filter((g) => !g.bookId.startsWith(ESCROW_BOOK)).map((g) => g.concurrency)).toEqual(end.grants.filter((g) => !g.bookId.startsWith(ESCROW_BOOK)).map(() => 0));
     expect(end.status.concurrency.inFlight).toBeLessThanOrEqual(escrow);
+  });
+
+  it("an object restart forgets no charge: unwritten charges are held as spent, then taken from metering", async () => {
+    // Allowance 1,000,000: a share of money is 100,000, the charge slack a quarter of it.
+    const { subscriberId } = await subscriberOnPlan(await createPlan("g-charges", { requests_per_minute: 1_000, concurrent_requests: 100, allowance_micro_usd: 1_000_000 }));
+    const iso = new Isolate(subscriberId);
+    const ok = admittedOf(await burst([iso], 10));
+    expect(ok).toHaveLength(10);
+    for (const o of ok) await o.end(20, 1_000);
+    await idle([iso]);
+    const before = await report(subscriberId);
+    expect(before.periodCostMicroUsd).toBe(10_000);
+    // Metering recorded the same 10,000 (as the usage consumer writes it: the subscriber's hourly row).
+    const hour = Math.floor(Date.now() / HOUR_MS) * HOUR_MS;
+    await env.DB.prepare(
+      `INSERT INTO usage_hourly (subscriber_id, hour, api_key_id, model, kind, day, requests, succeeded, prompt_tokens, completion_tokens,
+        prompt_tokens_reported, completion_tokens_reported, cached_prompt_tokens_reported, cost_micro_usd) VALUES (?1, ?2, 'key', ?3, 'chat', ?4, 10, 10, 100, 100, 100, 100, 0, 10000)`,
+    )
+      .bind(subscriberId, hour, MODEL, new Date(hour).toISOString().slice(0, 10))
+      .run();
+
+    // The charges fit in the slack the grant's write armed, so none was written: a restart forgets
+    // them, and holds the whole slack as spent instead. Nothing more is left than before.
+    await abortAllDurableObjects();
+    const restored = await report(subscriberId);
+    expect(restored.periodCostMicroUsd).toBe(0);
+    expect(restored.grants.filter((g) => g.bookId.startsWith(CHARGES_BOOK)).map((g) => g.microUsd)).toEqual([25_000]);
+    expect(restored.status.allowance.remainingMicroUsd).toBeLessThanOrEqual(before.status.allowance.remainingMicroUsd);
+
+    // After the grace (1 s here), the object's next call reads the metered spend in the background
+    // and lets the placeholder go: the forgotten 10,000 are counted again.
+    await new Promise((r) => setTimeout(r, 1_100));
+    const next = await iso.admit();
+    expect(next.ok).toBe(true);
+    let after = await report(subscriberId);
+    for (let i = 0; i < 50 && after.grants.some((g) => g.bookId.startsWith(CHARGES_BOOK)); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      after = await report(subscriberId);
+    }
+    expect(after.grants.some((g) => g.bookId.startsWith(CHARGES_BOOK))).toBe(false);
+    expect(after.periodCostMicroUsd).toBe(10_000);
+    if (next.ok) await next.end(20, 0);
   });
 
   it("a plan change reaches a book at its next call, and an idle book within its TTL", async () => {
