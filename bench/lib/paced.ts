@@ -68,8 +68,10 @@ export function pacedSlot(i: number, keys: number, rate: number): { key: number;
 
 /** The requests a paced run sends in its warm-up and in its measured window (due times in [0, warm-up) and [warm-up, warm-up + window)). */
 export function pacedCounts(rate: number, warmupSec: number, measureSec: number): { warmup: number; measured: number } {
-  const warmup = Math.ceil(warmupSec * rate);
-  return { warmup, measured: Math.ceil((warmupSec + measureSec) * rate) - warmup };
+  // Rounded first: 1.2 s at 50 req/s is 60.00000000000001 in floating point, and 60 requests.
+  const count = (sec: number) => Math.ceil(Math.round(sec * rate * 1e6) / 1e6);
+  const warmup = count(warmupSec);
+  return { warmup, measured: count(warmupSec + measureSec) - warmup };
 }
 
 /**
