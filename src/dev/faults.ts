@@ -6,9 +6,10 @@
  *
  * Faults are armed by count through the admin API (src/http/routes/admin-dev.ts) and taken one at
  * a time where they strike:
- *   - usage_d1_write:        the consumer's D1 transaction for a batch fails in its middle (a real
- *                            D1 error: a statement on a table that does not exist), so D1 rolls the
- *                            batch's rollup rows back and the message is retried, as on a D1 outage;
+ *   - usage_d1_write:        the consumer's D1 transaction for a delivery (all its batches) fails in
+ *                            its middle (a real D1 error: a statement on a table that does not
+ *                            exist), so D1 rolls its rollup rows back and every message of it is
+ *                            retried, as on a D1 outage;
  *   - usage_redelivery:      the consumer records a batch, then asks the queue to deliver it again
  *                            (`retry` instead of `ack`): a redelivery of an already recorded batch;
  *   - usage_queue_late_copy: the isolate's queue send succeeds, then reports failure, so the isolate
