@@ -36,7 +36,7 @@ export interface PacingReport {
   targetRate: number;
   /** keys / rate: how often each key was meant to come back, s. */
   targetIntervalSec: number;
-  /** Requests due in the window, sent, and their rate over the window's measured length. */
+  /** Requests due in the window and sent; the window's length as the counters saw it, s; the sends' rate (over the span from the window's first send to its last, plus one slot). */
   sent: number;
   windowSec: number;
   achievedRate: number;
@@ -95,7 +95,9 @@ export function pacingReport(sends: readonly { key: number; atMs: number; lateMs
   intervals.sort((a, b) => a - b);
   late.sort((a, b) => a - b);
   const targetIntervalSec = keys / rate;
-  const achievedRate = windowSec > 0 ? sent / windowSec : 0;
+  const inWindow = sends.filter((s) => s.inWindow).map((s) => s.atMs);
+  const spanSec = inWindow.length > 0 ? (Math.max(...inWindow) - Math.min(...inWindow)) / 1000 + 1 / rate : 0;
+  const achievedRate = spanSec > 0 ? sent / spanSec : 0;
   const interval = {
     n: intervals.length,
     min: intervals[0] ?? Number.NaN,
@@ -182,27 +184,33 @@ export async function runPaced(spec: PacedSpec): Promise<PacedResult> {
   let next = 0;
   let windowStart = Number.NaN;
   let windowEnd = Number.NaN;
-  const windowEndMs = pacedSlot(total, keys, spec.rate).dueMs;
-  let startMarked = false;
   let marking: Promise<void> | null = null;
-  while (next < total) {
+  let ending: Promise<void> | null = null;
+  let ended = false;
+  let failure: unknown = null;
+  const mark = (at: "start" | "end") => (spec.mark ? spec.mark(at) : Promise.resolve()).catch((err: unknown) => void (failure ??= err));
+  // The sends go on at the same pace while the caller reads at either boundary (the requests due
+  // after the window are not counted), so both readings see the same steady traffic around them.
+  while (!ended) {
     const elapsed = nowMs() - t0;
-    while (next < total && pacedSlot(next, keys, spec.rate).dueMs <= elapsed) send(next++, t0);
-    if (!startMarked && next >= warmup) {
-      startMarked = true;
-      windowStart = nowMs();
-      // Not awaited in the loop: the sends keep their pace while the caller reads.
-      marking = spec.mark ? spec.mark("start") : null;
+    while (!ended && pacedSlot(next, keys, spec.rate).dueMs <= elapsed) {
+      if (next === warmup && marking === null) {
+        windowStart = nowMs();
+        marking = mark("start");
+      }
+      if (next === total && ending === null) {
+        windowEnd = nowMs();
+        // Past the window the sends keep the pace (not counted) until the end reading is done.
+        ending = (marking ?? Promise.resolve()).then(() => mark("end")).finally(() => (ended = true));
+        break;
+      }
+      send(next++, t0);
     }
-    if (next < total) await sleep(Math.max(0, Math.min(2, pacedSlot(next, keys, spec.rate).dueMs - (nowMs() - t0))));
+    if (!ended) await sleep(Math.max(0, Math.min(2, pacedSlot(next, keys, spec.rate).dueMs - (nowMs() - t0))));
   }
-  // The window ends when its last request's successor would be due.
-  await sleep(Math.max(0, windowEndMs - (nowMs() - t0)));
-  windowEnd = nowMs();
-  await marking;
-  if (spec.mark) await spec.mark("end");
   await Promise.all([...pending]);
   agent.destroy();
+  if (failure) throw failure;
   out.elapsedSec = (windowEnd - windowStart) / 1000;
   sends.sort((a, b) => a.atMs - b.atMs);
   out.pacing = pacingReport(sends, keys, spec.rate, out.elapsedSec);
