@@ -3,8 +3,8 @@
  * against Portkey's open-source gateway, interleaved in one run on this machine. Writes
  * BENCHMARKS.md and bench/results/latest.json (the smoke run writes only to a temp directory).
  *
- *   npm run bench                 # the full run (~16 minutes on 2 cores)
- *   npm run bench:smoke           # about two minutes: checks the harness end to end, numbers meaningless
+ *   npm run bench                 # the full run (~25 minutes on 2 cores, not yet timed with keys-paced and the 10 s consumer window)
+ *   npm run bench:smoke           # about five minutes: checks the harness end to end, numbers meaningless
  *   npm run bench -- --out DIR    # write the report elsewhere
  *   npm run bench -- --tree working   # measure the working tree instead of a snapshot of HEAD
  */

@@ -244,7 +244,7 @@ export function renderMarkdown(s: RunSummary): string {
     push(table(["times", "message"], logged.slice(0, 20).map((m) => [String(m.count), `\`${m.message.replace(/`/g, "'").replace(/\|/g, "\\|")}\``])));
   }
   push("", "## Reproduce", "");
-  push("```sh\nnpm ci\nnpm run bench          # ~16 minutes; rewrites this file and bench/results/latest.json\nnpm run bench:smoke    # about two minutes, checks the harness end to end\n```", "");
+  push("```sh\nnpm ci\nnpm run bench          # ~25 minutes; rewrites this file and bench/results/latest.json\nnpm run bench:smoke    # about five minutes, checks the harness end to end\n```", "");
   return out.join("\n");
 }
 
