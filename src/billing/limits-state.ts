@@ -108,6 +108,8 @@ export interface BookRecord {
   /** Money the book holds (free in the book, or the worst case of its requests in flight). */
   microUsd: number;
   slices: SliceRecord[];
+  /** Slots and money this book holds from grants the escrow covered since the last write (memory only). */
+  fromEscrow?: { concurrency: number; microUsd: number };
 }
 
 /** A slice of the window: its requests and tokens are counted in `bucket` until it is closed. */
@@ -116,6 +118,8 @@ interface SliceRecord {
   bucket: number;
   requests: number;
   tokens: number;
+  /** Granted from the escrow since the last write: closing it gives its unused units back to the escrow. */
+  fromEscrow?: boolean;
 }
 
 /** One request that ended in a book, as reported in a batch. */
@@ -176,11 +180,12 @@ export interface ExchangeOutcome {
 
 /**
  * Grants the object may make without writing, armed by every write that must happen anyway (a
- * charge, a grant the escrow could not cover): a restored object counts the whole escrow as
- * granted until `until` (a placeholder book), since it cannot know how much of it was used. So a
- * restart never forgets a grant, and a subscriber seen once every few seconds pays one write per
- * request (its charge) rather than two. Sized in slices (`armEscrow`), lasting `ESCROW_TTLS` book
- * TTLs after the write.
+ * charge beyond the slack, a grant the escrow could not cover): a restored object counts the whole
+ * escrow as granted until `until` (a placeholder book), since it cannot know how much of it was
+ * used. So a restart never forgets a grant, and a subscriber seen every few seconds (its object
+ * still in memory) writes about once per escrow, not once per request. Sized in slices
+ * (`armEscrow`), lasting `ESCROW_TTLS` book TTLs after the write (a minute by default: the
+ * longest a restart's placeholder holds it).
  */
 export interface Escrow {
   requests: number;
@@ -190,7 +195,7 @@ export interface Escrow {
   until: number;
 }
 const ESCROW_SLICES = 1;
-const ESCROW_TTLS = 4;
+const ESCROW_TTLS = 12;
 const ESCROW_HEADROOM = 3;
 /** The placeholder book a restore makes of an escrow (its id starts with this). */
 export const ESCROW_BOOK = "escrow@";
@@ -301,7 +306,13 @@ export class LimitsState {
       s.counters = snapshot.counters;
       for (const [b, bucket] of snapshot.buckets) s.buckets.set(b, bucket);
       for (const lease of snapshot.leases) s.leases.set(lease.id, lease);
-      for (const book of snapshot.books) s.books.set(book.id, book);
+      for (const book of snapshot.books) {
+        // Escrow marks mean nothing to an object without that escrow (a snapshot can carry them
+        // when a write that armed none, e.g. a lease's, came between).
+        delete book.fromEscrow;
+        for (const slice of book.slices) delete slice.fromEscrow;
+        s.books.set(book.id, book);
+      }
       for (const [id, closed] of snapshot.closedSlices) s.closedSlices.set(id, closed);
       // Grants made from the escrow after this snapshot was written are not in it: count the
       // whole escrow as held by a placeholder book until it ends, its window units in the bucket
@@ -377,6 +388,7 @@ export class LimitsState {
     // A book never holds more than it was given.
     const concurrency = Math.max(0, Math.min(book.concurrency, input.holding.concurrency));
     const microUsd = Math.max(0, Math.min(book.microUsd, input.holding.microUsd));
+    this.backToEscrow(book, { concurrency: book.concurrency - concurrency, microUsd: book.microUsd - microUsd });
     if (concurrency !== book.concurrency || microUsd !== book.microUsd) this.touch();
     book.concurrency = concurrency;
     book.microUsd = microUsd;
@@ -387,6 +399,10 @@ export class LimitsState {
       // Unreported: the grant never reached the book, nothing of it was used.
       const usedRequests = r ? slice.requests - clamp(r.requests, 0, slice.requests) : 0;
       const usedTokens = r ? slice.tokens - clamp(r.tokens, 0, slice.tokens) : 0;
+      if (slice.fromEscrow && this.escrowLeft) {
+        this.escrowLeft.requests += slice.requests - usedRequests;
+        this.escrowLeft.tokens += slice.tokens - usedTokens;
+      }
       this.addToBucket(slice.bucket, -slice.requests, -slice.tokens);
       // What was used moves to now: every use happened before this message.
       const closedIn = bucketOf(now);
@@ -422,7 +438,11 @@ export class LimitsState {
       const checked = this.check(now, profile, input.admit);
       if (!checked.ok) admission = { ok: false, refusal: checked.refusal };
       else if (sliceable(profile.plan, rule)) {
-        slice = this.grant(now, profile, book, rule, checked);
+        // A grant with a request may be cut to what is left of the escrow (never below the request
+        // itself), so it needs no write; a sparse subscriber's requests then spend the escrow one
+        // request at a time. Without room for the request, or with no escrow, it is written.
+        const cap = this.escrowRoom(now, book.ttlMs, checked);
+        slice = this.grant(now, profile, book, rule, checked, cap);
         admission = { ok: true, via: "grant", price: checked.price };
       } else {
         admission = { ok: true, via: "lease", leaseId: this.openLease(now, input.admit, checked), price: checked.price };
@@ -431,7 +451,7 @@ export class LimitsState {
     } else if (input.refill && sliceable(profile.plan, rule)) {
       slice = this.grant(now, profile, book, rule, null);
     }
-    if (slice && !this.takeFromEscrow(slice)) mustPersist = true;
+    if (slice && !this.takeFromEscrow(slice, book)) mustPersist = true;
     // The write this call makes anyway arms a fresh escrow (the grants it replaces are in it)
     // and a fresh charge slack.
     if (mustPersist && sliceable(profile.plan, rule)) this.armEscrow(now, profile, rule, input.ttlMs);
@@ -441,10 +461,11 @@ export class LimitsState {
 
   /**
    * What a write arms: room for `ESCROW_SLICES` slice granted with a request (the request's worst
-   * case up to half a share of tokens and money), for `ESCROW_TTLS` TTLs: what a subscriber seen
-   * once every few seconds needs between two of its writes (the charges). Only while at least
-   * `ESCROW_HEADROOM` times that is left in every limit: a restart then holds at most a third of
-   * what the subscriber has left, and near a limit every grant is written as before.
+   * case up to half a share of tokens and money), for `ESCROW_TTLS` TTLs; grants from it that come
+   * back unused return to it (`takeFromEscrow`). Never more than `1 / ESCROW_HEADROOM` of what is
+   * left in any limit, so a restart holds at most a third of what the subscriber has left; near a
+   * limit the escrow shrinks with it, and with less than a request and a slot of room there is
+   * none (every grant is written, as before).
    */
   private armEscrow(now: number, profile: SubscriberProfile, rule: SliceRule, ttlMs: number): void {
     const share = sliceSize(profile.plan, profile.creditGrantedMicroUsd - this.counters.creditUsedMicroUsd, rule);
@@ -461,14 +482,35 @@ export class LimitsState {
       concurrency: profile.plan.concurrentRequests - this.heldConcurrency(),
       microUsd: this.available(profile),
     };
-    const roomy = (Object.keys(size) as (keyof typeof size)[]).every((k) => left[k] >= ESCROW_HEADROOM * size[k]);
+    for (const k of Object.keys(size) as (keyof typeof size)[]) size[k] = Math.min(size[k], Math.floor(Math.max(0, left[k]) / ESCROW_HEADROOM));
+    const roomy = size.requests >= 1 && size.concurrency >= 1 && size.tokens > 0 && size.microUsd > 0;
+    // Everything granted so far is in this write: no longer the escrow's.
+    for (const book of this.books.values()) {
+      delete book.fromEscrow;
+      for (const slice of book.slices) delete slice.fromEscrow;
+    }
     this.escrow = roomy ? { ...size, until: now + ESCROW_TTLS * ttlMs } : null;
     this.escrowLeft = roomy ? { ...size } : null;
     this.touch();
   }
 
-  /** True when the escrow covers `slice` (it is then taken from it): the grant needs no write. */
-  private takeFromEscrow(slice: GrantSlice): boolean {
+  /** What is left of the escrow when it can hold a slice of `ttlMs` with this request in it; else null. */
+  private escrowRoom(now: number, ttlMs: number, need: { worstTokens: number; worstCost: number }): Omit<Escrow, "until"> | null {
+    const left = this.escrowLeft;
+    if (!left || !this.escrow || now + ttlMs > this.escrow.until) return null;
+    if (left.requests < 1 || left.concurrency < 1 || left.tokens < need.worstTokens || left.microUsd < need.worstCost) return null;
+    return left;
+  }
+
+  /**
+   * True when the escrow covers `slice` (it is then taken from it): the grant needs no write. The
+   * slice and its book remember it, so what comes back unused before the next write (a closed
+   * slice's unused requests and tokens, slots and money the book returns) goes back to the escrow:
+   * at any moment the unwritten grants still held, plus the units they used, stay within it,
+   * which is all the placeholder of a restart has to cover. A subscriber seen every few seconds
+   * thus spends one request (and its tokens) of the escrow per request, not a whole slice.
+   */
+  private takeFromEscrow(slice: GrantSlice, book: BookRecord): boolean {
     const left = this.escrowLeft;
     if (!left || !this.escrow || slice.expiresAt > this.escrow.until) return false;
     if (slice.requests > left.requests || slice.tokens > left.tokens || slice.concurrency > left.concurrency || slice.microUsd > left.microUsd) return false;
@@ -476,7 +518,24 @@ export class LimitsState {
     left.tokens -= slice.tokens;
     left.concurrency -= slice.concurrency;
     left.microUsd -= slice.microUsd;
+    const record = book.slices.find((s) => s.id === slice.id);
+    if (record) record.fromEscrow = true;
+    const held = book.fromEscrow ?? { concurrency: 0, microUsd: 0 };
+    book.fromEscrow = { concurrency: held.concurrency + slice.concurrency, microUsd: held.microUsd + slice.microUsd };
     return true;
+  }
+
+  /** Slots and money a book returns go back to the escrow, up to what it took from it since the last write. */
+  private backToEscrow(book: BookRecord, returned: { concurrency: number; microUsd: number }): void {
+    const held = book.fromEscrow;
+    const left = this.escrowLeft;
+    if (!held || !left) return;
+    const concurrency = clamp(returned.concurrency, 0, held.concurrency);
+    const microUsd = clamp(returned.microUsd, 0, held.microUsd);
+    held.concurrency -= concurrency;
+    held.microUsd -= microUsd;
+    left.concurrency += concurrency;
+    left.microUsd += microUsd;
   }
 
   /** A restored escrow: held whole by a placeholder book until it ends. */
@@ -705,7 +764,7 @@ export class LimitsState {
    * A fresh slice for `book`: the admitted request's worst case (if any) plus up to one share of
    * the plan, never more than the plan has left after every other lease and grant.
    */
-  private grant(now: number, profile: SubscriberProfile, book: BookRecord, rule: SliceRule, need: { worstTokens: number; worstCost: number } | null): GrantSlice | null {
+  private grant(now: number, profile: SubscriberProfile, book: BookRecord, rule: SliceRule, need: { worstTokens: number; worstCost: number } | null, cap: Omit<Escrow, "until"> | null = null): GrantSlice | null {
     const plan = profile.plan;
     const share = sliceSize(plan, profile.creditGrantedMicroUsd - this.counters.creditUsedMicroUsd, rule);
     const window = this.windowTotals(now);
@@ -716,12 +775,14 @@ export class LimitsState {
       concurrency: plan.concurrentRequests - this.heldConcurrency() - base.concurrency,
       microUsd: this.available(profile) - base.microUsd,
     };
+    // Beyond the request itself, up to a share, within what is left (and within `cap`).
+    const extra = (k: keyof typeof share) => clamp(Math.min(left[k], cap ? cap[k] - base[k] : Number.POSITIVE_INFINITY), 0, share[k]);
     const slice: GrantSlice = {
       id: crypto.randomUUID(),
-      requests: base.requests + clamp(left.requests, 0, share.requests),
-      tokens: base.tokens + clamp(left.tokens, 0, share.tokens),
-      concurrency: base.concurrency + clamp(left.concurrency, 0, share.concurrency),
-      microUsd: base.microUsd + clamp(left.microUsd, 0, share.microUsd),
+      requests: base.requests + extra("requests"),
+      tokens: base.tokens + extra("tokens"),
+      concurrency: base.concurrency + extra("concurrency"),
+      microUsd: base.microUsd + extra("microUsd"),
       expiresAt: now + book.ttlMs,
     };
     if (slice.requests === 0 && slice.tokens === 0 && slice.concurrency === 0 && slice.microUsd === 0) return null;

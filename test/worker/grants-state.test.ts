@@ -194,7 +194,7 @@ describe("LimitsState grants", () => {
     expect(restored.tokens.remaining).toBeLessThanOrEqual(live.tokens.remaining);
     expect(restored.concurrency.inFlight).toBeGreaterThanOrEqual(live.concurrency.inFlight);
     expect(restored.allowance.reservedMicroUsd).toBeGreaterThanOrEqual(live.allowance.reservedMicroUsd);
-    const end = T0 + 1_500 + 4 * TTL;
+    const end = T0 + 1_500 + 12 * TTL;
     // (and the charge slack the last write armed, a quarter of a slice's money: see the charge tests)
     expect(copy.openBooks().map((bk) => bk.id)).toEqual(["a", "b", "c", `${ESCROW_BOOK}${end}`, `${CHARGES_BOOK}${writtenAt}`]);
     // Everything granted before the restart plus whatever is granted after it stays within the plan.
@@ -207,21 +207,83 @@ describe("LimitsState grants", () => {
     expect(copy.expireBooks(end).map((bk) => bk.id)).toContain(`${ESCROW_BOOK}${end}`);
   });
 
-  it("arms no escrow near a limit: every grant is written there, as without one", () => {
+  it("takes back into the escrow what comes back unused: a subscriber seen every few seconds spends one request of it per request", () => {
+    const s = new LimitsState();
+    const p = profile({ requestsPerMinute: 100, concurrentRequests: 100, tokensPerMinute: 100_000 });
+    const writes: number[] = [];
+    const step = (at: number, book: string) => {
+      // A sparse subscriber's request in a cold isolate: a slice with the request, then the idle
+      // give-back with everything unused (one request and 20 tokens used) and its charge.
+      const granted = s.exchange(at, p, msg(book, { admit: request() }), RULE);
+      const sl = sliceOf(granted);
+      const back = s.exchange(at + 1_000, p, msg(book, { batches: [{ seq: 1, settled: [{ requestId: `r${at}`, costMicroUsd: 30, refund: null }] }], slices: [{ id: sl.id, requests: sl.requests - 1, tokens: sl.tokens - 20, keep: false }] }), RULE);
+      if (granted.mustPersist) writes.push(at);
+      expect(back.mustPersist).toBe(false);
+    };
+    // One request every 4 s for a minute, each from a fresh book (another isolate, or the same one gone idle).
+    for (let i = 0; i < 15; i++) step(T0 + i * 4_000, `iso${i}`);
+    // The first grant writes and arms an escrow of 11 requests for 12 TTLs (60 s); the next eleven
+    // come from it, each taking one request (the rest of its slice comes back); the twelfth writes.
+    expect(writes).toEqual([T0, T0 + 12 * 4_000]);
+    // What the minute counts is what was used, and the slots and money all came back.
+    const st = s.status(T0 + 57_000, p);
+    expect(st.requests.remaining).toBe(100 - 15);
+    expect(st.concurrency.inFlight).toBe(0);
+    expect(st.allowance.reservedMicroUsd).toBe(0);
+    // The same in quick succession: 11 requests of escrow, one per request; the 12th after the write writes.
+    const t = new LimitsState();
+    const tw: boolean[] = [];
+    for (let i = 0; i < 13; i++) {
+      const g = t.exchange(T0 + i * 100, p, msg(`b${i}`, { admit: request() }), RULE);
+      tw.push(g.mustPersist);
+      const sl = sliceOf(g);
+      t.exchange(T0 + i * 100 + 50, p, msg(`b${i}`, { slices: [{ id: sl.id, requests: sl.requests - 1, tokens: sl.tokens - 20, keep: false }] }), RULE);
+    }
+    expect(tw.map((w, i) => (w ? i : -1)).filter((i) => i >= 0)).toEqual([0, 12]);
+  });
+
+  it("near a limit the escrow shrinks to a third of what is left, and with less than a request of room there is none", () => {
     const s = new LimitsState();
     const p = profile({ requestsPerMinute: 100, concurrentRequests: 100 });
-    // 70 of the 100 requests already used: less than three escrows (3 x 11) left.
+    const storage = new Map<string, unknown>();
+    // 70 of the 100 requests granted: 30 left, so the escrow holds 10 requests, not 11.
     for (let i = 0; i < 7; i++) s.exchange(T0, p, msg(`used${i}`, { refill: true }), RULE);
-    for (let i = 0; i < 2; i++) expect(s.exchange(T0 + 1, p, msg(`near${i}`, { refill: true }), RULE).mustPersist).toBe(true);
+    for (const [k, v] of Object.entries(s.takeChanges(T0).put)) storage.set(k, structuredClone(v));
+    const restored = LimitsState.restore(storage, T0 + 1);
+    expect(restored.openBooks().find((b) => b.id.startsWith(ESCROW_BOOK))?.slices[0]?.requests).toBe(10);
+    // A grant with a request comes from it, cut to what it holds; a refill that does not fit is written.
+    const near = s.exchange(T0 + 1, p, msg("near", { admit: request() }), RULE);
+    expect(near.mustPersist).toBe(false);
+    expect(sliceOf(near).requests).toBe(10);
+    expect(s.exchange(T0 + 2, p, msg("refill", { refill: true }), RULE).mustPersist).toBe(true);
+    // 90 of 92 used: a write then (here a charge past the slack) arms no escrow, a third of 2
+    // being less than one request, so the next grant is written.
+    const t = new LimitsState();
+    const p92 = profile({ requestsPerMinute: 92, concurrentRequests: 1_000, allowanceMicroUsd: 100_000_000 });
+    for (let i = 0; i < 90; i++) {
+      const r = t.reserve(T0, p92, request());
+      if (r.ok) t.settle(T0, p92, r.leaseId, 20, 30);
+    }
+    expect(t.status(T0, p92).requests.remaining).toBe(2);
+    // (the slack is a quarter of a share of money: 2,500,000 of this plan's 100,000,000)
+    const charged = t.exchange(T0 + 1, p92, msg("payer", { batches: [{ seq: 1, settled: [{ requestId: "big", costMicroUsd: 3_000_000, refund: null }] }] }), RULE);
+    expect(charged.mustPersist).toBe(true);
+    const last = t.exchange(T0 + 2, p92, msg("last", { admit: request() }), RULE);
+    expect(last.admission).toMatchObject({ ok: true, via: "grant" });
+    expect(last.mustPersist).toBe(true);
   });
 
   it("does not grant from an escrow past its end, nor arm one for a plan too small to slice", () => {
     const s = new LimitsState();
     const p = profile({ requestsPerMinute: 100, concurrentRequests: 100 });
     expect(s.exchange(T0, p, msg("a", { refill: true }), RULE).mustPersist).toBe(true);
-    expect(s.exchange(T0 + 2 * TTL, p, msg("b", { refill: true }), RULE).mustPersist).toBe(false);
-    // A slice granted now would outlive the escrow (armed at T0 for 4 TTLs): written.
-    expect(s.exchange(T0 + 3 * TTL + 1, p, msg("c", { refill: true }), RULE).mustPersist).toBe(true);
+    const b = s.exchange(T0 + 2 * TTL, p, msg("b", { refill: true }), RULE);
+    expect(b.mustPersist).toBe(false);
+    // b gives its slice back unused: the escrow has room for a whole slice again...
+    s.exchange(T0 + 2 * TTL + 1, p, msg("b", { slices: [{ id: sliceOf(b).id, requests: sliceOf(b).requests, tokens: sliceOf(b).tokens, keep: false }] }), RULE);
+    expect(s.exchange(T0 + 10 * TTL, p, msg("c", { refill: true }), RULE).mustPersist).toBe(false);
+    // ...but a slice granted now would outlive the escrow (armed at T0 for 12 TTLs): written.
+    expect(s.exchange(T0 + 11 * TTL + 1, p, msg("d", { refill: true }), RULE).mustPersist).toBe(true);
 
     const small = new LimitsState();
     const free = profile({ requestsPerMinute: 20, concurrentRequests: 2 });
@@ -254,7 +316,7 @@ describe("LimitsState grants", () => {
     expect(copy.expireBooks(T0 + TTL)).toEqual([]);
     expect(copy.openBooks().map((b) => [b.id, b.expiresAt])).toEqual([
       ["a", restartedAt + TTL],
-      [`${ESCROW_BOOK}${T0 + 4 * TTL}`, T0 + 4 * TTL],
+      [`${ESCROW_BOOK}${T0 + 12 * TTL}`, T0 + 12 * TTL],
       // The charge slack: held until metering may be read (its "expiry" is when it may be lifted).
       [`${CHARGES_BOOK}${T0}`, restartedAt + CHARGE_GRACE_MS],
     ]);
