@@ -8,14 +8,15 @@
  *      archived. The other batches go on without it.
  *   2. The archived batches are applied to D1 in ONE transaction, rollups merged across them
  *      (usage-delivery.ts), falling back to one transaction per batch when a batch of the delivery
- *      was applied before.
+ *      was applied before. (A delivery of more than MAX_EVENTS_PER_TRANSACTION events takes one
+ *      such transaction per group of batches under that bound.)
  *   3. Only then are their messages acknowledged. A failed transaction retries every message of
  *      it with backoff, never acknowledged, and the dead-letter queue catches what keeps failing.
  *
  * Redelivery is harmless: the archive key and the rollups' ledger are both keyed by the batch id.
  * A message that is not a batch is acknowledged and logged: it could never be written.
  */
-import { devFaults, failingD1 } from "../dev/faults";
+import { devFaults, failingD1, type DevFaults } from "../dev/faults";
 import type { Env } from "../env";
 import { countOp } from "../lib/op-counts";
 import { batchOfMessage, type UsageBatch } from "./usage-batch";
@@ -46,26 +47,54 @@ export async function consumeUsageBatch(delivery: MessageBatch<unknown>, env: En
   }
 
   // 1. The archive first, each batch its own object (in parallel: they are independent).
-  const archived = (await Promise.all(delivered.map((d) => archiveOne(env, d)))).filter((a): a is Delivered & { data: BatchEvents } => a !== null);
-  if (archived.length === 0) return;
+  const archived = (await Promise.all(delivered.map((d) => archiveOne(env, d)))).filter((a): a is Archived => a !== null);
 
-  // 2. D1: one transaction for the delivery (or per batch when some were applied before).
+  // 2. and 3. D1, then acknowledgement: one transaction for the delivery (see transactionGroups).
+  for (const group of transactionGroups(archived)) await applyAndAcknowledge(env, faults, group);
+}
+
+type Archived = Delivered & { data: BatchEvents };
+
+/**
+ * A bound on one transaction's size: a full delivery (100 batches of up to 100 events) would be one
+ * D1 request of tens of thousands of statements, which no D1 call should carry (30 s per query,
+ * request size). The sparse traffic merging is for stays far below it (200 requests/s over the
+ * 10 s window: 2,000 events, one transaction); a delivery above it takes a few.
+ */
+export const MAX_EVENTS_PER_TRANSACTION = 5_000;
+
+/** The archived batches in delivery order, cut into groups of at most MAX_EVENTS_PER_TRANSACTION events. */
+function transactionGroups(archived: readonly Archived[]): Archived[][] {
+  const groups: Archived[][] = [];
+  let events = Infinity;
+  for (const a of archived) {
+    if (events + a.data.events.length > MAX_EVENTS_PER_TRANSACTION) {
+      groups.push([]);
+      events = 0;
+    }
+    groups[groups.length - 1]!.push(a);
+    events += a.data.events.length;
+  }
+  return groups;
+}
+
+/** One transaction for the group (or per batch when some were applied before), then ack or retry. */
+async function applyAndAcknowledge(env: Env, faults: DevFaults | null, group: readonly Archived[]): Promise<void> {
   const db = faults?.take("usage_d1_write") ? failingD1(env.DB) : env.DB;
   let failed: Set<string>;
   try {
     ({ failed } = await applyDelivery(
       db,
-      archived.map((a) => a.data),
+      group.map((a) => a.data),
       { recentPerSubscriber: recentPerSubscriber(env) },
     ));
   } catch (err) {
-    console.error(`usage delivery of ${archived.length} batches failed to record; retrying all of them`, err);
-    for (const a of archived) retry(a.msg);
+    console.error(`usage transaction of ${group.length} batches failed to record; retrying all of them`, err);
+    for (const a of group) retry(a.msg);
     return;
   }
-
-  // 3. Acknowledge what is durable.
-  for (const { msg, batch } of archived) {
+  // Acknowledge what is durable.
+  for (const { msg, batch } of group) {
     if (failed.has(batch.id)) retry(msg);
     // Dev only: a recorded batch delivered again, as a queue may do.
     else if (faults?.redeliver(batch.id)) msg.retry({ delaySeconds: 0 });
@@ -74,7 +103,7 @@ export async function consumeUsageBatch(delivery: MessageBatch<unknown>, env: En
 }
 
 /** Archives one delivered batch; on failure its message is retried and it is left out of D1. */
-async function archiveOne(env: Env, d: Delivered): Promise<(Delivered & { data: BatchEvents }) | null> {
+async function archiveOne(env: Env, d: Delivered): Promise<Archived | null> {
   try {
     return { ...d, data: await archiveBatch(env, d.batch) };
   } catch (err) {

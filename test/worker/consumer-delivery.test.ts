@@ -6,6 +6,7 @@
 // across a delivery, malformed messages among good ones.
 import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { MAX_EVENTS_PER_TRANSACTION } from "../../src/billing/consumer";
 import { batchMessage, type UsageBatch } from "../../src/billing/usage-batch";
 import type { UsageEvent } from "../../src/billing/usage-event";
 import { recentRequests } from "../../src/billing/usage-query";
@@ -321,6 +322,21 @@ describe("one transaction per queue delivery", () => {
     // One transaction: 2 hourly rows (hour 0 updated: 1; hour 1 new: 2), 3 miner seconds (2 each;
     // hour 0's seconds 4 and 5 are new), the move (usage_recent new: 2), the clear (1), 2 ledger rows (4).
     expect(spanning.tally).toEqual({ transactions: 1, rowsWritten: 1 + 2 + 4 * 2 + 2 + 1 + 4 });
+  });
+
+  it("splits a delivery above MAX_EVENTS_PER_TRANSACTION into a few transactions, each batch applied once", async () => {
+    const sub = "sub_delivery_big";
+    const model = "delivery/big";
+    const size = 2_000;
+    // 3 batches of 2,000: 4,000 fit one transaction, the third takes its own.
+    expect(2 * size).toBeLessThanOrEqual(MAX_EVENTS_PER_TRANSACTION);
+    expect(3 * size).toBeGreaterThan(MAX_EVENTS_PER_TRANSACTION);
+    const messages = [0, 1, 2].map((b) => msg(`big_${b}`, Array.from({ length: size }, (_, k) => event(sub, H0 + 44 * MINUTE + b * 20_000 + k, { model }))));
+    const result = await deliver(messages);
+    expect(result.acked).toEqual(["big_0", "big_1", "big_2"]);
+    expect(result.tally.transactions).toBe(2);
+    expect((await hourlyRows([sub])).map((r) => r.requests)).toEqual([3 * size]);
+    expect(await ledger(messages.map((m) => `ub_${m.id}`))).toEqual(messages.map((m) => ({ batch_id: `ub_${m.id}`, events: size })));
   });
 
   it("acknowledges malformed messages of a delivery and applies the rest in one transaction", async () => {
