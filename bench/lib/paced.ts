@@ -145,7 +145,8 @@ export async function runPaced(spec: PacedSpec): Promise<PacedResult> {
 
   const send = (i: number, t0: number) => {
     const { key, dueMs } = pacedSlot(i, keys, spec.rate);
-    const inWindow = i >= warmup;
+    // Only the requests due inside the window count; those sent while the end reading runs do not.
+    const inWindow = i >= warmup && i < total;
     const p = new Promise<void>((resolve) => {
       const created = nowMs();
       let done = false;
