@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { CONTINUATION_HEADER } from "../src/pipeline/continuation";
 import { ROOT } from "../scripts/lib/dev-stack";
+import { LOCAL_USAGE_DELIVERY_WINDOW_S, USAGE_DELIVERY_WINDOW_ENV, localUsageDeliveryWindow, productionUsageDeliveryWindow } from "../scripts/lib/usage-window";
 import { loadAverageNow, machineFacts } from "./lib/machine";
 import { watchLog } from "./lib/gateway-log";
 import { readOps } from "./lib/ops";
@@ -59,11 +60,13 @@ const MANY_KEYS_PLAN = "pro";
 /**
  * The usage queue consumer's delivery window (its `max_batch_timeout`) in the dev stack the bench
  * starts: the consumer runs a batch only when it is full or this long after its first message, so
- * a phase's usage rows land up to this long after its last request. Production runs 10 s. The dev
- * stack will choose its window from an environment variable: read that variable here when it
- * lands, so the waits below follow whatever window the gateway under test runs with.
+ * a phase's usage rows land up to this long after its last request. A full run measures
+ * production's (wrangler.toml, 10 s: its D1 rows per request are what the cost model prices); the
+ * smoke run the dev stack's 1 s, to stay short. USAGE_DELIVERY_WINDOW_S overrides both
+ * (scripts/lib/usage-window.ts).
  */
-const CONSUMER_WINDOW_MS = 10_000;
+const CONSUMER_WINDOW_S = process.env[USAGE_DELIVERY_WINDOW_ENV] ? localUsageDeliveryWindow(ROOT) : smoke ? LOCAL_USAGE_DELIVERY_WINDOW_S : productionUsageDeliveryWindow(ROOT);
+const CONSUMER_WINDOW_MS = CONSUMER_WINDOW_S * 1000;
 /** The grant book's idle give-back (GRANT_IDLE_MS): a book idle this long gives its slice back to the limits object. */
 const GIVE_BACK_MS = 1000;
 /**
@@ -215,7 +218,7 @@ async function main(): Promise<void> {
     const paced: Upstream = await startUpstream("upstream-paced", PACED);
     stops.push(() => paced.process.stop());
     log("starting the gateway (wrangler dev) and Portkey");
-    const gateway: Gateway = await startGateway([fast, paced]);
+    const gateway: Gateway = await startGateway([fast, paced], { usageDeliveryWindowS: CONSUMER_WINDOW_S });
     stops.push(() => gateway.stack.stop());
     const gatewayLog = watchLog(gateway.stack.gateway.child);
     const portkey: Peer = await startPortkey();

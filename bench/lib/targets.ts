@@ -82,8 +82,10 @@ export interface Gateway {
   pids: GatewayProcesses;
 }
 
-export async function startGateway(upstreams: readonly Upstream[]): Promise<Gateway> {
+/** `usageDeliveryWindowS`: the usage consumer's window (scripts/lib/usage-window.ts); default the dev stack's. */
+export async function startGateway(upstreams: readonly Upstream[], opts: { usageDeliveryWindowS?: number } = {}): Promise<Gateway> {
   const stack = await startDevStack({
+    ...(opts.usageDeliveryWindowS === undefined ? {} : { usageDeliveryWindowS: opts.usageDeliveryWindowS }),
     externalMiners: upstreams.map((u) => ({ hotkey: u.hotkey, url: u.url, models: [u.model] })),
     vars: {
       // Generous caches are what production runs with; the benchmark measures the steady state.
