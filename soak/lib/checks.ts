@@ -76,24 +76,35 @@ export async function waitForUsage(admin: Admin, minEvents: number, opts: { stab
   }
 }
 
+/** Id prefix of a restarted limits object's escrow placeholder (ESCROW_BOOK in src/billing/limits-state.ts). */
+const ESCROW_BOOK = "escrow@";
+
 export interface SlotsCheck {
   waitedMs: number;
-  /** Subscribers whose object still counted requests in flight at the deadline. */
+  /** Subscribers whose object still counted requests in flight at the deadline (beyond escrow placeholders). */
   stillHeld: { subscriberId: string; inFlight: number }[];
+  /** Slots a restarted object's escrow placeholder held at the end: by design, until the escrow ends (docs/admission.md). */
+  heldByEscrowPlaceholders: number;
 }
 
 export async function slotsReturned(admin: Admin, subs: readonly Subscriber[], deadlineMs: number): Promise<SlotsCheck> {
   const started = Date.now();
   let pending = [...subs];
   let held: SlotsCheck["stillHeld"] = [];
+  let placeholders = 0;
   for (;;) {
     held = [];
+    placeholders = 0;
     for (const s of pending) {
-      const r = await admin.call<{ limits: { concurrency: { in_flight: number } } }>("GET", `/admin/subscribers/${s.id}/limits`);
-      if (r.limits.concurrency.in_flight > 0) held.push({ subscriberId: s.id, inFlight: r.limits.concurrency.in_flight });
+      const r = await admin.call<{ limits: { concurrency: { in_flight: number } }; grants?: { book_id: string; concurrency: number }[] }>("GET", `/admin/subscribers/${s.id}/limits`);
+      // A restart's escrow placeholder holds its slots until the escrow ends (up to a minute): not a leak.
+      const escrow = (r.grants ?? []).filter((g) => g.book_id.startsWith(ESCROW_BOOK)).reduce((t, g) => t + g.concurrency, 0);
+      placeholders += escrow;
+      const inFlight = r.limits.concurrency.in_flight - escrow;
+      if (inFlight > 0) held.push({ subscriberId: s.id, inFlight });
     }
     pending = pending.filter((s) => held.some((h) => h.subscriberId === s.id));
-    if (held.length === 0 || Date.now() - started > deadlineMs) return { waitedMs: Date.now() - started, stillHeld: held };
+    if (held.length === 0 || Date.now() - started > deadlineMs) return { waitedMs: Date.now() - started, stillHeld: held, heldByEscrowPlaceholders: placeholders };
     await sleep(1_000);
   }
 }

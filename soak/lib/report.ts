@@ -126,6 +126,7 @@ export function renderMarkdown(r: SoakResult): string {
         ...r.limits.concurrency.map((c): (string | number)[] => [`streams open at once, ${c.plan} plan (limit ${c.limit})`, `${c.maxProven} max over ${c.waves} waves; ${c.wavesAtLimit} waves reached the limit`]),
         ...r.limits.spend.map((c): (string | number)[] => [`charged, ${c.subscriberId} (allowance ${n(c.allowanceMicroUsd)} micro-USD)`, `${n(c.chargedMicroUsd)} micro-USD; ${c.refused402} requests refused 402`]),
         ["concurrency slots still held after the run", r.limits.slots.stillHeld.length],
+        ["slots a restart's escrow placeholder still held (by design, until the escrow ends)", r.limits.slots.heldByEscrowPlaceholders ?? 0],
         ["redirects followed to the internal service (must be 0)", r.faults.redirectsFollowed],
         ["final clean request per dialect (streamed and not)", `${r.afterwards.filter((x) => x.outcome === "complete").length} of ${r.afterwards.length} complete`],
         ["gateway workerd memory high-water mark (VmHWM)", mb(r.memory.workerdHwmKib)],
