@@ -14,6 +14,9 @@
 import { Agent, request } from "node:http";
 import { percentile } from "./stats";
 
+/** How far a key's p99 interval may stray from keys / rate with the scenario unchanged (see `kept`). */
+export const INTERVAL_TOLERANCE = 0.25;
+
 export interface PacedSpec {
   url: string;
   headers: Record<string, string>;
@@ -44,7 +47,12 @@ export interface PacingReport {
   interval: { n: number; min: number; p1: number; p50: number; p99: number; max: number; mean: number };
   /** How late sends left against their schedule (ms): timer slack plus waiting for a socket. */
   lateMs: { p50: number; p99: number; max: number };
-  /** The pace was kept: achieved rate within 2% of the target and p99 interval within 5% of the target. */
+  /**
+   * The pace was kept: achieved rate within 2% of the target and p99 interval within 25% of the
+   * target. What the scenario needs is that keys neither idle long enough for their limits object
+   * to be evicted (~10 s) nor come back before their book's idle give-back (1 s): a few hundred ms
+   * of send lateness on a loaded 2-core machine changes neither, and the report shows the spread.
+   */
   kept: boolean;
   /** Why the pace counts as not kept; empty when kept. */
   why: string;
@@ -110,7 +118,7 @@ export function pacingReport(sends: readonly { key: number; atMs: number; lateMs
   const why: string[] = [];
   if (!(Math.abs(achievedRate - rate) <= 0.02 * rate)) why.push(`achieved ${achievedRate.toFixed(1)} req/s against ${rate}`);
   if (intervals.length === 0) why.push("no key was sent twice");
-  else if (!(Math.abs(interval.p99 - targetIntervalSec) <= 0.05 * targetIntervalSec)) why.push(`p99 per-key interval ${interval.p99.toFixed(2)} s against ${targetIntervalSec.toFixed(2)} s`);
+  else if (!(Math.abs(interval.p99 - targetIntervalSec) <= INTERVAL_TOLERANCE * targetIntervalSec)) why.push(`p99 per-key interval ${interval.p99.toFixed(2)} s against ${targetIntervalSec.toFixed(2)} s`);
   return {
     keys,
     targetRate: rate,
