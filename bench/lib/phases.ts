@@ -103,6 +103,24 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export type Results = Record<string, Record<string, Acc>>;
 
+const HOUR_MS = 3_600_000;
+/** Slack past the paced phase's own length before an hour boundary, for its start-up and end readings. */
+const PACED_MARGIN_MS = 15_000;
+
+/**
+ * Waits, when need be, until a phase of `lengthMs` starting now would end before the next UTC hour.
+ * The usage rollups are hourly: a subscriber's first batch of an hour also moves its recent-requests
+ * list and starts a new row (docs/metering.md), once an hour. A 30 s steady-state window that
+ * straddles the hour would count 1,000 subscribers' hourly rollover as if it happened every 30 s
+ * (about a hundred times its share: at one request per 5 s it is ~0.01 D1 rows per request over
+ * the hour). Waiting (at most the phase's length) keeps the window a sample of the steady state.
+ */
+async function clearOfHourBoundary(lengthMs: number): Promise<void> {
+  const now = Date.now();
+  const toNextHour = HOUR_MS - (now % HOUR_MS);
+  if (toNextHour < lengthMs) await sleep(toNextHour + 2_000);
+}
+
 /** Counters named `*.since` tell instances apart (an isolate, an object): a change means a restart (bench/lib/ops.ts). */
 const isIdentity = (name: string) => name.endsWith(".since");
 
@@ -124,6 +142,7 @@ export async function runPhases(paths: readonly PathDef[], plan: PhasePlan): Pro
       for (const p of order) {
         const acc = results[w.id]?.[p.id] as Acc;
         const spec = p.request(w) as RequestSpec;
+        if (w.kind === "paced") await clearOfHourBoundary((w.warmupSec + w.measureSec) * 1000 + PACED_MARGIN_MS);
         // Counters first, then CPU: the probe's own admin request stays outside the phase's CPU.
         if (p.probe) {
           probe = p.probe;
@@ -137,6 +156,7 @@ export async function runPhases(paths: readonly PathDef[], plan: PhasePlan): Pro
         if (w.kind === "paced") {
           const rotate = spec.rotate;
           if (!rotate) throw new Error(`${w.id}/${p.id}: a paced workload needs keys to rotate`);
+          const window = { start: 0, end: 0 };
           const r = await runPaced({
             url: spec.url,
             headers: spec.headers,
@@ -148,6 +168,7 @@ export async function runPhases(paths: readonly PathDef[], plan: PhasePlan): Pro
             maxSockets: w.maxSockets,
             // Counters first, then CPU, as at any phase's start; at the end CPU first (the window's CPU is the sends').
             mark: async (at) => {
+              window[at] = Date.now();
               if (at === "start") {
                 const reading = p.probe ? await p.probe() : null;
                 if (p.probe && open) closeInterval(open, reading);
@@ -167,6 +188,13 @@ export async function runPhases(paths: readonly PathDef[], plan: PhasePlan): Pro
           acc.failed += r.failed;
           for (const [k, n] of Object.entries(r.failures)) acc.failures[k] = (acc.failures[k] ?? 0) + n;
           acc.seconds += r.elapsedSec;
+          // The hour's first batch of each subscriber moves its recent-requests list (docs/metering.md):
+          // a window that held that once-an-hour work is not the steady state (clearOfHourBoundary
+          // keeps it out; this says so if it happened anyway).
+          if (Math.floor(window.start / HOUR_MS) !== Math.floor(window.end / HOUR_MS)) {
+            r.pacing.kept = false;
+            r.pacing.why = [r.pacing.why, "the measured window crossed an hour boundary (every subscriber's hourly rollover fell inside it)"].filter(Boolean).join("; ");
+          }
           (acc.pacing ??= []).push(r.pacing);
         } else if (w.kind === "load") {
           const r = await runLoad({ ...spec, connections: w.connections, durationSec: plan.phaseSec });

@@ -285,7 +285,7 @@ function pacingTable(s: RunSummary, id: string, label: Record<string, string>): 
     }
   }
   return [
-    "Pacing, as the load generator measured it (bench/lib/paced.ts): the sends of the measured window, their rate, each key's time since its previous send, and how late sends left against their schedule. Kept: rate within 2% and p99 interval within 5% of the target; otherwise the figures above are not this scenario's.",
+    "Pacing, as the load generator measured it (bench/lib/paced.ts): the sends of the measured window, their rate, each key's time since its previous send, and how late sends left against their schedule. Kept: rate within 2% and p99 interval within 25% of the target, and the window inside one UTC hour (the run waits for that: the hourly rollups' once-an-hour rollover is not the steady state); otherwise the figures above are not this scenario's.",
     "",
     table(["path", "target", "sent in the window", "per-key interval s: p50 / mean (p1 – p99; min – max; n)", "send lateness ms p50 / p99 / max", "pace"], rows),
   ].join("\n");
