@@ -1,5 +1,6 @@
 /**
- * Records usage batches: archive first (R2), then the rollups (D1, guarded by the batch ids).
+ * Records usage batches: archive first (R2), then the rollups (D1, once per batch id: the ledger row
+ * is inserted first and a batch applied before rolls its transaction back; usage-writer.ts).
  * In that order a failure anywhere loses nothing: the caller retries the batch, the archive write
  * is idempotent by key, the rollups by the ledger. A batch whose ledger row exists is therefore
  * always archived too. `recordUsageBatch` does both for one batch (the producer's direct write

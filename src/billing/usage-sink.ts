@@ -1,7 +1,7 @@
 /**
  * Where usage events go: an isolate-level batcher (usage-batcher.ts) that sends one USAGE_QUEUE
  * message per batch. If the queue refuses a batch, the isolate records it itself, the way the
- * consumer would (archive, then rollups guarded by the batch id: usage-record.ts), so an outage of
+ * consumer would (archive, then rollups once per batch id: usage-record.ts), so an outage of
  * one path loses nothing, and a send that failed after all reached the queue is not counted twice.
  * If both fail the batch is logged whole (one NDJSON line per event) for replay: docs/metering.md.
  */

@@ -1,16 +1,18 @@
 // One queue delivery, one D1 transaction (src/billing/consumer.ts, usage-delivery.ts): the batches
-// of a delivery are applied together with their rollups merged, guarded by all of their ids at once,
-// falling back to one transaction per batch when one of them was applied before. Against the real
-// D1 and R2 in workerd: totals and rows, the rows D1 says it wrote (against the per-message path),
-// redeliveries regrouped, a failed transaction, a failed archive write, the recent-requests list
+// of a delivery are applied together with their rollups merged, their ledger rows inserted first so
+// that a batch applied before fails the transaction (D1 rolls it back whole), falling back to one
+// transaction per batch then. Against the real D1 and R2 in workerd: totals and rows, the rows D1
+// says it wrote and read (against the per-message path), redeliveries regrouped, the rolled-back
+// merged transaction, a failed transaction, a failed archive write, the recent-requests list
 // across a delivery, malformed messages among good ones.
 import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { MAX_EVENTS_PER_TRANSACTION } from "../../src/billing/consumer";
-import { batchMessage, type UsageBatch } from "../../src/billing/usage-batch";
+import { batchMessage, batchOfMessage, parseBatch, type UsageBatch } from "../../src/billing/usage-batch";
 import type { UsageEvent } from "../../src/billing/usage-event";
 import { recentRequests } from "../../src/billing/usage-query";
 import { HOUR_MS } from "../../src/billing/usage-rollup";
+import { isAlreadyApplied, writeUsageBatches, type BatchEvents } from "../../src/billing/usage-writer";
 import { armFaults, faultReport } from "../../src/dev/faults";
 import worker from "../../src/index";
 
@@ -54,16 +56,19 @@ interface D1Tally {
   rowsWritten: number;
 }
 
-/** The real database, tallying each `batch` (one transaction) and the rows D1 says it wrote. */
-function tallied(db: D1Database): { db: D1Database; tally: D1Tally } {
+/** The real database, tallying each `batch` (one transaction), the rows D1 says it wrote and, per transaction, read. */
+function tallied(db: D1Database): { db: D1Database; tally: D1Tally; rowsRead: number[] } {
   const tally: D1Tally = { transactions: 0, rowsWritten: 0 };
+  const rowsRead: number[] = [];
   const wrapped = new Proxy(db, {
     get(target, prop) {
       if (prop === "batch") {
         return async (statements: D1PreparedStatement[]) => {
-          const results = await target.batch(statements);
+          // Counted when it fails too (a batch already applied: D1 rolled it back, nothing written).
           tally.transactions++;
+          const results = await target.batch(statements);
           for (const r of results) tally.rowsWritten += r.meta.rows_written ?? 0;
+          rowsRead.push(results.reduce((t, r) => t + (r.meta.rows_read ?? 0), 0));
           return results;
         };
       }
@@ -71,19 +76,19 @@ function tallied(db: D1Database): { db: D1Database; tally: D1Tally } {
       return typeof value === "function" ? value.bind(target) : value;
     },
   });
-  return { db: wrapped, tally };
+  return { db: wrapped, tally, rowsRead };
 }
 
 type Msg = { id: string; body: unknown; attempts?: number };
 
 /** One delivery through the Worker's queue handler, as the queue makes it. */
 async function deliver(messages: Msg[], over: Partial<typeof env> & Record<string, unknown> = {}) {
-  const { db, tally } = tallied((over.DB as D1Database | undefined) ?? env.DB);
+  const { db, tally, rowsRead } = tallied((over.DB as D1Database | undefined) ?? env.DB);
   const batch = createMessageBatch("gateway-usage", messages.map((m) => ({ id: m.id, timestamp: new Date(), attempts: m.attempts ?? 1, body: m.body })));
   const ctx = createExecutionContext();
   await worker.queue(batch, { ...env, ...over, DB: db });
   const result = await getQueueResult(batch, ctx);
-  return { acked: [...result.explicitAcks].sort(), retried: result.retryMessages.map((m: { msgId: string }) => m.msgId).sort(), tally };
+  return { acked: [...result.explicitAcks].sort(), retried: result.retryMessages.map((m: { msgId: string }) => m.msgId).sort(), tally, rowsRead };
 }
 
 const msg = (id: string, events: readonly UsageEvent[], attempts = 1): Msg => ({ id, body: batchMessage(batchOf(`ub_${id}`, events)), attempts });
@@ -183,6 +188,7 @@ describe("one transaction per queue delivery", () => {
   it("halves the rows a steady sparse delivery writes: 200 subscribers, 2 requests each in 10 s, 10 batches of 40", async () => {
     // Like the benchmark's sparse keys, scaled down: every subscriber already has its hourly row
     // (an earlier delivery of the hour), and is in two batches of this delivery.
+    const reads: Record<string, number[]> = {};
     const run = async (tag: string, merged: boolean): Promise<D1Tally> => {
       const model = `delivery/steady-${tag}`;
       const subs = Array.from({ length: 200 }, (_, i) => `sub_delivery_steady_${tag}_${i}`);
@@ -193,6 +199,7 @@ describe("one transaction per queue delivery", () => {
       const tally: D1Tally = { transactions: 0, rowsWritten: 0 };
       for (const group of merged ? [messages] : messages.map((m) => [m])) {
         const r = await deliver(group);
+        (reads[tag] ??= []).push(...r.rowsRead);
         expect(r.acked).toHaveLength(group.length);
         tally.transactions += r.tally.transactions;
         tally.rowsWritten += r.tally.rowsWritten;
@@ -205,6 +212,13 @@ describe("one transaction per queue delivery", () => {
     expect(await run("per_message", false)).toEqual({ transactions: 10, rowsWritten: 440 });
     // One delivery: 200 hourly rows updated once each, 10 miner seconds (20), 10 ledger rows (20).
     expect(await run("merged", true)).toEqual({ transactions: 1, rowsWritten: 240 });
+    // Rows READ, as D1 reports them (billed too). Measured locally: with every statement guarded by
+    // NOT EXISTS over all the delivery's batch ids, the merged transaction (611 statements) read
+    // 10,240 rows (~26 per request) and each per-message one 486-566; with the ledger inserted
+    // first and the statements unguarded, 1,810 (~4.5 per request) and 281-361.
+    expect(reads.merged).toHaveLength(1);
+    expect(reads.merged![0]).toBeLessThan(2_500);
+    for (const r of reads.per_message!) expect(r).toBeLessThan(500);
   });
 
   it("changes nothing when the delivery comes again, and applies only the new batches of a regrouped one, each once", async () => {
@@ -213,7 +227,7 @@ describe("one transaction per queue delivery", () => {
     expect((await deliver(first.messages)).acked).toHaveLength(5);
     const state = await snapshot(first.subs, model);
 
-    // The same delivery again: the merged transaction finds its batches applied and so does each on its own.
+    // The same delivery again: the merged transaction's ledger insert fails (rolled back), and so does each batch's own.
     const again = await deliver(first.messages.map((m) => ({ ...m, attempts: 2 })));
     expect(again.acked).toEqual(first.messages.map((m) => m.id).sort());
     expect(again.tally.rowsWritten).toBe(0);
@@ -224,7 +238,7 @@ describe("one transaction per queue delivery", () => {
     const fresh = [msg("redeliver_new_a", [event(sub!, H0 + 38 * MINUTE, { model })]), msg("redeliver_new_b", [event(sub!, H0 + 39 * MINUTE, { model }), event(sub!, H0 + 39 * MINUTE + 1, { model })])];
     const mixed = await deliver([first.messages[2]!, fresh[0]!, fresh[1]!, { ...fresh[1]!, id: "redeliver_new_b_copy" }]);
     expect(mixed.acked).toEqual([first.messages[2]!.id, "redeliver_new_a", "redeliver_new_b", "redeliver_new_b_copy"].sort());
-    // The merged transaction (no change), then one per distinct batch: the applied one writes nothing.
+    // The merged transaction (rolled back), then one per distinct batch: the applied one's rolls back too.
     expect(mixed.tally.transactions).toBe(1 + 3);
     const rows = await hourlyRows(first.subs);
     expect(rows.find((r) => r.subscriber_id === sub)).toMatchObject({ requests: 5 + 3 });
@@ -234,6 +248,105 @@ describe("one transaction per queue delivery", () => {
       { batch_id: "ub_redeliver_new_b", events: 2 },
     ]);
     expect((await listed(sub!)).length).toBe(5 + 3);
+  });
+
+  it("acknowledges a batch delivered again on its own and changes nothing: its ledger insert fails, D1 rolls it back", async () => {
+    const model = "delivery/alone-again";
+    const sub = "sub_delivery_alone";
+    const m = msg("alone", [event(sub, H0 + 45 * MINUTE, { model }), event(sub, H0 + 45 * MINUTE + 1, { model })]);
+    expect((await deliver([m])).acked).toEqual(["alone"]);
+    const state = await snapshot([sub], model);
+    const again = await deliver([{ ...m, attempts: 2 }]);
+    expect(again.acked).toEqual(["alone"]);
+    expect(again.retried).toEqual([]);
+    // One attempt, rolled back: no fallback for a delivery of one, nothing written.
+    expect(again.tally).toEqual({ transactions: 1, rowsWritten: 0 });
+    expect(await snapshot([sub], model)).toEqual(state);
+    expect(await ledger(["ub_alone"])).toEqual([{ batch_id: "ub_alone", events: 2 }]);
+  });
+
+  it("rolls the merged transaction back whole when one of its batches was applied before, then applies the new ones once each", async () => {
+    const model = "delivery/rollback";
+    const d = sparseDelivery("rollback", model);
+    expect((await deliver([d.messages[0]!])).acked).toHaveLength(1);
+    const state = await snapshot(d.subs, model);
+    const recentRows = () => env.DB.prepare("SELECT subscriber_id, events FROM usage_recent WHERE subscriber_id IN (SELECT value FROM json_each(?))").bind(JSON.stringify(d.subs)).all();
+    const recentBefore = (await recentRows()).results;
+    const data = (m: Msg): BatchEvents => {
+      const batch = batchOfMessage(m.body)!;
+      return { batch, events: parseBatch(batch).events };
+    };
+    // The merged transaction alone: the applied batch's ledger row fails it, and the rollup
+    // statements of the new batches after it (hourly, miner seconds, a move to a later hour) are
+    // rolled back with it. Nothing of them is left.
+    const later = msg("rollback_later", d.subs.map((s) => event(s, H0 + HOUR_MS + 1_000, { model })));
+    const all = [...d.messages, later].map(data);
+    expect(await writeUsageBatches(env.DB, all)).toBe(false);
+    expect(await snapshot(d.subs, model)).toEqual(state);
+    expect((await recentRows()).results).toEqual(recentBefore);
+    expect(await ledger(all.map((b) => b.batch.id))).toEqual([{ batch_id: "ub_rollback_0", events: 4 }]);
+
+    // Through the consumer: the rolled-back merged attempt, then one transaction per batch.
+    const mixed = await deliver([...d.messages, later]);
+    expect(mixed.acked).toEqual([...d.messages, later].map((m) => m.id).sort());
+    expect(mixed.retried).toEqual([]);
+    expect(mixed.tally.transactions).toBe(1 + 6);
+    expect((await hourlyRows(d.subs)).map((r) => [r.hour - H0, r.requests])).toEqual(d.subs.flatMap(() => [[0, 5], [HOUR_MS, 1]]));
+    expect((await minerRows(model)).map((r) => r.requests)).toEqual([4, 4, 4, 4, 4, 4]);
+    expect(await ledger(all.map((b) => b.batch.id))).toEqual(all.map((b) => ({ batch_id: b.batch.id, events: 4 })));
+    for (const e of d.events) expect(await listed(e.subscriberId!)).toContain(e.requestId);
+    for (const s of d.subs) expect(await listed(s)).toHaveLength(6);
+    // And once more: everything applied, nothing changes.
+    const state2 = await snapshot(d.subs, model);
+    expect((await deliver([...d.messages, later])).acked).toHaveLength(6);
+    expect(await snapshot(d.subs, model)).toEqual(state2);
+  });
+
+  it("applies a batch given twice to one transaction once", async () => {
+    const model = "delivery/twice";
+    const sub = "sub_delivery_twice";
+    const m = msg("twice", [event(sub, H0 + 46 * MINUTE, { model })]);
+    const batch = batchOfMessage(m.body)!;
+    const b: BatchEvents = { batch, events: parseBatch(batch).events };
+    expect(await writeUsageBatches(env.DB, [b, b])).toBe(true);
+    expect((await hourlyRows([sub])).map((r) => r.requests)).toEqual([1]);
+    expect(await ledger(["ub_twice"])).toEqual([{ batch_id: "ub_twice", events: 1 }]);
+    // Twice in one delivery, once more: applied before, both copies acknowledged, nothing changes.
+    const again = await deliver([m, { ...m, id: "twice_copy" }]);
+    expect(again.acked).toEqual(["twice", "twice_copy"]);
+    expect((await hourlyRows([sub])).map((r) => r.requests)).toEqual([1]);
+  });
+
+  it("retries a delivery whose transaction failed on anything but the ledger's batch id, another constraint included", async () => {
+    // What counts as "applied before": only the ledger's primary key, as D1 words it.
+    expect(isAlreadyApplied(new Error("D1_ERROR: UNIQUE constraint failed: usage_batches.batch_id: SQLITE_CONSTRAINT (extended: SQLITE_CONSTRAINT_PRIMARYKEY)"))).toBe(true);
+    expect(isAlreadyApplied(new Error("D1_ERROR: batch failed", { cause: new Error("UNIQUE constraint failed: usage_batches.batch_id: SQLITE_CONSTRAINT") }))).toBe(true);
+    expect(isAlreadyApplied(new Error("D1_ERROR: UNIQUE constraint failed: usage_hourly.subscriber_id, usage_hourly.hour: SQLITE_CONSTRAINT"))).toBe(false);
+    expect(isAlreadyApplied(new Error("D1_ERROR: NOT NULL constraint failed: usage_batches.batch_id: SQLITE_CONSTRAINT"))).toBe(false);
+    expect(isAlreadyApplied(new Error("D1_ERROR: UNIQUE constraint failed: usage_batches.batch_id_2: SQLITE_CONSTRAINT"))).toBe(false);
+    expect(isAlreadyApplied(new Error("D1_ERROR: Network connection lost."))).toBe(false);
+    expect(isAlreadyApplied("UNIQUE constraint failed: usage_batches.batch_id")).toBe(false);
+
+    // A real constraint failure that is not the ledger's: a statement inserting NULL into a NOT
+    // NULL column, run in the same transaction (after the ledger insert, so its rows are rolled back too).
+    const model = "delivery/other-constraint";
+    const d = sparseDelivery("otherconstraint", model);
+    const failing = env.DB.prepare("INSERT INTO usage_batches (batch_id, events, archive_key, flushed_at, applied_at) VALUES (NULL, 0, '', 0, 0)");
+    const db = new Proxy(env.DB, {
+      get(target, prop) {
+        if (prop === "batch") return (statements: D1PreparedStatement[]) => target.batch([...statements, failing]);
+        const value: unknown = Reflect.get(target, prop, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const failed = await deliver(d.messages, { DB: db });
+    expect(failed.acked).toEqual([]);
+    expect(failed.retried).toEqual(d.messages.map((m) => m.id).sort());
+    expect(await hourlyRows(d.subs)).toEqual([]);
+    expect(await ledger(d.messages.map((m) => `ub_${m.id}`))).toEqual([]);
+    const retried = await deliver(d.messages.map((m) => ({ ...m, attempts: 2 })));
+    expect(retried.acked).toHaveLength(5);
+    expect((await hourlyRows(d.subs)).map((r) => r.requests)).toEqual([5, 5, 5, 5]);
   });
 
   it("retries every message of a delivery whose transaction failed (the dev fault), leaves nothing half-written, and the retry lands everything once", async () => {

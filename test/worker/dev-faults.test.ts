@@ -190,7 +190,7 @@ describe("the dev fault-injection switch, on", () => {
     await Promise.all(events.map((e) => sink(e)));
     expect(delta(before, faultReport()).usage_queue_late_copy).toBe(1);
     // The direct write landed before the sink resolved; the queue's copy follows through the
-    // consumer, which rewrites the same archive object (archive first, then the guarded rollups).
+    // consumer, which rewrites the same archive object (archive first, then the rollups, once per batch id).
     expect(await requests(sub)).toBe(3);
     const direct = await archiveObjectWith(events[0]!.requestId);
     const until = Date.now() + 15_000;

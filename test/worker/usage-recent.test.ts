@@ -1,14 +1,15 @@
 // The recent-requests list rides in the hourly rollup rows and moves to usage_recent once an hour
 // (src/billing/usage-writer.ts). Against the real D1: what readers see through the view, that a
-// replayed batch changes nothing, that the list keeps only the newest events, and what each batch
-// writes (one row for a subscriber's second batch in the same hour, not two).
+// replayed batch changes nothing (its ledger insert, first, fails and D1 rolls the transaction back),
+// that the list keeps only the newest events, and what each batch writes (one row for a
+// subscriber's second batch in the same hour, not two).
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { ParsedEvent, UsageBatch } from "../../src/billing/usage-batch";
 import type { UsageEvent } from "../../src/billing/usage-event";
 import { recentRequests } from "../../src/billing/usage-query";
 import { HOUR_MS } from "../../src/billing/usage-rollup";
-import { usageBatchStatements } from "../../src/billing/usage-writer";
+import { isAlreadyApplied, usageBatchStatements, writeUsageBatch } from "../../src/billing/usage-writer";
 
 const H0 = Date.UTC(2026, 10, 24, 12);
 let n = 0;
@@ -40,12 +41,24 @@ function event(subscriberId: string, createdAt: number, over: Partial<UsageEvent
   };
 }
 
-/** Applies one batch as the consumer does and returns the rows D1 says each statement wrote. */
+const batchOf = (events: UsageEvent[], id: string): { batch: UsageBatch; parsed: ParsedEvent[] } => ({
+  batch: { id, flushedAt: Date.now(), ndjson: events.map((e) => JSON.stringify(e)).join("\n") },
+  parsed: events.map((e) => ({ event: e, json: JSON.stringify(e) })),
+});
+
+/**
+ * Applies one batch as the consumer does and returns the rows D1 says each statement wrote (none
+ * when the batch was applied before: its ledger insert fails and D1 rolls the transaction back).
+ */
 async function writeRows(events: UsageEvent[], keep = 200, id = `ub_recent_${++n}`): Promise<number[]> {
-  const batch: UsageBatch = { id, flushedAt: Date.now(), ndjson: events.map((e) => JSON.stringify(e)).join("\n") };
-  const parsed: ParsedEvent[] = events.map((e) => ({ event: e, json: JSON.stringify(e) }));
-  const results = await env.DB.batch(usageBatchStatements(env.DB, batch, parsed, { recentPerSubscriber: keep }));
-  return results.map((r) => r.meta.rows_written ?? 0);
+  const { batch, parsed } = batchOf(events, id);
+  try {
+    const results = await env.DB.batch(usageBatchStatements(env.DB, batch, parsed, { recentPerSubscriber: keep }));
+    return results.map((r) => r.meta.rows_written ?? 0);
+  } catch (err) {
+    if (isAlreadyApplied(err)) return [];
+    throw err;
+  }
 }
 
 const write = async (events: UsageEvent[], keep = 200, id?: string) => (await writeRows(events, keep, id)).reduce((t, r) => t + r, 0);
@@ -100,6 +113,10 @@ describe("recent-requests list in the hourly rows", () => {
     const before = await listed(sub);
     const lists = await hourLists(sub);
     expect(await write(next, 200, "ub_recent_replayed")).toBe(0);
+    // The ledger insert comes first and fails on the batch id; the writer says "not applied".
+    const { batch, parsed } = batchOf(next, "ub_recent_replayed");
+    await expect(env.DB.batch(usageBatchStatements(env.DB, batch, parsed))).rejects.toThrow(/UNIQUE constraint failed: usage_batches\.batch_id/);
+    expect(await writeUsageBatch(env.DB, batch, parsed)).toBe(false);
     expect(await listed(sub)).toEqual(before);
     expect(await hourLists(sub)).toEqual(lists);
     expect(before).toHaveLength(2);
@@ -131,11 +148,11 @@ describe("recent-requests list in the hourly rows", () => {
     const sub = "sub_recent_rows";
     const minute = 37 * 60_000;
     await write([event(sub, H0 + minute)]);
-    // Statements in order: the hourly row (updated: 1), the miner's second (new: row and key, 2),
-    // the move and the clear (nothing to move: 0, 0), the ledger (new: 2).
-    expect(await writeRows([event(sub, H0 + minute + 1_000)])).toEqual([1, 2, 0, 0, 2]);
-    // The first batch of the next hour moves the list: the new hourly row (2), the miner's second
-    // (2), usage_recent (new: 2), the cleared row (1), the ledger (2).
-    expect(await writeRows([event(sub, H0 + HOUR_MS + minute)])).toEqual([2, 2, 2, 1, 2]);
+    // Statements in order: the ledger (new: row and key, 2), the hourly row (updated: 1), the
+    // miner's second (new: 2), the move and the clear (nothing to move: 0, 0).
+    expect(await writeRows([event(sub, H0 + minute + 1_000)])).toEqual([2, 1, 2, 0, 0]);
+    // The first batch of the next hour moves the list: the ledger (2), the new hourly row (2), the
+    // miner's second (2), usage_recent (new: 2), the cleared row (1).
+    expect(await writeRows([event(sub, H0 + HOUR_MS + minute)])).toEqual([2, 2, 2, 2, 1]);
   });
 });
