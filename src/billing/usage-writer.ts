@@ -9,8 +9,8 @@
  * fails that statement and D1 rolls back the whole `db.batch` ("Batched statements are SQL
  * transactions. If a statement in the sequence fails, then an error is returned for that specific
  * statement, and it aborts or rolls back the entire sequence", D1 client API, batch statements):
- * nothing changes, and `writeUsageBatches` recognises that one error (`isAlreadyApplied`) and says
- * "not applied"; the caller then applies the rest one by one, each by the same SQL with its own
+ * nothing changes, and `writeUsageBatches` recognises that one error (`isAlreadyApplied`; an error
+ * it does not recognise is checked against the ledger itself, `ledgerHasAny`) and says "not applied"; the caller then applies the rest one by one, each by the same SQL with its own
  * id. Any other error is thrown (the caller retries). D1 runs write transactions one at a time, so
  * two copies of a batch cannot both insert their ledger row. The rollup statements after it carry
  * no guard: the ledger is checked once per transaction, by its primary-key index, instead of once
@@ -108,6 +108,26 @@ export function isAlreadyApplied(err: unknown): boolean {
   return false;
 }
 
+/**
+ * After a failure whose text `isAlreadyApplied` does not recognise: does the ledger already hold
+ * one of these batches? Then the failure was (or, if the text ever changes, may have been) the
+ * ledger's primary key, and the caller's per-batch fallback is what applies the rest; otherwise
+ * the error is real. So exactly-once never depends on D1's wording, only the cheap path does. A
+ * failing check (D1 unreachable) answers "no": the original error is thrown and retried.
+ */
+async function ledgerHasAny(d1: D1Database, batches: readonly BatchEvents[]): Promise<boolean> {
+  try {
+    const ids = JSON.stringify(batches.map((b) => b.batch.id));
+    const row = await d1.prepare(LEDGER_HAS_ANY_SQL).bind(ids).first<{ found: number }>();
+    if (row?.found) console.warn("usage writer: a transaction failed with an error not recognised as the ledger's primary key, but the ledger holds one of its batches: treated as applied before", batches.length);
+    return Boolean(row?.found);
+  } catch {
+    return false;
+  }
+}
+
+const LEDGER_HAS_ANY_SQL = `SELECT EXISTS (SELECT 1 FROM usage_batches WHERE batch_id IN (SELECT value FROM json_each(?1))) AS found`;
+
 export interface WriteOptions {
   recentPerSubscriber?: number;
   now?: number;
@@ -131,7 +151,7 @@ export async function writeUsageBatches(d1: D1Database, batches: readonly BatchE
   try {
     results = await d1.batch(deliveryStatements(d1, batches, opts));
   } catch (err) {
-    if (!isAlreadyApplied(err)) throw err;
+    if (!isAlreadyApplied(err) && !(await ledgerHasAny(d1, batches))) throw err;
     // Rolled back: nothing written, and D1 reports no rows for a failed batch.
     countOp("usage.d1_transaction");
     return false;

@@ -302,6 +302,33 @@ describe("one transaction per queue delivery", () => {
     expect(await snapshot(d.subs, model)).toEqual(state2);
   });
 
+  it("does not depend on D1's wording: a failure it does not recognise is checked against the ledger", async () => {
+    const model = "delivery/unrecognised";
+    const sub = "sub_delivery_unrecognised";
+    const first = { batch: { id: "ub_unrec_1", flushedAt: H0 + 50 * MINUTE, events: [] }, events: [] } as unknown as BatchEvents;
+    const applied = msg("unrec_1", [event(sub, H0 + 50 * MINUTE, { model })]);
+    expect((await deliver([applied])).acked).toEqual(["unrec_1"]);
+    // A D1 whose errors carry other words: the ledger's primary key fails, reworded.
+    const reworded = new Proxy(env.DB, {
+      get(target, prop) {
+        if (prop === "batch") return (s: D1PreparedStatement[]) => target.batch(s).catch(() => Promise.reject(new Error("D1_ERROR: something else entirely")));
+        const value: unknown = Reflect.get(target, prop, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    // The batch applied before: recognised from the ledger, so "not applied" (no retry loop).
+    expect(await writeUsageBatches(reworded, [{ ...first, batch: { ...first.batch, id: "ub_unrec_1" } }])).toBe(false);
+    // A batch the ledger does not hold: the error is real and thrown.
+    const failing = new Proxy(env.DB, {
+      get(target, prop) {
+        if (prop === "batch") return () => Promise.reject(new Error("D1_ERROR: Network connection lost."));
+        const value: unknown = Reflect.get(target, prop, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    await expect(writeUsageBatches(failing, [{ ...first, batch: { ...first.batch, id: "ub_unrec_new" } }])).rejects.toThrow("Network connection lost");
+  });
+
   it("applies a batch given twice to one transaction once", async () => {
     const model = "delivery/twice";
     const sub = "sub_delivery_twice";
