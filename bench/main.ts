@@ -425,5 +425,11 @@ async function inSnapshot(): Promise<number> {
 }
 
 if (values.tree === "head" && !values["in-snapshot"]) process.exitCode = await inSnapshot();
-else if (values.tree === "head" || values.tree === "working") await main();
+else if (values.tree === "head" || values.tree === "working") {
+  await main();
+  // Everything is written and every process the run started was stopped; end now. Twice a run sat
+  // here for minutes afterwards, its event loop held by a handle none of its own code keeps (an
+  // orphaned workerd's socket or a library's timer), which left `npm run bench` hanging.
+  process.exit(process.exitCode ?? 0);
+}
 else throw new Error(`--tree must be "head" or "working", got ${values.tree}`);
