@@ -15,37 +15,14 @@ import { HOUR_MS } from "../../src/billing/usage-rollup";
 import { isAlreadyApplied, writeUsageBatches, type BatchEvents } from "../../src/billing/usage-writer";
 import { armFaults, faultReport } from "../../src/dev/faults";
 import worker from "../../src/index";
+import { usageEvent } from "./usage-events";
 
 const H0 = Date.UTC(2026, 10, 26, 12);
 const MINUTE = 60_000;
-const MINER = "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty";
 let n = 0;
 
 function event(subscriberId: string, createdAt: number, over: Partial<UsageEvent> = {}): UsageEvent {
-  return {
-    requestId: `req_delivery_${++n}`,
-    kind: "subscriber",
-    subscriberId,
-    apiKeyId: "key_delivery",
-    endpoint: "chat.completions",
-    model: "delivery/model",
-    minerHotkey: MINER,
-    status: "ok",
-    httpStatus: 200,
-    errorCode: null,
-    streamed: false,
-    attempts: 1,
-    promptTokensReported: 10,
-    completionTokensReported: 5,
-    promptTokensCounted: 10,
-    completionTokensCounted: 5,
-    ttftMs: 3,
-    durationMs: 9,
-    createdAt,
-    cachedPromptTokensReported: null,
-    costMicroUsd: 7,
-    ...over,
-  };
+  return usageEvent({ requestId: `req_delivery_${++n}`, subscriberId, apiKeyId: "key_delivery", model: "delivery/model", createdAt, ...over });
 }
 
 const batchOf = (id: string, events: readonly UsageEvent[]): UsageBatch => ({ id, flushedAt: H0 + 30 * MINUTE, ndjson: events.map((e) => JSON.stringify(e)).join("\n") });

@@ -13,6 +13,7 @@ import { readUsageWindow } from "../../src/chain/settlement/usage";
 import worker from "../../src/index";
 import { LEGACY_INSERT_SQL, LEGACY_REVENUE_SQL, LEGACY_USAGE_WINDOW_SQL, legacyRow } from "../support/legacy-usage";
 import { chat, newSubscriber, registerMiners } from "./helpers";
+import { usageEvent } from "./usage-events";
 
 const fx = env.TEST_FIXTURES;
 const MINER = fx.healthy[0]!.hotkey;
@@ -91,30 +92,8 @@ async function deliver(messages: { id: string; body: unknown; attempts?: number 
 
 let seq = 0;
 function event(subscriberId: string, over: Partial<UsageEvent> = {}): UsageEvent {
-  return {
-    requestId: `req_meter_${subscriberId}_${++seq}`,
-    kind: "subscriber",
-    subscriberId,
-    apiKeyId: "key_meter",
-    endpoint: "chat.completions",
-    model: "meter/model",
-    minerHotkey: MINER,
-    status: "ok",
-    httpStatus: 200,
-    errorCode: null,
-    streamed: false,
-    attempts: 1,
-    promptTokensReported: 10,
-    completionTokensReported: 5,
-    promptTokensCounted: 10,
-    completionTokensCounted: 5,
-    ttftMs: 3,
-    durationMs: 9,
-    createdAt: Date.UTC(2026, 10, 24, 12, 0, seq % 60),
-    cachedPromptTokensReported: null,
-    costMicroUsd: 7,
-    ...over,
-  };
+  ++seq;
+  return usageEvent({ requestId: `req_meter_${subscriberId}_${seq}`, subscriberId, apiKeyId: "key_meter", model: "meter/model", minerHotkey: MINER, createdAt: Date.UTC(2026, 10, 24, 12, 0, seq % 60), ...over });
 }
 
 function batchOf(id: string, events: readonly UsageEvent[]): UsageBatch {

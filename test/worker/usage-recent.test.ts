@@ -10,35 +10,13 @@ import type { UsageEvent } from "../../src/billing/usage-event";
 import { recentRequests } from "../../src/billing/usage-query";
 import { HOUR_MS } from "../../src/billing/usage-rollup";
 import { isAlreadyApplied, usageBatchStatements, writeUsageBatch } from "../../src/billing/usage-writer";
+import { usageEvent } from "./usage-events";
 
 const H0 = Date.UTC(2026, 10, 24, 12);
 let n = 0;
 
 function event(subscriberId: string, createdAt: number, over: Partial<UsageEvent> = {}): UsageEvent {
-  return {
-    requestId: `req_recent_${++n}`,
-    kind: "subscriber",
-    subscriberId,
-    apiKeyId: "key_recent",
-    endpoint: "chat.completions",
-    model: "recent/model",
-    minerHotkey: "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty",
-    status: "ok",
-    httpStatus: 200,
-    errorCode: null,
-    streamed: false,
-    attempts: 1,
-    promptTokensReported: 10,
-    completionTokensReported: 5,
-    promptTokensCounted: 10,
-    completionTokensCounted: 5,
-    ttftMs: 3,
-    durationMs: 9,
-    createdAt,
-    cachedPromptTokensReported: null,
-    costMicroUsd: 7,
-    ...over,
-  };
+  return usageEvent({ requestId: `req_recent_${++n}`, subscriberId, apiKeyId: "key_recent", model: "recent/model", createdAt, ...over });
 }
 
 const batchOf = (events: UsageEvent[], id: string): { batch: UsageBatch; parsed: ParsedEvent[] } => ({
