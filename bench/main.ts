@@ -364,7 +364,7 @@ async function profileIsolate(gateway: Gateway, base: string, upstream: Upstream
       const r = await runLoad({ ...t, body: bodies.chat, connections, durationSec: config.profileSec });
       await new Promise((res) => setTimeout(res, GATEWAY_SETTLE_MS)); // the batch's consumer and the give-back
       return r;
-    });
+    }, gateway.stack.configDir);
     const per = (ms: number) => (result.ok > 0 ? (ms * 1000) / result.ok : Number.NaN);
     return {
       connections,

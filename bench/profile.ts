@@ -38,7 +38,7 @@ async function main(): Promise<void> {
       const r = await runLoad({ url: t.url, headers: t.headers, body, connections: Number(values.connections), durationSec: Number(values.seconds) });
       await new Promise((res) => setTimeout(res, 1500)); // the usage queue's last batch
       return r;
-    });
+    }, gateway.stack.configDir);
     mkdirSync(join(ROOT, "bench/results"), { recursive: true });
     writeFileSync(join(ROOT, "bench/results/gateway.cpuprofile"), JSON.stringify(profile));
     const per = (ms: number) => ((ms * 1000) / load.ok).toFixed(0);

@@ -37,12 +37,25 @@ export const TASKS: [string, RegExp][] = [
 export const REQUEST_TASK = "request path (fetch handler and its continuations)";
 export const RUNTIME = "runtime: (program), GC, runtime internals";
 
-/** esbuild's non-minified bundle marks each module's start with a `// path` comment line. */
+/**
+ * esbuild's non-minified bundle marks each module's start with a `// path` comment line, relative
+ * to the config wrangler ran (the dev stack's generated one lives outside the repository, so the
+ * paths may climb out and back in: `../../../work/main/src/...`). Named from the repository's
+ * top folders, or from `node_modules/`.
+ */
+function moduleName(path: string): string | null {
+  const pkg = path.lastIndexOf("node_modules/");
+  if (pkg >= 0) return path.slice(pkg);
+  const own = /(?:^|\/)((?:src|bench|scripts)\/\S+)$/.exec(path);
+  return own ? (own[1] as string) : null;
+}
+
 function moduleMap(bundle: string): { line: number; module: string }[] {
   const out: { line: number; module: string }[] = [];
   bundle.split("\n").forEach((text, i) => {
-    const m = /^\/\/ ((?:\.\.\/)*(?:src|node_modules|bench|scripts)\/\S+)$/.exec(text);
-    if (m) out.push({ line: i, module: (m[1] as string).replace(/^(\.\.\/)+/, "").replace(/^.*node_modules\//, "node_modules/") });
+    const m = /^\/\/ (\S+\.(?:ts|tsx|js|mjs|cjs))$/.exec(text);
+    const module = m ? moduleName(m[1] as string) : null;
+    if (module) out.push({ line: i, module });
   });
   return out;
 }
@@ -118,17 +131,20 @@ export function analyse(p: Profile, bundle: string | null): Analysis {
   return { totalMs: totalUs / 1000, tasks: top(tasks, 10), modules: top(modules, 40), functions: top(functions, 40) };
 }
 
-/** wrangler dev's bundle of the running gateway (its newest .wrangler/tmp/dev-* build holding the pipeline), for module names. */
-export function readBundle(): string | null {
-  const dir = join(ROOT, ".wrangler/tmp");
-  if (!existsSync(dir)) return null;
-  const builds = readdirSync(dir)
-    .filter((d) => d.startsWith("dev-") && existsSync(join(dir, d, "index.js")))
-    .map((d) => join(dir, d, "index.js"))
+/**
+ * wrangler dev's bundle of the running gateway (its newest .wrangler/tmp/dev-* build holding the
+ * pipeline), for module names. wrangler writes `.wrangler/` beside the config it runs: the dev
+ * stack's generated one (`<configDir>/gateway/wrangler.toml`, scripts/lib/dev-config.ts), or the
+ * repository's for a plain `wrangler dev`; both are looked at.
+ */
+export function readBundle(configDir?: string): string | null {
+  const dirs = [...(configDir ? [join(configDir, "gateway/.wrangler/tmp")] : []), join(ROOT, ".wrangler/tmp")].filter((d) => existsSync(d));
+  const builds = dirs
+    .flatMap((dir) => readdirSync(dir).filter((d) => d.startsWith("dev-") && existsSync(join(dir, d, "index.js"))).map((d) => join(dir, d, "index.js")))
     .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
   for (const file of builds) {
     const text = readFileSync(file, "utf8");
-    if (text.includes("// src/pipeline/serve.ts")) return text;
+    if (/^\/\/ \S*src\/pipeline\/serve\.ts$/m.test(text)) return text;
   }
   return null;
 }
@@ -191,7 +207,7 @@ export async function findInspectorTarget(pid: number): Promise<InspectorTarget>
  * Profiles the isolate while `during` runs: sampling every `intervalUs`, the profile and its
  * analysis (module names from wrangler's current bundle, read while the stack still runs).
  */
-export async function profileWhile<T>(workerPid: number, intervalUs: number, during: () => Promise<T>): Promise<{ result: T; profile: Profile; analysis: Analysis; bundleFound: boolean }> {
+export async function profileWhile<T>(workerPid: number, intervalUs: number, during: () => Promise<T>, configDir?: string): Promise<{ result: T; profile: Profile; analysis: Analysis; bundleFound: boolean }> {
   const target = await findInspectorTarget(workerPid);
   const cdp = await Cdp.open(target.webSocketDebuggerUrl);
   try {
@@ -200,7 +216,7 @@ export async function profileWhile<T>(workerPid: number, intervalUs: number, dur
     await cdp.send("Profiler.start");
     const result = await during();
     const { profile } = await cdp.send<{ profile: Profile }>("Profiler.stop");
-    const bundle = readBundle();
+    const bundle = readBundle(configDir);
     return { result, profile, analysis: analyse(profile, bundle), bundleFound: bundle !== null };
   } finally {
     cdp.close();
